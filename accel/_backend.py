@@ -1,0 +1,100 @@
+"""Array-namespace dispatch: the only module that knows about array backends.
+
+Every public function of :mod:`accel` and :mod:`matfun` takes its namespace from
+the user's arrays with :func:`namespace` and then calls ``xp.`` functions only, so
+the same code runs on NumPy, CuPy, PyTorch, JAX and ``array-api-strict``.
+:mod:`matfun` re-exports these helpers from ``matfun._backend`` (``accel`` is the
+bottom layer and must not import ``matfun``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+__all__ = [
+    "as_float_array",
+    "inner",
+    "is_complex",
+    "namespace",
+    "norm",
+    "all_finite",
+    "real_dtype",
+    "result_float_dtype",
+    "to_float",
+]
+
+
+def namespace(*arrays: Any) -> Any:
+    """Return the array-API namespace shared by ``arrays``.
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different libraries, or none is an array.
+    """
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as err:
+        kinds = ", ".join(sorted({type(a).__module__ + "." + type(a).__name__ for a in arrays}))
+        raise TypeError(
+            f"arrays must all come from one array library; got {kinds} ({err})"
+        ) from None
+
+
+def is_complex(xp: Any, x: Any) -> bool:
+    """Whether ``x`` has a complex floating dtype."""
+    return xp.isdtype(x.dtype, "complex floating")
+
+
+def result_float_dtype(xp: Any, x: Any) -> Any:
+    """Floating dtype that results for ``x``: its own if floating, else the default float."""
+    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        return x.dtype
+    if xp.isdtype(x.dtype, "bool") or xp.isdtype(x.dtype, "integral"):
+        return _default_float(xp, x)
+    raise TypeError(f"expected a numeric array, got dtype {x.dtype}")
+
+
+def _default_float(xp: Any, x: Any) -> Any:
+    try:
+        info = xp.__array_namespace_info__()
+        return info.default_dtypes(device=array_api_compat.device(x))["real floating"]
+    except (AttributeError, TypeError):
+        return xp.float64
+
+
+def as_float_array(xp: Any, x: Any) -> Any:
+    """Return ``x`` as a floating array of the same backend (integers promoted)."""
+    dtype = result_float_dtype(xp, x)
+    return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def real_dtype(xp: Any, x: Any) -> Any:
+    """Real floating dtype matching ``x`` (float64 for complex128, ...)."""
+    if is_complex(xp, x):
+        return xp.float32 if x.dtype == xp.complex64 else xp.float64
+    return x.dtype
+
+
+def inner(xp: Any, a: Any, b: Any) -> Any:
+    """Inner product ``a^H b`` over the last axis, as a 0-d (or batched) array."""
+    if is_complex(xp, a):
+        a = xp.conj(a)
+    return xp.sum(a * b, axis=-1)
+
+
+def norm(xp: Any, v: Any, axis: int = -1) -> Any:
+    """Euclidean norm over ``axis`` as an array (no host synchronisation)."""
+    return xp.linalg.vector_norm(v, axis=axis)
+
+
+def all_finite(xp: Any, x: Any) -> bool:
+    """Whether every entry of ``x`` is finite.  Synchronises: used only for decisions."""
+    return bool(xp.all(xp.isfinite(x)))
+
+
+def to_float(x: Any) -> float:
+    """A 0-d array as a Python float.  Synchronises: call only where a decision needs it."""
+    return float(x)

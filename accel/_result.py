@@ -1,0 +1,93 @@
+"""What every accelerator reports: an estimate, an error estimate and a status.
+
+Batch functions return the estimate array; with ``full_output=True`` they return
+an :class:`AccelResult`. Streaming accelerators (:class:`Accelerator`) expose the
+same fields for the terms pushed so far.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["AccelResult", "Accelerator", "Status"]
+
+
+class Status(str, enum.Enum):
+    """Outcome of an acceleration.
+
+    ``ACCELERATING``: a finite estimate from the full order requested.
+    ``CONVERGED``: consecutive estimates (or the terms) agree to rounding; the
+    table was cut there and the estimate is the converged value.
+    ``BREAKDOWN``: a zero or near-zero difference (singular table) that the
+    method's rule could not pass; the estimate is the last finite one.
+    ``NOT_ACCELERATING``: the transformed estimates change more than the raw
+    terms do; the estimate is still the transform's, flagged.
+    ``INSUFFICIENT_TERMS``: too few terms for any transformation; the estimate is
+    the last term.
+    """
+
+    ACCELERATING = "accelerating"
+    CONVERGED = "converged"
+    BREAKDOWN = "breakdown"
+    NOT_ACCELERATING = "not accelerating"
+    INSUFFICIENT_TERMS = "insufficient terms"
+
+
+@dataclass(frozen=True)
+class AccelResult:
+    """An accelerated estimate of a sequence's limit.
+
+    Attributes
+    ----------
+    estimate : array
+        Shape ``(n,)`` (vectors) or ``()`` (scalars), the backend of the input.
+        Always finite.
+    error : float
+        A-posteriori error estimate: the norm of the difference between the two
+        best estimates of the last step (``inf`` if there is only one).
+    status : Status
+    order : int
+        The order actually reached (may be lower than asked after a breakdown).
+    terms : int
+        Number of sequence terms used.
+    table : list or None
+        The method's table when requested (``full_output`` with ``table=True``).
+    """
+
+    estimate: Any
+    error: float
+    status: Status
+    order: int
+    terms: int
+    table: list | None = field(default=None, repr=False)
+
+
+class Accelerator:
+    """Streaming accelerator protocol: feed terms with :meth:`push`, read :attr:`estimate`.
+
+    Subclasses keep only the storage their method needs and implement
+    :meth:`push` and :meth:`result`.
+    """
+
+    name: str = "accelerator"
+
+    def push(self, term: Any) -> None:
+        """Feed the next term of the sequence."""
+        raise NotImplementedError
+
+    def result(self) -> AccelResult:
+        """The current best estimate with its error and status."""
+        raise NotImplementedError
+
+    @property
+    def estimate(self) -> Any:
+        """The current best estimate of the limit."""
+        return self.result().estimate
+
+    def extend(self, terms: Any) -> Accelerator:
+        """Push every term of ``terms`` (leading axis indexes the terms); returns self."""
+        for m in range(terms.shape[0]):
+            self.push(terms[m, ...])
+        return self

@@ -1,0 +1,45 @@
+"""Backend helpers for :mod:`matfun`, shared with :mod:`accel` (the bottom layer)."""
+
+from accel._backend import (
+    all_finite,
+    as_float_array,
+    inner,
+    is_complex,
+    namespace,
+    norm,
+    real_dtype,
+    result_float_dtype,
+    to_float,
+)
+
+__all__ = [
+    "all_finite",
+    "as_float_array",
+    "inner",
+    "is_complex",
+    "namespace",
+    "norm",
+    "real_dtype",
+    "result_float_dtype",
+    "to_float",
+    "as_vector",
+]
+
+
+def as_vector(g, name: str = "g"):
+    """Validate a right-hand side: a finite 1-D numeric array, returned as floating.
+
+    Returns ``(xp, g)`` with ``xp`` the array namespace of ``g``.
+    """
+    try:
+        xp = namespace(g)
+    except TypeError:
+        raise TypeError(f"{name} must be an array, got {type(g).__name__}") from None
+    if g.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(g.shape)}")
+    if g.shape[0] == 0:
+        raise ValueError(f"{name} must not be empty")
+    g = as_float_array(xp, g)
+    if not all_finite(xp, g):
+        raise ValueError(f"{name} contains NaN or inf")
+    return xp, g

@@ -1,0 +1,301 @@
+"""Symmetric operators from matvec access: normalising user input, algebra, counting.
+
+Anything that applies a symmetric ``n x n`` matrix to a vector is accepted by
+:func:`as_operator` -- a 2-D array of any array-API backend, a SciPy
+``LinearOperator`` or sparse matrix, an object with a ``matvec`` method, or a plain
+callable ``v -> H v`` -- and turned into an :class:`Operator`. Everything
+downstream works with that one type.
+
+Every matvec may be a Hessian-vector product, so none is spent behind the user's
+back: the operator's dtype is never probed by a trial matvec, composite operators
+(``H^2``, ``H + lam I``, ``c H``) share the counter of the operator they are built
+from, and :attr:`Operator.matvecs` always counts calls of the user's function.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ._backend import all_finite, namespace
+
+__all__ = ["Operator", "as_operator", "square", "shift", "scale"]
+
+
+class _Counter:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class Operator:
+    """A symmetric linear operator known through its matvec.
+
+    Parameters
+    ----------
+    apply : callable
+        ``v -> H v`` for a 1-D array ``v`` of length ``size``.
+    size : int
+        The dimension ``n``.
+    dtype : optional
+        The operator's dtype, when known without applying it (``None`` otherwise).
+    name : str
+        Used in error messages.
+    array : optional
+        The dense matrix, when the operator was built from one (used by the
+        Frobenius bound and the exact oracles).
+    check : bool
+        Validate every product (shape, finiteness). One host synchronisation per
+        matvec; switch off only for trusted operators on GPUs.
+
+    Attributes
+    ----------
+    matvecs : int
+        Number of calls of the user's matvec so far (shared with derived operators).
+    """
+
+    def __init__(
+        self,
+        apply: Callable[[Any], Any],
+        size: int,
+        *,
+        dtype: Any = None,
+        name: str = "operator",
+        array: Any = None,
+        check: bool = True,
+        _counter: _Counter | None = None,
+        _counted: bool = True,
+    ) -> None:
+        self._apply = apply
+        self.size = int(size)
+        self.dtype = dtype
+        self.name = name
+        self.array = array
+        self.check = check
+        self._counter = _Counter() if _counter is None else _counter
+        self._counted = _counted
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, n)``."""
+        return (self.size, self.size)
+
+    @property
+    def matvecs(self) -> int:
+        """Matvecs of the underlying user operator spent so far."""
+        return self._counter.count
+
+    def reset_count(self) -> None:
+        """Set the shared matvec counter back to zero."""
+        self._counter.count = 0
+
+    def matvec(self, v: Any) -> Any:
+        """Return ``H v``, validated and cast to the floating dtype of ``v``."""
+        if tuple(v.shape) != (self.size,):
+            raise ValueError(
+                f"{self.name}: expected a vector of shape ({self.size},), got {tuple(v.shape)}"
+            )
+        if not self._counted:
+            return self._apply(v)
+        self._counter.count += 1
+        result = self._apply(v)
+        return self._validate(v, result) if self.check else result
+
+    __matmul__ = matvec
+
+    def _validate(self, v: Any, result: Any) -> Any:
+        xp = namespace(v)
+        try:
+            namespace(v, result)
+        except TypeError:
+            raise TypeError(
+                f"{self.name}: matvec returned {type(result).__name__} for a "
+                f"{type(v).__name__} input; it must return an array of the same library"
+            ) from None
+        if tuple(result.shape) != (self.size,):
+            raise ValueError(
+                f"{self.name}: matvec returned shape {tuple(result.shape)}, "
+                f"expected ({self.size},)"
+            )
+        if result.dtype != v.dtype:
+            if xp.isdtype(result.dtype, "complex floating") and not xp.isdtype(
+                v.dtype, "complex floating"
+            ):
+                raise TypeError(
+                    f"{self.name}: matvec returned complex values for a real vector; "
+                    "pass a complex vector"
+                )
+            result = xp.astype(result, v.dtype)
+        if not all_finite(xp, result):
+            raise ValueError(f"{self.name}: matvec returned NaN or inf")
+        return result
+
+    def _derived(self, apply: Callable[[Any], Any], name: str) -> Operator:
+        return Operator(
+            apply,
+            self.size,
+            dtype=self.dtype,
+            name=name,
+            check=self.check,
+            _counter=self._counter,
+            _counted=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
+
+
+def square(op: Operator) -> Operator:
+    """``H^2`` as an operator: two matvecs of ``op`` per product, none extra."""
+    return op._derived(lambda v: op.matvec(op.matvec(v)), f"({op.name})^2")
+
+
+def shift(op: Operator, lam: float) -> Operator:
+    """``H + lam I`` as an operator: one matvec of ``op`` per product."""
+    lam = float(lam)
+    return op._derived(lambda v: op.matvec(v) + lam * v, f"{op.name} + {lam:g} I")
+
+
+def scale(op: Operator, factor: float) -> Operator:
+    """``factor * H`` as an operator: one matvec of ``op`` per product."""
+    factor = float(factor)
+    return op._derived(lambda v: factor * op.matvec(v), f"{factor:g} * {op.name}")
+
+
+def as_operator(
+    operator: Any,
+    *,
+    like: Any = None,
+    name: str = "operator",
+    check: bool = True,
+    check_symmetric: bool = True,
+) -> Operator:
+    """Normalise ``operator`` into an :class:`Operator`.
+
+    Parameters
+    ----------
+    operator
+        One of: an :class:`Operator` (returned as is); a square 2-D array of any
+        array-API library (applied as ``A @ v``); a SciPy sparse matrix or array;
+        an object with a ``matvec`` method (a SciPy ``LinearOperator``, for
+        instance -- its ``shape`` and ``dtype`` are read, never probed); a callable
+        ``v -> H v``.
+    like : array, optional
+        The vector the operator will be applied to. Required for a callable or a
+        ``matvec`` object without ``shape`` (the size is taken from it); when given,
+        its length must match the operator's.
+    name : str
+        Used in error messages.
+    check : bool
+        Validate every product (see :class:`Operator`).
+    check_symmetric : bool
+        For a dense array, check ``A`` is symmetric (Hermitian) to within
+        ``sqrt(eps) * max|A|`` -- every function of this library assumes it.
+
+    Returns
+    -------
+    Operator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = as_operator(np.diag([1.0, -2.0]))
+    >>> H.matvec(np.ones(2)), H.matvecs
+    (array([ 1., -2.]), 1)
+    """
+    size = None if like is None else _vector_length(like)
+    if isinstance(operator, Operator):
+        result = operator
+    elif _is_scipy_sparse(operator):
+        result = _from_shaped(operator, lambda v: operator @ v, name, check)
+    elif hasattr(operator, "matvec"):
+        if hasattr(operator, "shape"):
+            result = _from_shaped(operator, operator.matvec, name, check)
+        elif size is None:
+            raise TypeError(f"{name} has a matvec but no shape: pass like=<vector>")
+        else:
+            result = Operator(
+                operator.matvec, size, dtype=getattr(operator, "dtype", None), name=name,
+                check=check,
+            )
+    elif _is_array(operator):
+        result = _from_array(operator, name, check, check_symmetric)
+    elif callable(operator):
+        if size is None:
+            raise TypeError(f"{name} is a callable: pass like=<vector> to give its size")
+        result = Operator(operator, size, name=name, check=check)
+    else:
+        raise TypeError(
+            f"{name} must be a square 2-D array, a sparse matrix, an object with "
+            f"matvec, or a callable v -> H v; got {type(operator).__name__}"
+        )
+    if size is not None and result.size != size:
+        raise ValueError(
+            f"{name} has shape {result.shape} but the vector has length {size}"
+        )
+    return result
+
+
+def _vector_length(v: Any) -> int:
+    shape = getattr(v, "shape", None)
+    if shape is None or len(shape) != 1:
+        raise ValueError(f"like must be a 1-D vector, got shape {shape}")
+    return int(shape[0])
+
+
+def _is_array(x: Any) -> bool:
+    try:
+        namespace(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_scipy_sparse(x: Any) -> bool:
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+def _square_shape(operator: Any, name: str) -> int:
+    shape = tuple(operator.shape)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"{name} must be square, got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {shape}")
+    return int(shape[0])
+
+
+def _from_shaped(operator: Any, apply: Callable, name: str, check: bool) -> Operator:
+    size = _square_shape(operator, name)
+    return Operator(apply, size, dtype=getattr(operator, "dtype", None), name=name, check=check)
+
+
+def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Operator:
+    xp = namespace(array)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {tuple(array.shape)}")
+    size = _square_shape(array, name)
+    if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
+        array = xp.astype(array, xp.float64)
+    if not all_finite(xp, array):
+        raise ValueError(f"{name} contains NaN or inf")
+    if check_symmetric:
+        _check_symmetric(xp, array, name)
+    return Operator(lambda v: array @ v, size, dtype=array.dtype, name=name, array=array,
+                    check=check)
+
+
+def _check_symmetric(xp: Any, array: Any, name: str) -> None:
+    # sqrt(eps) leaves room for matrices symmetrised in floating point while
+    # catching a matrix that is not symmetric at all.
+    eps = xp.finfo(array.dtype).eps
+    transpose = xp.conj(array.mT) if xp.isdtype(array.dtype, "complex floating") else array.mT
+    asymmetry = float(xp.max(xp.abs(array - transpose)))
+    magnitude = float(xp.max(xp.abs(array)))
+    if asymmetry > eps**0.5 * magnitude:
+        raise ValueError(
+            f"{name} must be symmetric (Hermitian): max|A - A^H| = {asymmetry:.3g} "
+            f"against max|A| = {magnitude:.3g}"
+        )

@@ -1,0 +1,47 @@
+"""Shared test configuration: backends, hypothesis profiles, comparison helper."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# `ci`: derandomised and bounded so the default suite stays fast and repeatable;
+# selected whenever CI is set (as .ci/run does) and by default. `dev`: more examples.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_BACKENDS = ["numpy", "array_api_strict", "torch"]
+
+
+def _load_backend(name):
+    if name == "numpy":
+        import array_api_compat.numpy as xp
+
+        return xp
+    module = importlib.import_module(name)
+    if name == "torch":
+        import array_api_compat.torch as xp
+
+        return xp
+    return module
+
+
+@pytest.fixture(scope="session", params=_BACKENDS)
+def xp(request):
+    """Array namespace under test: NumPy, array-api-strict, and torch when installed."""
+    try:
+        return _load_backend(request.param)
+    except ImportError:
+        pytest.skip(f"{request.param} is not installed")
