@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["AccelResult", "Accelerator", "Status"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of an acceleration.
 
     ``ACCELERATING``: a finite estimate from the full order requested.

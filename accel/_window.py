@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._backend import namespace
-from ._result import AccelResult, Accelerator
+from ._result import Accelerator, AccelResult
 
 __all__ = ["Windowed"]
 

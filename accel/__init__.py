@@ -1,0 +1,1 @@
+"""Sequence accelerators (bottom layer; never imports matfun)."""

@@ -1,0 +1,213 @@
+r"""The power-series engine shared by every named series.
+
+A series of the form
+
+.. math::
+
+    x = \pi(V) \sum_{k \ge 0} c_k(V)\, p_k, \qquad p_0 = g, \quad
+    p_k = p_{k-1} - A p_{k-1} / V = (I - A/V)^k g,
+
+is described by a :class:`SeriesSpec` (the operator ``A``, the coefficients
+``c_k(V)`` and the prefactor ``pi(V)``); :func:`iterate_partial_sums` produces its
+partial sums, handling the scale rule (restarts) and detecting divergence.
+
+Divergence is detected rigorously: in the eigenbasis of ``A`` the vector ``p_k``
+has components :math:`z_i^k g_i` with :math:`z_i = 1 - \lambda_i / V`, so
+:math:`\|p_k\|` can only grow if some :math:`|z_i| > 1`, i.e. ``V`` is below
+:math:`\lambda_{\max}(A)/2` or ``A`` has a negative eigenvalue. Growth beyond
+rounding (``100 eps`` relative per step) is therefore reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._backend import namespace, norm, to_float
+from .errors import SeriesDivergenceError
+from .operators import Operator
+from .scaling import ScaleRule
+
+__all__ = ["PartialSum", "SeriesInfo", "SeriesSpec", "iterate_partial_sums"]
+
+_MAX_RESTARTS = 60
+_COEFFICIENT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A named series: operator, coefficients and prefactor as functions of ``V``."""
+
+    name: str
+    operator: Operator
+    coefficients: Callable[[float, int], np.ndarray]
+    prefactor: Callable[[float], float]
+    hint: str
+
+
+@dataclass(frozen=True)
+class PartialSum:
+    r"""One partial sum of a series, as streamed to callbacks and accelerators.
+
+    Attributes
+    ----------
+    index : int
+        ``k``: the partial sum holds terms ``0..k``.
+    value : array
+        :math:`s_k`.
+    term_norm : float
+        :math:`\|a_k\|`, the norm of the last term added.
+    scale : float
+        The ``V`` in use.
+    restarted : bool
+        True for the first partial sum after the scale rule raised ``V``: earlier
+        partial sums belong to a different series.
+    restarts : int
+        Restarts so far.
+    matvecs : int
+        Matvecs of the user's operator spent so far.
+    """
+
+    index: int
+    value: Any
+    term_norm: float
+    scale: float
+    restarted: bool
+    restarts: int
+    matvecs: int
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    r"""What a series computation did.
+
+    Attributes
+    ----------
+    terms : int
+        Terms in the partial sum that was returned (``K``).
+    matvecs : int
+        Matvecs of the user's operator spent, restarts and scale estimates included.
+    scale : float
+        The ``V`` of the returned partial sum.
+    scale_strategy : str
+    restarts : int
+        Times the adaptive rule raised ``V`` and restarted.
+    stopped_by : str
+        ``"terms"``, ``"tol"``, ``"max_terms"`` or ``"exact"`` (a term was exactly
+        zero: the sum is exact), or ``"diverged"``.
+    converged : bool
+        The tolerance was met (or the sum is exact).
+    diverged : bool
+    relative_change : float
+        :math:`\|a_K\| / \|s_K\|` of the last term.
+    error_estimate : float
+        Estimated relative error: the last term times the tail factor
+        :math:`q/(1-q)` of the observed ratio ``q`` of consecutive terms (``inf`` when
+        ``q >= 1``), or the accelerator's error estimate.
+    accelerator : str or None
+        The accelerator applied to the partial sums, if any.
+    accelerator_status : str or None
+    """
+
+    terms: int
+    matvecs: int
+    scale: float
+    scale_strategy: str
+    restarts: int
+    stopped_by: str
+    converged: bool
+    diverged: bool
+    relative_change: float
+    error_estimate: float
+    accelerator: str | None = None
+    accelerator_status: str | None = None
+
+
+class _Coefficients:
+    """Coefficients for the current ``V``, extended in blocks as terms are requested."""
+
+    def __init__(self, spec: SeriesSpec, scale: float) -> None:
+        self._spec = spec
+        self._scale = scale
+        self._values = spec.coefficients(scale, _COEFFICIENT_BLOCK)
+
+    def __getitem__(self, k: int) -> float:
+        if k >= self._values.shape[0]:
+            self._values = self._spec.coefficients(self._scale, 2 * (k + 1))
+        return float(self._values[k])
+
+
+def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int
+                         ) -> Iterator[PartialSum]:
+    """Yield the partial sums ``s_0, s_1, ...`` of ``spec`` applied to ``g`` (``g != 0``).
+
+    Stops after ``max_terms`` partial sums, or early when a term is exactly zero.
+    Raises :class:`SeriesDivergenceError` when the terms grow and the rule cannot
+    raise ``V``.
+    """
+    op = spec.operator
+    xp = namespace(g)
+    growth = 1.0 + 100 * float(xp.finfo(g.dtype).eps)
+    matvecs_before = op.matvecs
+    # Host scalars drive the decisions below (scale, growth, stopping): one
+    # synchronisation per term.
+    g_norm = to_float(norm(xp, g))
+    product = None
+    scale = rule.initial
+    if rule.from_first_product:
+        product = op.matvec(g)
+        quotient = to_float(norm(xp, product)) / g_norm
+        scale = quotient if scale is None else max(rule.floor, quotient)
+        if not scale > 0:
+            raise ValueError(f"{spec.name}: the operator maps g to zero; pass a fixed scale")
+    restarts = 0
+    while True:
+        coefficients = _Coefficients(spec, scale)
+        prefactor = spec.prefactor(scale)
+        p, p_norm = g, g_norm
+        partial = (prefactor * coefficients[0]) * p
+        yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
+                         restarts > 0, restarts, op.matvecs - matvecs_before)
+        grew = False
+        for k in range(1, max_terms):
+            if product is None:
+                product = op.matvec(p)
+                quotient = to_float(norm(xp, product)) / p_norm
+                if rule.adaptive and quotient > scale:
+                    break
+            p_next = p - product / scale
+            product = None
+            p_next_norm = to_float(norm(xp, p_next))
+            if p_next_norm > growth * p_norm:
+                grew = True
+                break
+            p, p_norm = p_next, p_next_norm
+            weight = prefactor * coefficients[k]
+            partial = partial + weight * p
+            yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
+                             op.matvecs - matvecs_before)
+            if p_norm == 0.0:
+                return
+        else:
+            return
+        if not rule.adaptive or restarts >= _MAX_RESTARTS:
+            info = SeriesInfo(
+                terms=k, matvecs=op.matvecs - matvecs_before, scale=scale,
+                scale_strategy=rule.name, restarts=restarts, stopped_by="diverged",
+                converged=False, diverged=True, relative_change=math.inf,
+                error_estimate=math.inf,
+            )
+            raise SeriesDivergenceError(
+                f"{spec.name} diverged at term {k} with scale V = {scale:.6g}: the terms "
+                f"grew, so V is below lambda_max/2 of the series operator. {spec.hint}",
+                info,
+            )
+        # Restart from g with the larger V: the Rayleigh quotient of the current
+        # term, or twice V when the terms grew before the quotient caught up.
+        scale = 2.0 * scale if grew else quotient
+        restarts += 1
+        product = None
