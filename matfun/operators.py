@@ -283,8 +283,17 @@ def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Op
         raise ValueError(f"{name} contains NaN or inf")
     if check_symmetric:
         _check_symmetric(xp, array, name)
-    return Operator(lambda v: array @ v, size, dtype=array.dtype, name=name, array=array,
-                    check=check)
+
+    def apply(v: Any) -> Any:
+        # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
+        # common dtype, then come back to the vector's real dtype (float32 stays float32).
+        work = xp.result_type(array.dtype, v.dtype)
+        result = array @ (v if v.dtype == work else xp.astype(v, work))
+        if result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating"):
+            result = xp.astype(result, v.dtype)
+        return result
+
+    return Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
 
 
 def _check_symmetric(xp: Any, array: Any, name: str) -> None:
