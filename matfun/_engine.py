@@ -156,10 +156,10 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     # Host scalars drive the decisions below (scale, growth, stopping): one
     # synchronisation per term.
     g_norm = to_float(norm(xp, g))
-    product = None
+    product = g_product = None
     scale = rule.initial
     if rule.from_first_product:
-        product = op.matvec(g)
+        product = g_product = op.matvec(g)
         quotient = to_float(norm(xp, product)) / g_norm
         scale = quotient if scale is None else max(rule.floor, quotient)
         if not scale > 0:
@@ -177,6 +177,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             if product is None:
                 product = op.matvec(p)
                 quotient = to_float(norm(xp, product)) / p_norm
+                if k == 1:
+                    g_product = product
                 if rule.adaptive and quotient > scale:
                     break
             p_next = p - product / scale
@@ -210,4 +212,4 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         # term, or twice V when the terms grew before the quotient caught up.
         scale = 2.0 * scale if grew else quotient
         restarts += 1
-        product = None
+        product = g_product  # A g does not depend on V: reuse it
