@@ -1,0 +1,38 @@
+"""Operator-based optimisers: saddle-free Newton by series, its adaptive form, and more.
+
+Every optimiser sees the objective only through an :class:`Oracle` (value, gradient,
+Hessian-vector product, and a third directional derivative where needed), works on
+flat parameter vectors of any array-API backend, and keeps explicit state
+(``init`` / ``update`` in the manner of optax) so that runs can be checkpointed and
+resumed exactly. :func:`run` trains any of them with a progress bar and returns a
+tidy :class:`Record`.
+"""
+
+from . import problems
+from ._base import NonFiniteError, Optimizer, Oracle, SingularCurvatureError
+from .adamqlr import adamqlr
+from .adaptive import adaptive
+from .baselines import adam, gradient_descent, newton
+from .grouped_newton import grouped_newton
+from .runner import Record, RunStopped, run
+from .sfn import exact_sfn, sfn_series
+
+__all__ = [
+    "NonFiniteError",
+    "Optimizer",
+    "Oracle",
+    "Record",
+    "RunStopped",
+    "SingularCurvatureError",
+    "adam",
+    "adamqlr",
+    "adaptive",
+    "exact_sfn",
+    "gradient_descent",
+    "grouped_newton",
+    "newton",
+    "problems",
+    "run",
+    "sfn_series",
+]
+

@@ -1,0 +1,177 @@
+"""Validated, counted calls of an :class:`~matfun.optim.Oracle`, and hyper-parameter checks.
+
+Every optimiser of seed papers 001-003 calls the oracle through these helpers, so
+that a non-finite value, gradient or Hessian-vector product raises
+:class:`~matfun.optim.NonFiniteError` naming the callable and the step *before*
+anything is updated, and so that every HVP is counted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._backend import all_finite, as_float_array, namespace, norm, to_float
+from ._base import NonFiniteError
+
+__all__ = [
+    "HVPCounter",
+    "check_fraction",
+    "check_learning_rate",
+    "check_nonnegative",
+    "check_positive",
+    "dense_hessian",
+    "directional",
+    "gradient_and_loss",
+    "parameters",
+    "value_at",
+]
+
+
+def parameters(params: Any) -> Any:
+    """Validate a flat parameter vector; integers are promoted to the default float."""
+    try:
+        xp = namespace(params)
+    except TypeError:
+        raise TypeError(f"params must be an array, got {type(params).__name__}") from None
+    if params.ndim != 1:
+        raise ValueError(f"params must be a 1-D vector, got shape {tuple(params.shape)}")
+    return as_float_array(xp, params)
+
+
+def _finite(xp: Any, x: Any, what: str, step: int) -> Any:
+    # One host synchronisation per call: the protocol demands the check before use.
+    if not all_finite(xp, x):
+        raise NonFiniteError(f"{what} returned NaN or inf at step {step}")
+    return x
+
+
+def _vector(xp: Any, x: Any, params: Any, what: str) -> Any:
+    try:
+        namespace(params, x)
+    except TypeError:
+        raise TypeError(f"{what} returned {type(x).__name__}; expected an array of the "
+                        "parameters' library") from None
+    if tuple(x.shape) != tuple(params.shape):
+        raise ValueError(f"{what} returned shape {tuple(x.shape)}, expected "
+                         f"{tuple(params.shape)}")
+    return x if x.dtype == params.dtype else xp.astype(x, params.dtype)
+
+
+def value_at(oracle: Any, params: Any, step: int) -> float:
+    """``f(params)`` as a float (it is logged and compared: a host scalar is needed)."""
+    xp = namespace(params)
+    value = xp.asarray(oracle.value(params))
+    if value.ndim != 0:
+        raise ValueError(f"oracle.value returned shape {tuple(value.shape)}, expected a "
+                         "scalar")
+    _finite(xp, value, "oracle.value", step)
+    return to_float(value)
+
+
+def gradient_and_loss(oracle: Any, params: Any, step: int) -> tuple[float, Any, float]:
+    """``(f(params), grad f(params), ||grad||)``, validated."""
+    xp = namespace(params)
+    loss = value_at(oracle, params, step)
+    gradient = _vector(xp, oracle.grad(params), params, "oracle.grad")
+    _finite(xp, gradient, "oracle.grad", step)
+    return loss, gradient, to_float(norm(xp, gradient))
+
+
+class HVPCounter:
+    """``v -> H(params) v`` with validation and a count of the products spent.
+
+    Parameters
+    ----------
+    oracle, params, step
+        The product is ``oracle.hvp(params, v)``; ``step`` names the step in errors.
+    curvature : {"hvp", "gauss_newton"}
+        Which oracle callable supplies the product.
+    """
+
+    def __init__(self, oracle: Any, params: Any, step: int, curvature: str = "hvp") -> None:
+        self._apply = getattr(oracle, curvature)
+        if self._apply is None:
+            raise ValueError(f"the oracle has no {curvature} callable")
+        self._params = params
+        self._step = step
+        self._what = f"oracle.{curvature}"
+        self.matvecs = 0
+
+    def __call__(self, v: Any) -> Any:
+        xp = namespace(self._params)
+        self.matvecs += 1
+        product = _vector(xp, self._apply(self._params, v), self._params, self._what)
+        return _finite(xp, product, self._what, self._step)
+
+
+def dense_hessian(hvp: HVPCounter, params: Any) -> Any:
+    """The symmetrised ``p x p`` Hessian from ``p`` products with the unit vectors."""
+    xp = namespace(params)
+    size = params.shape[0]
+    identity = xp.eye(size, dtype=params.dtype, device=params.device)
+    rows = xp.stack([hvp(identity[i, :]) for i in range(size)], axis=0)
+    # Row i is (H e_i)^T; averaging with the transpose removes the asymmetry of
+    # rounding (and of an oracle that is only approximately symmetric).
+    return 0.5 * (rows + rows.mT)
+
+
+def directional(oracle: Any, params: Any, u: Any, step: int) -> float:
+    """``D^3 f(params)[u, u, u]`` from ``oracle.third``, validated.
+
+    ``oracle.third(params, u)`` returns that scalar (the protocol of
+    :class:`~matfun.optim.Oracle`); a vector result is read as ``D^3 f[u, u, .]`` and
+    contracted with ``u``.
+    """
+    if oracle.third is None:
+        raise ValueError("the oracle has no third callable (D^3 f[u, u, u]); it is needed "
+                         "for the cubic regularisation")
+    xp = namespace(params)
+    result = xp.asarray(oracle.third(params, u))
+    if result.ndim != 0:
+        result = _vector(xp, result, params, "oracle.third")
+    _finite(xp, result, "oracle.third", step)
+    return to_float(result if result.ndim == 0 else xp.sum(result * u))
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A positive finite float, or ``ValueError`` naming the argument."""
+    number = _real(value, name)
+    if not number > 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return number
+
+
+def check_learning_rate(value: Any) -> float:
+    """A positive finite learning rate."""
+    return check_positive(value, "learning_rate")
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """A non-negative finite float, or ``ValueError`` naming the argument."""
+    number = _real(value, name)
+    if not number >= 0:
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+    return number
+
+
+def check_fraction(value: Any, name: str, *, open_low: bool = False) -> float:
+    """A float in ``[0, 1)`` (``(0, 1)`` with ``open_low``)."""
+    number = _real(value, name)
+    low_ok = number > 0 if open_low else number >= 0
+    if not (low_ok and number < 1):
+        interval = "(0, 1)" if open_low else "[0, 1)"
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
+    return number
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
