@@ -3,10 +3,11 @@
 The saddle-free Newton direction :math:`|H|^{-1} g = (H^2)^{-1/2} g` by the binomial
 series of Oldewage et al. (2024), the Neumann and general binomial series, their
 coefficients, operators built from arrays, sparse matrices or callables, and exact
-oracles. See :mod:`accel` for the sequence accelerators.
+oracles (:mod:`matfun.exact`; hypothesis strategies in :mod:`matfun.testing`,
+imported on demand). See :mod:`accel` for the sequence accelerators.
 """
 
-from . import operators
+from . import exact, operators, spectrum
 from ._engine import PartialSum, SeriesInfo
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesConvergenceWarning, SeriesDivergenceError
@@ -23,8 +24,10 @@ __all__ = [
     "as_operator",
     "binomial_coefficients",
     "binomial_series",
+    "exact",
     "inv_sqrt_partial_sums",
     "inv_sqrt_series",
     "neumann_series",
     "operators",
+    "spectrum",
 ]

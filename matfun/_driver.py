@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from collections import deque
@@ -19,6 +20,7 @@ from .scaling import ScaleRule
 __all__ = ["run_series", "check_stopping"]
 
 _RATE_WINDOW = 10
+_SAFE_EXPONENT = 200
 _TINY = 1e-300
 
 
@@ -67,6 +69,10 @@ def run_series(
     """
     xp = namespace(g)
     limit, tol = check_stopping(terms, tol, max_terms, float(xp.finfo(g.dtype).eps))
+    g, unit = _balance(xp, g)
+    if unit != 1.0 and callback is not None:
+        user_callback = callback
+        callback = lambda step: user_callback(dataclasses.replace(step, value=step.value * unit))  # noqa: E731
     accelerator = _make_accelerator(accelerate, order)
     tail = _TailEstimate()
     step = None
@@ -98,6 +104,7 @@ def run_series(
         error = _accelerator_error(xp, result)
         accelerator_name = getattr(accelerator, "name", type(accelerator).__name__)
         accelerator_status = str(getattr(result.status, "value", result.status))
+    x = x * unit if unit != 1.0 else x
     info = SeriesInfo(
         terms=step.index + 1,
         matvecs=spec.operator.matvecs - matvecs_before,
@@ -120,6 +127,21 @@ def run_series(
             stacklevel=3,
         )
     return x, info
+
+
+def _balance(xp: Any, g: Any) -> tuple[Any, float]:
+    """``(g / 2^e, 2^e)`` with ``max |g| / 2^e`` near 1 when ``g`` is extremely small or large.
+
+    The series is linear in ``g``; the norms of the stopping and divergence rules
+    are not safe from underflow (``||g||`` computes as 0 for ``||g|| < 1e-154`` in
+    some backends) or overflow. Scaling by a power of two is exact.
+    """
+    largest = to_float(xp.max(xp.abs(g)))  # decision: whether to rescale
+    exponent = math.frexp(largest)[1]
+    if -_SAFE_EXPONENT <= exponent <= _SAFE_EXPONENT:
+        return g, 1.0
+    unit = math.ldexp(1.0, exponent)
+    return g / unit, unit
 
 
 class _TailEstimate:

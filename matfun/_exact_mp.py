@@ -1,0 +1,237 @@
+r"""High-precision (mpmath) oracles and series coefficients for :mod:`matfun.exact`.
+
+Everything here runs on the host in mpmath: the matrix entries are read exactly
+(a float64 is a dyadic rational, so no rounding happens on the way in), the
+eigendecomposition is mpmath's Jacobi method (:func:`mpmath.eigsy`, or
+:func:`mpmath.eighe` for Hermitian input) at ``dps`` decimal digits, and the result
+is exact to about :math:`\kappa \cdot 10^{-\mathrm{dps}}` relative for the matrix as
+stored. Use it when the float64 oracle's own :math:`\kappa \epsilon` error is too
+large: condition numbers beyond about 10^8.
+
+The coefficient helpers are the independent references of the truncated-series
+oracles: same definitions as :mod:`matfun.coefficients`, different algorithms and
+40-digit (or higher) arithmetic.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import mpmath
+import numpy as np
+
+__all__ = ["mp_apply_function", "mp_abs_inv"]
+
+# Digits carried by the coefficient recurrences beyond those lost to amplification.
+_GUARD_DIGITS = 40
+# Above this many digits the forward recurrence of the abs-damped coefficients gets
+# slow; the backward tail sum (short exactly when the forward one is expensive) is
+# used instead.
+_MAX_FORWARD_DIGITS = 4000
+_OUTPUTS = ("float64", "mpmath")
+
+
+def mp_apply_function(
+    matrix: Any,
+    g: Any,
+    f: Callable[[Any], Any],
+    *,
+    dps: int = 50,
+    output: str = "float64",
+) -> Any:
+    r"""``f(H) g = Q diag(f(lambda)) Q^H g`` in mpmath at ``dps`` decimal digits.
+
+    Parameters
+    ----------
+    matrix : array_like
+        Symmetric (Hermitian) ``n x n`` matrix: NumPy, anything exposing DLPack on the
+        CPU (torch, array-api-strict), or nested lists; integers allowed. Entries are
+        taken exactly; the matrix is symmetrised as :math:`(H + H^H)/2` in mpmath.
+    g : array_like
+        Vector of length ``n``.
+    f : callable
+        Scalar function of one ``mpmath.mpf`` eigenvalue, returning an mpmath number
+        (use ``mpmath`` functions: ``lambda x: 1 / mpmath.sqrt(x)``).
+    dps : int
+        Working precision in decimal digits.
+    output : {"float64", "mpmath"}
+        Return a NumPy float64 (complex128 for complex input) array, or an
+        ``n x 1`` ``mpmath.matrix`` holding the full-precision result.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN/inf, an asymmetric matrix, or ``f`` undefined at an
+        eigenvalue (division by zero, non-finite value).
+
+    References
+    ----------
+    Higham (2008), *Functions of Matrices*, SIAM, section 4.5 (diagonalisation).
+
+    Examples
+    --------
+    >>> import numpy as np, mpmath
+    >>> mp_apply_function(np.diag([4.0, 9.0]), np.ones(2), lambda x: 1 / mpmath.sqrt(x))
+    array([0.5       , 0.33333333])
+    """
+    if not callable(f):
+        raise TypeError(f"f must be a callable of one mpmath number, got {type(f).__name__}")
+    if output not in _OUTPUTS:
+        raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 15:
+        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    host_matrix, host_g = _validated_host(matrix, g)
+    complex_input = np.iscomplexobj(host_matrix) or np.iscomplexobj(host_g)
+    n = host_g.shape[0]
+    with mpmath.workdps(dps):
+        A = mpmath.matrix(host_matrix.tolist())
+        A = (A + A.H) / 2 if complex_input else (A + A.T) / 2
+        if complex_input:
+            eigenvalues, Q = mpmath.eighe(A)
+        else:
+            eigenvalues, Q = mpmath.eigsy(A)
+        values = []
+        for eigenvalue in eigenvalues:
+            try:
+                value = f(eigenvalue)
+            except ZeroDivisionError:
+                raise ValueError(
+                    f"f is undefined at the eigenvalue {mpmath.nstr(eigenvalue, 6)} of the "
+                    "matrix (division by zero): is it singular?"
+                ) from None
+            if not mpmath.isfinite(value):
+                raise ValueError(
+                    f"f returned {value} at the eigenvalue {mpmath.nstr(eigenvalue, 6)}"
+                )
+            values.append(value)
+        coordinates = Q.H * mpmath.matrix(host_g.tolist())
+        for i in range(n):
+            coordinates[i] *= values[i]
+        result = Q * coordinates
+        if output == "mpmath":
+            return result
+        convert = complex if complex_input else float
+        return np.array([convert(result[i]) for i in range(n)])
+
+
+def mp_abs_inv(matrix: Any, g: Any, *, dps: int = 50, output: str = "float64") -> Any:
+    r"""The saddle-free direction :math:`|H|^{-1} g` in mpmath (see :func:`mp_apply_function`).
+
+    Raises ``ValueError`` when ``H`` has an exactly zero eigenvalue at ``dps`` digits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mp_abs_inv(np.array([[0.0, 2.0], [2.0, 0.0]]), np.array([1.0, 0.0]))
+    array([0.5, 0. ])
+    """
+    return mp_apply_function(matrix, g, lambda x: 1 / abs(x), dps=dps, output=output)
+
+
+def _to_host(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "__dlpack__"):
+        try:
+            return np.from_dlpack(x)
+        except (BufferError, RuntimeError, TypeError):
+            pass  # not on the CPU: try the library's own conversion below
+    if hasattr(x, "get"):  # CuPy
+        return np.asarray(x.get())
+    try:
+        return np.asarray(x)
+    except Exception as err:
+        raise TypeError(f"{name} cannot be converted to a NumPy array: {err}") from None
+
+
+def _validated_host(matrix: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
+    A = _to_host(matrix, "matrix")
+    v = _to_host(g, "g")
+    for name, x in (("matrix", A), ("g", v)):
+        if x.dtype.kind not in "biufc":
+            raise TypeError(f"{name} must be numeric, got dtype {x.dtype}")
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"matrix must be a non-empty square 2-D array, got shape {A.shape}")
+    if v.ndim != 1 or v.shape[0] != A.shape[0]:
+        raise ValueError(f"g must be a vector of length {A.shape[0]}, got shape {v.shape}")
+    A = A.astype(np.complex128 if A.dtype.kind == "c" else np.float64)
+    v = v.astype(np.complex128 if v.dtype.kind == "c" else np.float64)
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(v))):
+        raise ValueError("matrix and g must not contain NaN or inf")
+    # Same test as matfun.operators: sqrt(eps) leaves room for matrices symmetrised in
+    # floating point while catching a matrix that is not symmetric at all.
+    asymmetry = np.max(np.abs(A - A.conj().T))
+    if asymmetry > np.finfo(np.float64).eps ** 0.5 * np.max(np.abs(A)):
+        raise ValueError(f"matrix must be symmetric (Hermitian): max|A - A^H| = {asymmetry:.3g}")
+    return A, v
+
+
+@functools.lru_cache(maxsize=128)
+def mp_binomial_coefficients(alpha: float, n: int) -> tuple[float, ...]:
+    r"""Coefficients :math:`c_k(\alpha)` of :math:`(1 - z)^{-\alpha}`, ``k < n``, from mpmath.
+
+    The recurrence :math:`c_k = c_{k-1} (\alpha + k - 1)/k` carried at 40 digits:
+    relative error about :math:`k \cdot 10^{-40}` before the final rounding to float64.
+    """
+    with mpmath.workdps(_GUARD_DIGITS):
+        a = mpmath.mpf(alpha)
+        c = mpmath.mpf(1)
+        values = []
+        for k in range(n):
+            if k:
+                c = c * (a + k - 1) / k
+            values.append(float(c))
+    return tuple(values)
+
+
+@functools.lru_cache(maxsize=128)
+def mp_abs_damped_coefficients(delta: float, n: int) -> tuple[float, ...]:
+    r"""Coefficients :math:`d_k` of :math:`1/(\sqrt{1 - z} + \delta)`, ``k < n``, from mpmath.
+
+    From :math:`(r - z)\,d(z) = \sqrt{1 - z} - \delta`, :math:`r = 1 - \delta^2`:
+    :math:`d_0 = 1/(1 + \delta)`, :math:`d_k = (d_{k-1} + b_k)/r` with :math:`b_k` the
+    coefficients of :math:`\sqrt{1-z}`. This forward recurrence multiplies errors by
+    :math:`1/|r|` per step, so it is carried at :math:`40 + n \log_{10}(1/|r|)` digits,
+    which leaves 40 correct ones (an algorithm independent of the backward tail sum of
+    :func:`matfun.abs_damped_coefficients`). At :math:`\delta = 1` the closed form
+    :math:`d_k = -b_{k+1}`; when the digits needed exceed 4000 (``|r|`` tiny and ``n``
+    large) the tail sum :math:`d_k = -\sum_{j>k} b_j r^{j-k-1}`, then short, at 40 digits.
+    """
+    r = 1.0 - delta * delta
+    digits = _GUARD_DIGITS + (n * math.log10(1.0 / abs(r)) if 0.0 < abs(r) < 1.0 else 0.0)
+    if r == 0.0:
+        with mpmath.workdps(_GUARD_DIGITS):
+            b = _mp_sqrt_coefficients(n + 1)
+            return tuple(float(-b[k + 1]) for k in range(n))
+    if digits <= _MAX_FORWARD_DIGITS:
+        with mpmath.workdps(int(digits) + 1):
+            b = _mp_sqrt_coefficients(n)
+            r_mp = 1 - mpmath.mpf(delta) ** 2
+            d = 1 / (1 + mpmath.mpf(delta))
+            values = [float(d)]
+            for k in range(1, n):
+                d = (d + b[k]) / r_mp
+                values.append(float(d))
+        return tuple(values)
+    with mpmath.workdps(_GUARD_DIGITS):
+        r_mp = 1 - mpmath.mpf(delta) ** 2
+        tail = int(_GUARD_DIGITS / math.log10(1.0 / abs(r))) + 2
+        b = _mp_sqrt_coefficients(n + tail + 1)
+        d = mpmath.mpf(0)
+        values = [0.0] * n
+        for k in range(n + tail - 1, -1, -1):
+            d = r_mp * d - b[k + 1]
+            if k < n:
+                values[k] = float(d)
+    return tuple(values)
+
+
+def _mp_sqrt_coefficients(n: int) -> list:
+    """Coefficients of sqrt(1 - z) at the current mpmath precision."""
+    b = [mpmath.mpf(1)]
+    for k in range(1, n):
+        b.append(b[-1] * (k - mpmath.mpf(3) / 2) / k)
+    return b

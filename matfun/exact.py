@@ -1,0 +1,452 @@
+r"""Exact oracles: functions of a symmetric matrix applied to a vector, by eigendecomposition.
+
+For a symmetric (Hermitian) :math:`H = Q \Lambda Q^H` and a scalar function ``f``,
+
+.. math::
+
+    f(H)\, g = Q \, \mathrm{diag}(f(\lambda_1), \dots, f(\lambda_n)) \, Q^H g .
+
+Everything here is dense and costs :math:`O(n^3)`: these are the references the
+matvec-only methods of :mod:`matfun` are tested against, and that other projects
+can test against (see :mod:`matfun.testing`).
+
+* The operator may be anything :func:`~matfun.as_operator` accepts; a matvec-only
+  operator is made dense with ``n`` matvecs (:func:`to_dense`).
+* The eigendecomposition runs in the vector's own backend (``xp.linalg.eigh``), in
+  double precision whatever the input precision, and the result comes back in the
+  floating dtype of ``g`` (float32 in, float32 out; integers promoted). Its relative
+  error is about :math:`\kappa \epsilon_{64}` for the inverse-type functions, with
+  :math:`\kappa` the condition number of the matrix being inverted.
+* :func:`mp_apply_function` and :func:`mp_abs_inv` do the same in mpmath at any
+  precision, for matrices too ill-conditioned for float64.
+* ``truncated_*`` give the exact value of ``K`` terms of each series of
+  :mod:`matfun.series` (the polynomial evaluated on the eigenvalues), so that a
+  series can be checked to rounding error rather than to its truncation error.
+
+References
+----------
+Higham (2008), *Functions of Matrices: Theory and Computation*, SIAM, ch. 1 and 4.5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import array_api_compat
+
+from ._backend import all_finite, as_vector, is_complex, namespace, to_float
+from ._exact_mp import (
+    mp_abs_damped_coefficients,
+    mp_abs_inv,
+    mp_apply_function,
+    mp_binomial_coefficients,
+)
+from .operators import Operator, _check_symmetric, _is_scipy_sparse, as_operator
+from .operators import _is_array as _has_namespace
+
+__all__ = [
+    "to_dense",
+    "eigendecomposition",
+    "apply_function",
+    "abs_inv",
+    "inv",
+    "inv_sqrt_square",
+    "fractional_power",
+    "truncated_inv_sqrt_series",
+    "truncated_neumann_series",
+    "truncated_binomial_series",
+    "mp_apply_function",
+    "mp_abs_inv",
+    "DAMPING_KINDS",
+]
+
+DAMPING_KINDS = ("abs", "shift", "square")
+
+
+def to_dense(op: Any, *, like: Any) -> Any:
+    """The matrix of ``op`` as a 2-D array of ``like``'s backend.
+
+    A dense array (or an :class:`~matfun.Operator` built from one) is returned as it
+    is (integers promoted to floating); a SciPy sparse matrix is densified; any other
+    operator is applied to the ``n`` columns of the identity, in ``like``'s dtype
+    (``n`` matvecs, counted on the operator).
+
+    Raises
+    ------
+    ValueError
+        Non-square, size different from ``like``, NaN/inf, or not symmetric to within
+        ``sqrt(eps)`` relative.
+    TypeError
+        ``op`` of an unsupported kind, or an array of a different library than ``like``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_dense(lambda v: 2 * v, like=np.zeros(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    xp, like = as_vector(like, "like")
+    if isinstance(op, Operator) and op.array is not None:
+        op = op.array
+    if _is_scipy_sparse(op):
+        op = xp.asarray(op.toarray(), device=_device(like))
+    if _has_namespace(op):
+        namespace(op, like)  # mixed libraries: TypeError with both names
+        return as_operator(op, like=like, name="op").array
+    operator = as_operator(op, like=like, name="op")
+    identity = xp.eye(operator.size, dtype=like.dtype, device=_device(like))
+    matrix = xp.stack([operator.matvec(identity[:, j]) for j in range(operator.size)], axis=1)
+    _check_symmetric(xp, matrix, "op")
+    return matrix
+
+
+def eigendecomposition(op: Any, *, like: Any) -> tuple[Any, Any]:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of ``op``, in double precision.
+
+    The matrix of :func:`to_dense` is symmetrised, :math:`(H + H^H)/2`, and passed to
+    ``xp.linalg.eigh`` in float64 (complex128): ``H = Q diag(w) Q^H``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w, Q = eigendecomposition(np.diag([3.0, -1.0]), like=np.zeros(2))
+    >>> w
+    array([-1.,  3.])
+    """
+    xp, like = as_vector(like, "like")
+    matrix = to_dense(op, like=like)
+    complex_case = is_complex(xp, matrix) or is_complex(xp, like)
+    matrix = xp.astype(matrix, xp.complex128 if complex_case else xp.float64)
+    transpose = xp.conj(matrix.mT) if complex_case else matrix.mT
+    eigenvalues, eigenvectors = xp.linalg.eigh((matrix + transpose) / 2)
+    return eigenvalues, eigenvectors
+
+
+def apply_function(op: Any, g: Any, f: Callable[[Any], Any]) -> Any:
+    r"""``f(H) g = Q diag(f(lambda)) Q^H g`` for any real scalar function ``f``.
+
+    Parameters
+    ----------
+    op
+        The symmetric matrix ``H``: anything :func:`~matfun.as_operator` accepts.
+    g : array
+        Vector of length ``n`` (any array-API backend).
+    f : callable
+        Maps the float64 array of eigenvalues (``g``'s backend) to an array of the same
+        shape of real values, elementwise: ``lambda w: xp.exp(-w)``.
+
+    Returns
+    -------
+    array
+        ``g``'s backend and floating dtype.
+
+    Raises
+    ------
+    ValueError
+        ``f`` returned NaN/inf (it is undefined at an eigenvalue) or the wrong shape,
+        or the result overflows; plus the input errors of :func:`to_dense`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_function(np.diag([1.0, 4.0]), np.ones(2), np.sqrt)
+    array([1., 2.])
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    xp, g = as_vector(g, "g")
+    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    values = f(eigenvalues)
+    if not _has_namespace(values):
+        values = xp.asarray(values, device=_device(g))
+    if tuple(values.shape) != tuple(eigenvalues.shape):
+        raise ValueError(f"f must return one value per eigenvalue, shape "
+                         f"{tuple(eigenvalues.shape)}; got {tuple(values.shape)}")
+    if is_complex(xp, values):
+        raise TypeError("f must return real values")
+    if not all_finite(xp, values):
+        bad = eigenvalues[~xp.isfinite(values)]
+        raise ValueError(f"f is undefined (NaN or inf) at eigenvalue(s) {_show(bad)} of op")
+    return _combine(xp, eigenvectors, values, g)
+
+
+def abs_inv(op: Any, g: Any) -> Any:
+    r"""The saddle-free Newton direction :math:`|H|^{-1} g = (H^2)^{-1/2} g`.
+
+    Raises ``ValueError`` if ``H`` is singular (a zero eigenvalue).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> abs_inv(np.diag([2.0, -4.0]), np.ones(2))
+    array([0.5 , 0.25])
+    """
+    return _inverse(op, g, lambda xp, w: xp.abs(w), "H")
+
+
+def inv(op: Any, g: Any) -> Any:
+    r""":math:`H^{-1} g` for a nonsingular symmetric ``H`` (``ValueError`` if singular).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inv(np.diag([2.0, -4.0]), np.ones(2))
+    array([ 0.5 , -0.25])
+    """
+    return _inverse(op, g, lambda xp, w: w, "H")
+
+
+def inv_sqrt_square(op: Any, g: Any, *, damping: float = 0.0, damping_kind: str = "abs") -> Any:
+    r"""The limit of :func:`matfun.inv_sqrt_series` for each damping kind.
+
+    With :math:`\lambda` = ``damping`` :math:`\ge 0`, on the eigenvalues :math:`l_i` of ``H``:
+
+    * ``"abs"``: :math:`(|H| + \lambda I)^{-1} g`, values :math:`1/(|l_i| + \lambda)`;
+    * ``"shift"``: :math:`((H + \lambda I)^2)^{-1/2} g`, values :math:`1/|l_i + \lambda|`;
+    * ``"square"``: :math:`(H^2 + \lambda I)^{-1/2} g`, values :math:`1/\sqrt{l_i^2 + \lambda}`.
+
+    With ``damping=0`` all three are :func:`abs_inv`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = np.diag([3.0, -2.0])
+    >>> inv_sqrt_square(H, np.ones(2), damping=1.0, damping_kind="shift")
+    array([0.25, 1.  ])
+    >>> inv_sqrt_square(H, np.ones(2), damping=7.0, damping_kind="square")
+    array([0.25      , 0.30151134])
+    """
+    lam = _check_damping(damping, damping_kind)
+    if damping_kind == "abs":
+        return _inverse(op, g, lambda xp, w: xp.abs(w) + lam, "|H| + damping I")
+    if damping_kind == "shift":
+        return _inverse(op, g, lambda xp, w: xp.abs(w + lam), "H + damping I")
+    return _inverse(op, g, lambda xp, w: xp.sqrt(w * w + lam), "H^2 + damping I")
+
+
+def fractional_power(op: Any, g: Any, exponent: float) -> Any:
+    r""":math:`A^{p} g` (``p = exponent``), values :math:`\lambda_i^{p}`.
+
+    An integer ``p`` is defined for any symmetric ``A`` (nonsingular when ``p < 0``).
+    A non-integer ``p`` needs ``A`` symmetric positive definite; for ``p > 0``
+    eigenvalues down to :math:`-n \epsilon \max|\lambda|` (rounding of a positive
+    semi-definite matrix) are taken as 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fractional_power(np.diag([4.0, 9.0]), np.ones(2), -0.5)
+    array([0.5       , 0.33333333])
+    """
+    p = _check_real(exponent, "exponent")
+    xp, g = as_vector(g, "g")
+    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    n = eigenvalues.shape[0]
+    # Host scalars: a decision on definiteness.
+    smallest = to_float(xp.min(eigenvalues))
+    if p.is_integer():
+        if p < 0 and to_float(xp.min(xp.abs(eigenvalues))) == 0.0:
+            raise ValueError(f"op is singular: no power {p:g}")
+        values = eigenvalues ** p
+    else:
+        rounding = n * float(xp.finfo(eigenvalues.dtype).eps) * to_float(
+            xp.max(xp.abs(eigenvalues)))
+        if smallest <= 0.0 and (p < 0 or smallest < -rounding):
+            raise ValueError(
+                f"op must be symmetric positive definite for the non-integer exponent {p:g}; "
+                f"its smallest eigenvalue is {smallest:.6g}"
+            )
+        values = xp.clip(eigenvalues, min=0.0) ** p
+    return _combine(xp, eigenvectors, values, g)
+
+
+def truncated_inv_sqrt_series(
+    op: Any,
+    g: Any,
+    *,
+    terms: int,
+    scale: float,
+    damping: float = 0.0,
+    damping_kind: str = "abs",
+) -> Any:
+    r"""Exactly what ``terms`` terms of :func:`matfun.inv_sqrt_series` give at fixed ``V``.
+
+    .. math::
+
+        s_K = V^{-1/2} \sum_{k<K} c_k\, z_i^k, \qquad z_i = 1 - a_i / V,
+
+    on the eigenvalues :math:`a_i` of the series operator: :math:`l_i^2` (no damping,
+    ``"abs"``), :math:`(l_i + \lambda)^2` (``"shift"``), :math:`l_i^2 + \lambda`
+    (``"square"``); :math:`c_k = c_k(1/2)`, or for ``"abs"`` with :math:`\lambda > 0`
+    the coefficients :math:`d_k` of :math:`1/(\sqrt{1-z} + \delta)`,
+    :math:`\delta = \lambda/\sqrt V`. The coefficients are computed in mpmath by
+    algorithms independent of :mod:`matfun.coefficients` (40-digit recurrence for
+    :math:`c_k`; for :math:`d_k` the forward recurrence at the extra precision it
+    needs), and the polynomial by Horner's rule in float64. Valid for any ``V > 0``,
+    convergent or not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truncated_inv_sqrt_series(np.diag([1.0]), np.ones(1), terms=2, scale=2.0)
+    array([0.88388348])
+    """
+    lam = _check_damping(damping, damping_kind)
+    K, V = _check_terms(terms), _check_scale(scale)
+    if damping_kind == "abs" and lam > 0:
+        coefficients = mp_abs_damped_coefficients(lam / math.sqrt(V), K)
+    else:
+        coefficients = mp_binomial_coefficients(0.5, K)
+
+    def values(xp: Any, w: Any) -> Any:
+        if damping_kind == "shift":
+            squared = (w + lam) ** 2
+        elif damping_kind == "square":
+            squared = w * w + lam
+        else:
+            squared = w * w
+        return V**-0.5 * _horner(coefficients, 1.0 - squared / V)
+
+    return _apply_values(op, g, values)
+
+
+def truncated_neumann_series(op: Any, g: Any, *, terms: int, scale: float) -> Any:
+    r"""Exactly what ``terms`` terms of :func:`matfun.neumann_series` give at fixed ``V``.
+
+    In closed form, with :math:`z_i = 1 - l_i/V`:
+
+    .. math::
+
+        V^{-1} \sum_{k<K} z_i^k = \frac{1 - z_i^K}{l_i} \quad (l_i \ne 0), \qquad
+        \frac{K}{V} \quad (l_i = 0),
+
+    with :math:`1 - z^K = -\mathrm{expm1}(K \log(1 - l/V))` for :math:`z > 0`, accurate
+    when :math:`z^K` is close to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truncated_neumann_series(np.diag([1.0]), np.ones(1), terms=3, scale=2.0)
+    array([0.875])
+    """
+    K, V = _check_terms(terms), _check_scale(scale)
+
+    def values(xp: Any, w: Any) -> Any:
+        u = w / V
+        z = 1.0 - u
+        positive = z > 0
+        safe_u = xp.where(positive, u, xp.zeros_like(u))  # keep log1p's domain
+        one_minus_power = xp.where(positive, -xp.expm1(K * xp.log1p(-safe_u)), 1.0 - z**K)
+        zero = w == 0
+        return xp.where(zero, xp.full_like(w, K / V),
+                        one_minus_power / xp.where(zero, xp.ones_like(w), w))
+
+    return _apply_values(op, g, values)
+
+
+def truncated_binomial_series(
+    op: Any, g: Any, exponent: float, *, terms: int, scale: float
+) -> Any:
+    r"""Exactly what ``terms`` terms of :func:`matfun.binomial_series` give at fixed ``V``.
+
+    .. math::
+
+        V^{p} \sum_{k<K} c_k(-p)\, z_i^k, \qquad z_i = 1 - l_i / V,
+
+    with :math:`c_k(-p)` the coefficients of :math:`(1 - z)^{p}` from a 40-digit mpmath
+    recurrence, Horner's rule in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truncated_binomial_series(np.diag([1.0]), np.ones(1), -1.0, terms=3, scale=2.0)
+    array([0.875])
+    """
+    p = _check_real(exponent, "exponent")
+    K, V = _check_terms(terms), _check_scale(scale)
+    coefficients = mp_binomial_coefficients(-p, K)
+    return _apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))
+
+
+def _inverse(op: Any, g: Any, phi: Callable[[Any, Any], Any], what: str) -> Any:
+    """``Q diag(1/phi(w)) Q^H g``, refusing a zero (or non-finite) ``phi``."""
+    xp, g = as_vector(g, "g")
+    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    denominators = phi(xp, eigenvalues)
+    # Host scalar: a decision (singular or not).
+    if to_float(xp.min(xp.abs(denominators))) == 0.0:
+        raise ValueError(f"op is singular: {what} has a zero eigenvalue, so the inverse "
+                         "does not exist")
+    return _combine(xp, eigenvectors, 1.0 / denominators, g)
+
+
+def _apply_values(op: Any, g: Any, values: Callable[[Any, Any], Any]) -> Any:
+    xp, g = as_vector(g, "g")
+    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    return _combine(xp, eigenvectors, values(xp, eigenvalues), g)
+
+
+def _combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
+    """``Q diag(values) Q^H g`` in the eigenvectors' precision, returned in ``g``'s dtype."""
+    work = xp.astype(g, eigenvectors.dtype)
+    adjoint = xp.conj(eigenvectors.mT) if is_complex(xp, eigenvectors) else eigenvectors.mT
+    result = eigenvectors @ (xp.astype(values, eigenvectors.dtype) * (adjoint @ work))
+    if not is_complex(xp, g) and is_complex(xp, result):
+        result = xp.real(result)
+    if not all_finite(xp, result):
+        raise ValueError("the result overflows (inf): the function's values are too large "
+                         "for floating point")
+    return xp.astype(result, g.dtype)
+
+
+def _horner(coefficients: Sequence[float], z: Any) -> Any:
+    """``sum_k c_k z^k`` elementwise: positive/alternating sums, error ~ K eps sum|c_k z^k|."""
+    result = 0.0 * z + coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        result = result * z + c
+    return result
+
+
+def _check_damping(damping: float, kind: str) -> float:
+    if kind not in DAMPING_KINDS:
+        raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
+    lam = _check_real(damping, "damping")
+    if lam < 0:
+        raise ValueError(f"damping must be non-negative, got {lam}")
+    return lam
+
+
+def _check_real(value: Any, name: str) -> float:
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _check_terms(terms: Any) -> int:
+    if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+        raise ValueError(f"terms must be a positive integer, got {terms!r}")
+    return terms
+
+
+def _check_scale(scale: Any) -> float:
+    V = _check_real(scale, "scale")
+    if V <= 0:
+        raise ValueError(f"scale must be positive, got {V}")
+    return V
+
+
+def _device(x: Any) -> Any:
+    return array_api_compat.device(x)
+
+
+def _show(values: Any) -> str:
+    return ", ".join(f"{to_float(values[i]):.6g}" for i in range(min(5, values.shape[0])))
