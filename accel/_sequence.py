@@ -1,0 +1,252 @@
+"""Plumbing shared by the sequence transforms: validation, fallback and status.
+
+A transform that computes its estimates of orders ``0, 1, ..., k`` from the
+newest terms (order 0 is the newest term itself) hands them to
+:func:`fold_orders` with a validity mask per order; the fold keeps, per
+component, the highest valid order, so a zero denominator falls back to the last
+finite estimate without a host synchronisation. :func:`summarize` then turns
+the fold into an :class:`~accel._result.AccelResult` (this part synchronises:
+the status is a decision).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from array_api_compat import device as array_device
+
+from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
+from ._result import AccelResult, Status
+from ._window import Windowed
+
+__all__ = [
+    "Fold",
+    "IndexedWindow",
+    "all_true",
+    "as_sequence",
+    "check_first_index",
+    "check_order",
+    "classify",
+    "constants",
+    "fold_orders",
+    "insufficient",
+    "safe_divide",
+    "summarize",
+    "summarize_joint",
+    "total_norm",
+]
+
+# Rounding-level agreement: a few ulps of the larger of the estimate and the last
+# term, as in the CONVERGED criterion of every transform here.
+CONVERGED_ULPS = 16.0
+
+
+def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
+    """Validate a sequence of terms; return ``(xp, terms)`` in a floating dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``seq`` is not an array of a supported library, or not numeric.
+    ValueError
+        If ``seq`` is not of shape ``(m,)`` or ``(m, n)`` with ``m, n >= 1``, or
+        holds NaN or inf.
+    """
+    xp = namespace(seq)
+    if seq.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (m,) or (m, n), got shape {tuple(seq.shape)}")
+    if seq.shape[0] < 1 or (seq.ndim == 2 and seq.shape[1] < 1):
+        raise ValueError(f"{name} must hold at least one term, got shape {tuple(seq.shape)}")
+    terms = as_float_array(xp, seq)
+    if not all_finite(xp, terms):
+        raise ValueError(f"{name} must be finite, got NaN or inf among its terms")
+    return xp, terms
+
+
+def check_order(order: Any, *, name: str = "order") -> int | None:
+    """``None`` or a positive integer; anything else is an error naming ``name``."""
+    if order is None:
+        return None
+    if isinstance(order, bool):
+        raise TypeError(f"{name} must be an integer, got {order!r}")
+    try:
+        value = operator.index(order)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {order!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def check_first_index(first_index: Any) -> int:
+    """A non-negative integer index of the first term; anything else is an error."""
+    if isinstance(first_index, bool):
+        raise TypeError(f"first_index must be an integer, got {first_index!r}")
+    try:
+        value = operator.index(first_index)
+    except TypeError:
+        raise TypeError(f"first_index must be an integer, got {first_index!r}") from None
+    if value < 0:
+        raise ValueError(f"first_index must be non-negative, got {value}")
+    return value
+
+
+def constants(xp: Any, values: Any, like: Any) -> Any:
+    """Host-side coefficients (a NumPy float64 array) moved to ``like``'s device.
+
+    The dtype is the real floating dtype of ``like`` (coefficients of the
+    transforms are real even for complex sequences).
+    """
+    return xp.asarray(np.asarray(values, dtype=np.float64), dtype=real_dtype(xp, like),
+                      device=array_device(like))
+
+
+def all_true(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
+    """A boolean mask of ``shape``, all true, on ``like``'s device."""
+    return xp.ones(shape, dtype=xp.bool, device=array_device(like))
+
+
+def safe_divide(xp: Any, numerator: Any, denominator: Any) -> tuple[Any, Any]:
+    """``numerator / denominator`` where it is finite, 0 elsewhere, and that mask.
+
+    The zero denominators are replaced before dividing so that no floating-point
+    warning is raised; the mask marks where the quotient means something.
+    """
+    nonzero = denominator != 0
+    quotient = numerator / xp.where(nonzero, denominator, xp.ones_like(denominator))
+    valid = nonzero & xp.isfinite(quotient)
+    return xp.where(valid, quotient, xp.zeros_like(quotient)), valid
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Per-component outcome of :func:`fold_orders` (arrays of the estimate's shape)."""
+
+    estimate: Any
+    previous: Any
+    has_previous: Any
+    reached: Any
+
+
+def fold_orders(xp: Any, candidates: list[tuple[Any, Any]]) -> Fold:
+    """Keep, per component, the highest order whose estimate is valid.
+
+    ``candidates[j] = (value_j, valid_j)`` is the estimate of order ``j``; order
+    0 (the newest term) must be valid everywhere. ``previous`` is the next lower
+    valid order's estimate, the reference for the error estimate.
+    """
+    estimate = candidates[0][0]
+    previous = xp.zeros_like(estimate)
+    where = array_device(estimate)
+    has_previous = xp.zeros(estimate.shape, dtype=xp.bool, device=where)
+    reached = xp.zeros(estimate.shape, dtype=real_dtype(xp, estimate), device=where)
+    for order, (value, valid) in enumerate(candidates[1:], start=1):
+        valid = valid & xp.isfinite(value)
+        previous = xp.where(valid, estimate, previous)
+        has_previous = has_previous | valid
+        estimate = xp.where(valid, value, estimate)
+        reached = xp.where(valid, float(order), reached)
+    return Fold(estimate, previous, has_previous, reached)
+
+
+def total_norm(xp: Any, x: Any) -> float:
+    """Euclidean norm of all entries of ``x`` as a float.  Synchronises (a decision)."""
+    return to_float(xp.linalg.vector_norm(xp.reshape(x, (-1,))))
+
+
+def classify(xp: Any, *, error: float, estimate: Any, terms: Any, broke: bool) -> Status:
+    """Status of a finished transform (see :class:`~accel._result.Status`).
+
+    CONVERGED when the error is at rounding level of the estimate or the last
+    term; NOT_ACCELERATING when it exceeds the last raw step
+    ``||s_{m-1} - s_{m-2}||``.
+    """
+    if broke:
+        return Status.BREAKDOWN
+    eps = xp.finfo(real_dtype(xp, terms)).eps
+    scale = max(total_norm(xp, estimate), total_norm(xp, terms[-1, ...]))
+    if error <= CONVERGED_ULPS * eps * scale:
+        return Status.CONVERGED
+    if error > total_norm(xp, terms[-1, ...] - terms[-2, ...]):
+        return Status.NOT_ACCELERATING
+    return Status.ACCELERATING
+
+
+def insufficient(terms: Any) -> AccelResult:
+    """The result when no transformation is possible: the last term, unbounded error."""
+    return AccelResult(terms[-1, ...], float("inf"), Status.INSUFFICIENT_TERMS, 0,
+                       terms.shape[0])
+
+
+def summarize(xp: Any, fold: Fold, *, terms: Any, order: int, used: int) -> AccelResult:
+    """Status, error and reached order of a :func:`fold_orders` outcome.
+
+    ``terms`` are the terms the transform saw, ``order`` the order it aimed
+    for and ``used`` how many terms that order needs. Components whose last two
+    terms are equal have converged: they fall back to the last term and count
+    neither as a breakdown nor in the error.
+    """
+    converged = terms[-1, ...] == terms[-2, ...]
+    short = (fold.reached < order) & ~converged
+    broke = bool(xp.any(short))  # decision: the status
+    counted = fold.has_previous & ~converged
+    step = xp.where(counted, fold.estimate - fold.previous, xp.zeros_like(fold.estimate))
+    error = total_norm(xp, step)
+    if bool(xp.any(~fold.has_previous & ~converged)):  # decision: the error is unbounded
+        error = float("inf")
+    reached = order
+    if broke:
+        lowest = xp.min(xp.where(converged, float(order), fold.reached))
+        reached = int(to_float(lowest))
+    status = classify(xp, error=error, estimate=fold.estimate, terms=terms, broke=broke)
+    return AccelResult(fold.estimate, error, status, reached, used)
+
+
+class IndexedWindow(Windowed):
+    """A :class:`Windowed` whose transform also needs the index of its first term.
+
+    Levin's and Richardson's weights depend on the absolute index ``n`` of the
+    terms, which a plain window forgets; this one passes
+    ``first_index = terms pushed - terms kept`` to the transform.
+    """
+
+    def result(self) -> AccelResult:
+        """Apply the transform to the terms in the window, with their first index."""
+        if not self._terms:
+            raise ValueError(f"{self.name}: no terms pushed yet")
+        xp = namespace(self._terms[0])
+        first_index = self._count - len(self._terms)
+        return self.transform(xp.stack(list(self._terms)), first_index=first_index,
+                              full_output=True, **self.options)
+
+
+def summarize_joint(xp: Any, candidates: list[tuple[Any, Any]], *, terms: Any,
+                    exact: list[Any], order: int, used: int) -> AccelResult:
+    """Status, error and reached order of a transform that treats vectors jointly.
+
+    ``candidates[j] = (value_j, valid_j)`` is the order-``j`` estimate with a 0-d
+    validity flag (order 0, the newest term, valid); ``exact[j]`` is a 0-d flag
+    that order ``j`` reproduces its model to rounding (its residual vanishes).
+    The estimate is the highest valid order's; the error is its distance to the
+    next lower valid one. When orders above the reached one are invalid, the
+    status is CONVERGED if the reached order is exact (the higher orders were
+    singular because the model is already matched: nothing left to extrapolate)
+    and BREAKDOWN otherwise.
+    """
+    valid = [bool(flag) for _, flag in candidates]  # decisions: which order stands
+    valid[0] = True
+    reached = max(j for j, ok in enumerate(valid) if ok)
+    estimate = candidates[reached][0]
+    lower = [j for j in range(reached) if valid[j]]
+    error = math.inf
+    if lower:
+        error = total_norm(xp, estimate - candidates[lower[-1]][0])
+    if reached < order:
+        status = Status.CONVERGED if bool(exact[reached]) else Status.BREAKDOWN
+    else:
+        status = classify(xp, error=error, estimate=estimate, terms=terms, broke=False)
+    return AccelResult(estimate, error, status, reached, used)

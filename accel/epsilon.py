@@ -1,0 +1,389 @@
+r"""Wynn's epsilon algorithm (the Shanks transform) and Sablonnière's modification.
+
+The table, with the sequence ``s_0, s_1, ...`` in column 0:
+
+.. math::
+
+    e_{-1}^{(j)} = 0, \qquad e_0^{(j)} = s_j, \qquad
+    e_c^{(j)} = e_{c-2}^{(j+1)} + w_c \, \bigl(e_{c-1}^{(j+1)} - e_{c-1}^{(j)}\bigr)^{-1}
+
+with ``w_c = 1`` (Wynn 1956; ``e_{2l}^{(j)}`` is the Shanks transform of order
+``l`` of ``s_j, ..., s_{j+2l}``) or ``w_c = floor(c/2) + 1`` (Sablonnière 1991,
+the seed paper's eq. 5: ``e_2`` is then exact on ``s_j = S + a / (j + b)``).
+Odd columns are auxiliary. For vectors, ``(.)^{-1}`` is the Samelson inverse
+(:func:`accel.inverses.samelson_inverse`) or the elementwise one.
+
+**Breakdown rule.** A difference ``e_{c-1}^{(j+1)} - e_{c-1}^{(j)}`` is *near
+zero* when it is within 16 ulps of the larger of the two entries (norms for the
+Samelson inverse, per component for the elementwise one); then the entry
+``e_c^{(j)}`` is left undefined, and so is every entry computed from it.
+The estimate of order ``l`` from the newest terms is the entry
+``e_{2l}^{(M-2l)}`` of the newest ascending anti-diagonal (``M`` the index of the
+last term); the result is the highest-order *defined* one, per component (per
+vector with the Samelson inverse), never NaN or inf. If the requested order was
+not reached, the status says why:
+
+* ``CONVERGED`` when the cut on the newest anti-diagonal is the breakdown of a
+  converged column: an odd column ``c`` whose difference (of the even column
+  ``c - 1``) is near zero, i.e. consecutive estimates of that order agree to
+  rounding (``c = 1``: the sequence itself has converged); or an even column
+  ``c`` when the newest change of the even column ``c - 2`` is below
+  ``sqrt(eps)`` of its size, so that the odd column between holds only
+  amplified rounding noise (see :class:`CutTracker`). The error estimate then
+  includes that newest change;
+* ``BREAKDOWN`` otherwise (a near-zero difference of an odd column, a
+  non-finite entry, or an undefined entry inherited from an older
+  anti-diagonal, e.g. after two equal terms in a sequence that moves on): the
+  table is singular there.
+
+The rule is deterministic and needs no perturbation (unlike Wynn's singular
+rules or mpmath's ``randomized=True``).
+
+References
+----------
+P. Wynn, "On a device for computing the e_m(S_n) transformation", MTAC 10 (1956).
+P. Wynn, "Acceleration techniques for iterated vector and matrix problems",
+Math. Comp. 16 (1962). P. Sablonnière, "Comparison of four algorithms
+accelerating the convergence of a subset of logarithmic fixed point sequences",
+Numer. Algorithms 1 (1991). Oldewage, Clarke, Hernández-Lobato, TMLR 2024, eq. 5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ._backend import real_dtype
+from ._result import AccelResult, Status
+from ._sequence import CONVERGED_ULPS, as_sequence, check_order, fold_orders, insufficient
+from ._sequence import total_norm as _total_norm
+from .inverses import _guarded_inverse, _row_norm
+
+__all__ = ["sablonniere", "shanks"]
+
+INVERSES = ("samelson", "elementwise")
+
+
+def wynn_weight(column: int) -> float:
+    """Numerator of Wynn's rule: 1 in every column."""
+    return 1.0
+
+
+def sablonniere_weight(column: int) -> float:
+    """Numerator of Sablonnière's rule for column ``c``: ``floor(c/2) + 1``."""
+    return float(column // 2 + 1)
+
+
+@dataclasses.dataclass
+class Diagonal:
+    """The newest ascending anti-diagonal of a table: every result is read from it.
+
+    Attributes
+    ----------
+    entries : list of arrays
+        ``e_c^{(M-c)}`` for ``c = 0, 1, ...`` (0 where undefined).
+    reach : array of int16
+        Number of leading columns defined on this anti-diagonal, per component
+        (shape of a mask: ``()`` for scalars, ``(1,)`` for Samelson vectors,
+        ``(n,)`` elementwise).
+    settled : array of bool
+        Where the first undefined column is the breakdown of a converged column.
+    settled_error_sq : array, 0-d
+        Sum of the squared newest changes of the converged columns that the
+        result falls back to (their share of the error estimate).
+    last_step : array, 0-d
+        ``||s_M - s_{M-1}||``, the last raw step.
+    """
+
+    entries: list
+    reach: Any
+    settled: Any
+    settled_error_sq: Any
+    last_step: Any
+
+
+class CutTracker:
+    """Where the newest anti-diagonal's entries stop being defined, and why.
+
+    Fed the newest entry's flags column by column (``record``). The first
+    undefined column ``c`` is *settled* (the result there is ``CONVERGED``) when
+
+    * ``c`` is odd, its inputs are defined and its own difference (of the even
+      column ``c - 1``) is near zero (16 ulps): that column has converged;
+    * ``c`` is even and the newest change of the even column ``c - 2`` (the
+      difference inverted in column ``c - 1``) is within ``sqrt(eps)`` of its
+      size: the odd column ``c - 1`` then holds entries of size at least
+      ``1 / sqrt(eps)`` times the inverse of the estimates' size, amplified
+      rounding noise of a converged column, and its breakdown (or one inherited
+      from the previous anti-diagonal) says nothing more.
+
+    Otherwise the cut is a ``BREAKDOWN``. Only cuts at columns up to ``2 target``
+    make the result fall short of its target order, and add to the error.
+    """
+
+    def __init__(self, xp: Any, shape: tuple[int, ...], *, length: int, target: int,
+                 real: Any) -> None:
+        self.xp = xp
+        self.reach = xp.full(shape, length, dtype=xp.int16)
+        self.settled = xp.zeros(shape, dtype=xp.bool)
+        self.settled_error_sq = xp.zeros((), dtype=real)
+        self.last_column = 2 * target
+        self._odd_size = self._odd_near = None
+
+    def record(self, column: int, *, valid: Any, inputs: Any, small: Any, near: Any,
+               size: Any) -> None:
+        """Account for the newest entry of ``column`` (mask-shaped flags)."""
+        xp = self.xp
+        first = ~valid & (self.reach > column)
+        if column % 2:
+            cause, change = inputs & small, size
+            self._odd_size, self._odd_near = size, near
+        else:
+            cause, change = self._odd_near, self._odd_size
+        cause = first & cause
+        self.reach = xp.where(first, xp.full_like(self.reach, column), self.reach)
+        self.settled = xp.where(first, cause, self.settled)
+        if column <= self.last_column:
+            masked = xp.where(cause, change, xp.asarray(0, dtype=change.dtype))
+            self.settled_error_sq = self.settled_error_sq + xp.sum(masked * masked)
+
+    def close(self) -> None:
+        """Drop the last odd column's sizes (a vector with the elementwise inverse)."""
+        self._odd_size = self._odd_near = None
+
+    def diagonal(self, entries: list, last_step: Any) -> Diagonal:
+        """The finished anti-diagonal."""
+        self.close()
+        return Diagonal(entries, self.reach, self.settled, self.settled_error_sq, last_step)
+
+
+def check_inverse(inverse: Any, terms: Any) -> bool:
+    """Validate ``inverse``; whether the Samelson (joint) inverse applies to ``terms``."""
+    if inverse not in INVERSES:
+        raise ValueError(f"inverse must be one of {INVERSES}, got {inverse!r}")
+    return inverse == "samelson" and terms.ndim == 2
+
+
+def mask_shape(entry: Any, joint: bool) -> tuple[int, ...]:
+    """Shape of the validity mask of one table entry."""
+    return (1,) if joint else tuple(entry.shape)
+
+
+def step_size(xp: Any, newer: Any, older: Any) -> Any:
+    """``||newer - older||`` as a 0-d array (absolute value for scalars)."""
+    difference = newer - older
+    if difference.ndim == 0:
+        return xp.abs(difference)
+    return xp.reshape(_row_norm(xp, difference), ())
+
+
+def all_finite_mask(xp: Any, value: Any, joint: bool) -> Any:
+    """Finiteness per mask entry (per vector when ``joint``)."""
+    finite = xp.isfinite(value)
+    return xp.all(finite, axis=-1, keepdims=True) if joint else finite
+
+
+def epsilon_table(xp: Any, terms: Any, *, columns: int, weight: Callable[[int], float],
+                  joint: bool, keep_table: bool) -> tuple[list | None, Diagonal]:
+    """Columns ``0..columns`` of the (weighted) epsilon table of ``terms``.
+
+    Returns the table as ``(values, valid)`` pairs per column when
+    ``keep_table`` (otherwise ``None``; only two columns are held) and the
+    newest anti-diagonal.
+    """
+    m = terms.shape[0]
+    shape = (m, 1) if joint else tuple(terms.shape)
+    current, current_valid = terms, xp.ones(shape, dtype=xp.bool)
+    before = before_valid = None
+    table = [(current, current_valid)] if keep_table else None
+    entries = [terms[-1, ...]]
+    cuts = CutTracker(xp, mask_shape(terms[-1, ...], joint), length=columns + 1,
+                      target=columns // 2, real=real_dtype(xp, terms))
+    for column in range(1, columns + 1):
+        inverted = _guarded_inverse(xp, current[1:, ...], current[:-1, ...], joint=joint)
+        value = inverted.inverse
+        if weight(column) != 1.0:
+            value = value * weight(column)
+        inputs = current_valid[1:, ...] & current_valid[:-1, ...]
+        if before is not None:
+            # e_{c-2}^{(j+1)} for j = 0..m-c-1: drop the first and the last entry.
+            value = value + before[1:-1, ...]
+            inputs = inputs & before_valid[1:-1, ...]
+        valid = inputs & inverted.ok & all_finite_mask(xp, value, joint)
+        value = xp.where(valid, value, xp.asarray(0, dtype=value.dtype))
+        cuts.record(column, valid=valid[-1, ...], inputs=inputs[-1, ...],
+                    small=inverted.small[-1, ...], near=inverted.near[-1, ...],
+                    size=inverted.size[-1, ...])
+        entries.append(value[-1, ...])
+        if keep_table:
+            table.append((value, valid))
+        before, before_valid, current, current_valid = current, current_valid, value, valid
+    return table, cuts.diagonal(entries, step_size(xp, terms[-1, ...], terms[-2, ...]))
+
+
+def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) -> AccelResult:
+    """Estimate, error and status from the newest anti-diagonal (see the module docstring).
+
+    The estimate of order ``l`` is ``entries[2 l]``. The error is the norm of the
+    difference between the two highest defined orders, except for the
+    components that settled below ``order``: for those it is the newest change
+    of the converged column they fall back to.
+    """
+    candidates = [(diagonal.entries[2 * level], diagonal.reach > 2 * level)
+                  for level in range(order + 1)]
+    fold = fold_orders(xp, candidates)
+    estimate = fold.estimate
+    short = fold.reached < order
+    settled = diagonal.settled | xp.zeros(estimate.shape, dtype=xp.bool)
+    converged_short = short & settled
+    broke = bool(xp.any(short & ~settled))  # decision: the status
+    counted = fold.has_previous & ~converged_short
+    error = math.hypot(
+        _total_norm(xp, xp.where(counted, estimate - fold.previous, xp.zeros_like(estimate))),
+        math.sqrt(float(diagonal.settled_error_sq)))
+    if bool(xp.any(~fold.has_previous & ~converged_short)):  # decision: unbounded error
+        error = math.inf
+    reached = order
+    if bool(xp.any(short)):  # decision: the order reported
+        reached = int(float(xp.min(fold.reached)))
+    if broke:
+        status = Status.BREAKDOWN
+    else:
+        eps = float(xp.finfo(diagonal.last_step.dtype).eps)
+        scale = max(_total_norm(xp, estimate), _total_norm(xp, diagonal.entries[0]))
+        if error <= CONVERGED_ULPS * eps * scale:
+            status = Status.CONVERGED
+        elif error > float(diagonal.last_step):
+            status = Status.NOT_ACCELERATING
+        else:
+            status = Status.ACCELERATING
+    return AccelResult(estimate, error, status, reached, used)
+
+
+def table_with_nan(xp: Any, table: list) -> list:
+    """The table for users: column ``c`` has shape ``(m - c, ...)``; NaN marks undefined."""
+    return [xp.where(valid, value, xp.asarray(math.nan, dtype=value.dtype))
+            for value, valid in table]
+
+
+def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_allowed: bool,
+                inverse: str, full_output: bool) -> Any:
+    """Shared body of :func:`shanks`, :func:`sablonniere` and :func:`accel.rho.rho`."""
+    xp, terms = as_sequence(seq)
+    order = check_order(order)
+    joint = check_inverse(inverse, terms) and joint_allowed
+    m = terms.shape[0]
+    target = (m - 1) // 2 if order is None else min(order, (m - 1) // 2)
+    if target == 0:
+        result = insufficient(terms)
+    else:
+        used = 2 * target + 1
+        table, diagonal = epsilon_table(xp, terms[m - used:, ...], columns=2 * target,
+                                        weight=weight, joint=joint, keep_table=full_output)
+        result = summarize_diagonal(xp, diagonal, order=target, used=used)
+        if full_output:
+            result = dataclasses.replace(result, table=table_with_nan(xp, table))
+    return result if full_output else result.estimate
+
+
+def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
+           full_output: bool = False) -> Any:
+    r"""Shanks transform by Wynn's epsilon algorithm.
+
+    .. math:: e_c^{(j)} = e_{c-2}^{(j+1)} + \bigl(e_{c-1}^{(j+1)} - e_{c-1}^{(j)}\bigr)^{-1},
+              \qquad e_{-1}^{(j)} = 0,\ e_0^{(j)} = s_j
+
+    The result is ``e_{2N}^{(m-1-2N)}``, the Shanks transform of order ``N``
+    of the newest ``2N + 1`` terms. It is exact when
+    ``s_j = S + sum_{i=1}^N c_i lam_i^j`` (``lam_i != 1`` distinct), and, with the
+    Samelson inverse, on vector sequences ``s_j - S`` confined to an
+    ``N``-dimensional invariant subspace (a linear iteration
+    ``s_{j+1} = A s_j + b``). Good on alternating and linearly convergent series
+    and sums divergent Stieltjes series (it computes Padé approximants); poor on
+    logarithmic ones such as ``sum 1/k^2`` (use :func:`sablonniere` or
+    :func:`accel.rho.rho`).
+
+    Parameters
+    ----------
+    seq : array, shape (m,) or (m, n)
+        The terms; the leading axis indexes them. Finite.
+    order : int, optional
+        ``N``; default the highest the terms allow, ``(m - 1) // 2``. A larger
+        ``N`` is clamped to it.
+    inverse : {"samelson", "elementwise"}
+        For 2-D input: ``"samelson"`` (default) transforms the vectors jointly,
+        ``"elementwise"`` transforms each column as an independent scalar
+        sequence. Ignored for 1-D input.
+    full_output : bool
+        Return an :class:`~accel._result.AccelResult` (estimate, error,
+        status, order, terms, and ``table``: the columns ``0..2N`` of the
+        table over the terms used, column ``c`` of shape ``(2N + 1 - c, ...)``,
+        NaN where the breakdown rule left an entry undefined).
+
+    Returns
+    -------
+    array or AccelResult
+        The estimate, shape ``()`` or ``(n,)``, in the input's backend and
+        floating dtype; never NaN or inf (see the breakdown rule in
+        :mod:`accel.epsilon`).
+
+    Raises
+    ------
+    ValueError
+        Bad shape, non-finite terms, ``order < 1`` or an unknown ``inverse``.
+    TypeError
+        ``seq`` not an array, or ``order`` not an integer.
+
+    References
+    ----------
+    P. Wynn, MTAC 10 (1956) 91-96; D. Shanks, J. Math. Phys. 34 (1955) 1-42.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.epsilon import shanks
+    >>> partial_sums = np.cumsum([(-1.0) ** k / (k + 1) for k in range(11)])
+    >>> bool(abs(shanks(partial_sums) - np.log(2)) < 1e-8)
+    True
+    """
+    return run_epsilon(seq, order=order, weight=wynn_weight, joint_allowed=True,
+                       inverse=inverse, full_output=full_output)
+
+
+def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson",
+                full_output: bool = False) -> Any:
+    r"""Sablonnière-modified epsilon algorithm (seed paper eq. 5).
+
+    .. math:: e_c^{(j)} = e_{c-2}^{(j+1)} + \Bigl(\Bigl\lfloor\frac{c}{2}\Bigr\rfloor + 1\Bigr)
+              \bigl(e_{c-1}^{(j+1)} - e_{c-1}^{(j)}\bigr)^{-1}
+
+    with ``c`` the column being computed. The weights make ``e_2`` exact on
+    logarithmic sequences ``s_j = S + a / (j + b)``, where plain Wynn leaves
+    half the error (``e_2 = S + a / (2 (j + b + 1))``). Meant for logarithmic
+    sequences (``sum 1/k^2``, the saddle-free series of ill-conditioned
+    matrices); on linear ones it is weaker than :func:`shanks`. The result is
+    ``e_{2N}^{(m-1-2N)}``, from the newest ``2N + 1`` terms; its streaming form,
+    in the seed paper's memory-lean order, is
+    :class:`accel.epsilon_stream.SablonniereAccelerator`.
+
+    Parameters, returns and errors as :func:`shanks`.
+
+    References
+    ----------
+    P. Sablonnière, Numer. Algorithms 1 (1991) 177-197; Oldewage, Clarke,
+    Hernández-Lobato, TMLR 2024, eq. 5 and Algorithm 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.epsilon import sablonniere, shanks
+    >>> logarithmic = 2.0 + 3.0 / (np.arange(3.0) + 0.5)
+    >>> round(float(sablonniere(logarithmic)), 12)
+    2.0
+    >>> round(float(shanks(logarithmic)), 12)
+    3.0
+    """
+    return run_epsilon(seq, order=order, weight=sablonniere_weight, joint_allowed=True,
+                       inverse=inverse, full_output=full_output)

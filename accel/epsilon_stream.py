@@ -1,0 +1,232 @@
+"""Streaming Wynn and Sablonnière epsilon algorithms in O(N n) memory.
+
+The seed paper's Algorithm 2 (after Wynn 1962) computes the epsilon table by
+ascending anti-diagonals: when the term ``s_M`` arrives, the new anti-diagonal
+``e_0^{(M)}, e_1^{(M-1)}, ..., e_{2N}^{(M-2N)}`` is built column by column from
+the previous one, since
+
+    e_c^{(M-c)} = e_{c-2}^{(M-c+1)} + w_c (e_{c-1}^{(M-c+1)} - e_{c-1}^{(M-c)})^{-1}
+
+needs the new entry of column ``c - 1`` and the old entries of columns ``c - 1``
+and ``c - 2``. Once the new entry of column ``c`` exists, the old entry of column
+``c - 2`` is never read again and is dropped; the old entry of column ``2N`` is
+never read at all and is dropped first. So between pushes the accelerator holds
+one anti-diagonal, ``2N + 1`` vectors, and during a push at most ``2N + 2``
+(:attr:`EpsilonAccelerator.peak_vectors` records it), against
+``(N + 1)(2N + 1)`` for the whole table of the last ``2N + 1`` terms. The
+arithmetic of one entry needs temporaries besides: one vector with the Samelson
+inverse (the difference, inverted in place), up to four with the elementwise
+one (the difference, its size, the entries' scale, the inverse). Measured with
+``tracemalloc`` on NumPy vectors of 200,000 float64, order 3: 7.0 vectors held
+between pushes, peaks of 9.1 (Samelson) and 13.8 (elementwise) during a push.
+With the elementwise inverse, a per-component column count (int16) and flag
+(bool) also record the breakdowns: 3 bytes per component.
+
+The estimate after ``M + 1`` pushes is the batch transform
+(:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`) of the newest
+``2N + 1`` terms, with the same breakdown rule, error and status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._backend import all_finite, as_float_array, namespace, real_dtype
+from ._result import Accelerator, AccelResult, Status
+from ._sequence import check_order
+from .epsilon import (
+    INVERSES,
+    CutTracker,
+    Diagonal,
+    all_finite_mask,
+    mask_shape,
+    sablonniere_weight,
+    step_size,
+    summarize_diagonal,
+    wynn_weight,
+)
+from .inverses import _guarded_inverse
+
+__all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
+
+
+class EpsilonAccelerator(Accelerator):
+    """Epsilon algorithm of order ``N`` with weights ``w_c``, fed one term at a time.
+
+    Parameters
+    ----------
+    order : int
+        ``N >= 1``: the estimate is ``e_{2N}`` of the newest ``2N + 1`` terms
+        (lower orders while fewer terms have been pushed).
+    inverse : {"samelson", "elementwise"}
+        For vector terms: jointly (Samelson) or componentwise. Ignored for
+        scalar terms.
+
+    Attributes
+    ----------
+    name : str
+    order : int
+    terms : int
+        Number of terms pushed.
+    live_vectors : int
+        Table entries held now (``<= 2N + 1`` between pushes).
+    peak_vectors : int
+        Most table entries held at once so far (``<= 2N + 2``).
+
+    Notes
+    -----
+    The accelerator keeps a reference to each pushed term (no copy): do not
+    modify a term in place after pushing it.
+    """
+
+    name = "epsilon"
+    _weight: Callable[[int], float] = staticmethod(wynn_weight)
+
+    def __init__(self, order: int = 1, *, inverse: str = "samelson") -> None:
+        if order is None:
+            raise TypeError("order must be an integer, got None")
+        self.order = check_order(order)
+        if inverse not in INVERSES:
+            raise ValueError(f"inverse must be one of {INVERSES}, got {inverse!r}")
+        self.inverse = inverse
+        self._length = 2 * self.order + 1
+        self._diagonal: list = []
+        self._reach = self._settled = self._settled_error_sq = None
+        self._last_step = None
+        self._count = 0
+        self._peak = 0
+        self._shape = self._dtype = None
+
+    @property
+    def terms(self) -> int:
+        """Number of terms pushed so far."""
+        return self._count
+
+    @property
+    def live_vectors(self) -> int:
+        """Number of table entries held now."""
+        return sum(entry is not None for entry in self._diagonal)
+
+    @property
+    def peak_vectors(self) -> int:
+        """Largest number of table entries held at once, over every push so far."""
+        return self._peak
+
+    def _check_term(self, term: Any) -> tuple[Any, Any]:
+        xp = namespace(term)
+        if term.ndim > 1:
+            raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
+                             f"{tuple(term.shape)}")
+        term = as_float_array(xp, term)
+        if self._shape is None:
+            self._shape, self._dtype = tuple(term.shape), term.dtype
+        elif tuple(term.shape) != self._shape or term.dtype != self._dtype:
+            raise ValueError(f"term must match the first term pushed (shape {self._shape}, "
+                             f"dtype {self._dtype}), got shape {tuple(term.shape)}, dtype "
+                             f"{term.dtype}")
+        if not all_finite(xp, term):  # decision: refuse bad input
+            raise ValueError(f"term {self._count} must be finite, got NaN or inf")
+        return xp, term
+
+    def push(self, term: Any) -> None:
+        """Feed the next term: build the new ascending anti-diagonal in place of the old."""
+        xp, term = self._check_term(term)
+        joint = self.inverse == "samelson" and term.ndim == 1
+        old = self._diagonal
+        if len(old) == self._length:
+            old[-1] = None  # column 2N of the old anti-diagonal is never an input
+        old_reach = self._reach
+        new = [term]
+        length = min(self._count + 1, self._length)
+        cuts = CutTracker(xp, mask_shape(term, joint), length=length,
+                          target=(length - 1) // 2, real=real_dtype(xp, term))
+        for column in range(1, length):
+            if column == 1:
+                self._last_step = step_size(xp, new[0], old[0])
+            inverted = _guarded_inverse(xp, new[column - 1], old[column - 1], joint=joint)
+            weight = self._weight(column)
+            # The inverse is a fresh temporary: scale and add in place (the same
+            # rounding as the batch form's out-of-place arithmetic).
+            value = inverted.inverse
+            if weight != 1.0:
+                value *= weight
+            if column >= 2:
+                value += old[column - 2]
+                old[column - 2] = None  # its last use
+            # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
+            inputs = (old_reach >= column) & (cuts.reach >= column)
+            valid = inputs & inverted.ok & all_finite_mask(xp, value, joint)
+            cuts.record(column, valid=valid, inputs=inputs, small=inverted.small,
+                        near=inverted.near, size=inverted.size)
+            del inverted
+            new.append(xp.where(valid, value, xp.asarray(0, dtype=value.dtype)))
+            del value
+            self._peak = max(self._peak, len(new) + sum(e is not None for e in old))
+        cuts.close()
+        self._peak = max(self._peak, len(new))
+        self._diagonal, self._reach, self._settled = new, cuts.reach, cuts.settled
+        self._settled_error_sq = cuts.settled_error_sq
+        self._count += 1
+
+    def result(self) -> AccelResult:
+        """Estimate of the limit from the newest ``2N + 1`` terms, with error and status."""
+        if self._count == 0:
+            raise ValueError(f"{self.name}: no terms pushed yet")
+        target = (len(self._diagonal) - 1) // 2
+        if target == 0:
+            return AccelResult(self._diagonal[0], float("inf"), Status.INSUFFICIENT_TERMS, 0,
+                               self._count)
+        xp = namespace(self._diagonal[0])
+        diagonal = Diagonal(self._diagonal, self._reach, self._settled, self._settled_error_sq,
+                            self._last_step)
+        return summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)
+
+    def __repr__(self) -> str:
+        return (f"<{self.name} accelerator order={self.order} inverse={self.inverse} "
+                f"terms={self._count}>")
+
+
+class ShanksAccelerator(EpsilonAccelerator):
+    """Streaming Wynn epsilon algorithm (Shanks transform of order ``N``).
+
+    Memory-lean form of :func:`accel.epsilon.shanks`: see :mod:`accel.epsilon_stream`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.epsilon_stream import ShanksAccelerator
+    >>> acc = ShanksAccelerator(order=2)
+    >>> partial = 0.0
+    >>> for k in range(9):
+    ...     partial += (-1.0) ** k / (2 * k + 1)
+    ...     acc.push(np.asarray(partial))
+    >>> result = acc.result()
+    >>> bool(abs(result.estimate - np.pi / 4) < 1e-5), result.order, acc.live_vectors
+    (True, 2, 5)
+    """
+
+    name = "shanks"
+    _weight = staticmethod(wynn_weight)
+
+
+class SablonniereAccelerator(EpsilonAccelerator):
+    """Streaming Sablonnière-modified epsilon algorithm (the seed paper's Algorithm 2).
+
+    Memory-lean form of :func:`accel.epsilon.sablonniere`: see
+    :mod:`accel.epsilon_stream`. For vectors it uses the Samelson inverse by
+    default, as the seed paper does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.epsilon_stream import SablonniereAccelerator
+    >>> acc = SablonniereAccelerator(order=1)
+    >>> for j in range(3):
+    ...     acc.push(np.array([1.0, -2.0]) + np.array([3.0, 1.0]) / (j + 0.5))
+    >>> np.round(acc.estimate, 12)
+    array([ 1., -2.])
+    """
+
+    name = "sablonniere"
+    _weight = staticmethod(sablonniere_weight)

@@ -1,0 +1,203 @@
+"""Inverses of vectors for the epsilon-type algorithms.
+
+Wynn's epsilon algorithm divides by differences of table entries. For vectors
+that division needs an inverse of a vector; two are offered:
+
+* the Samelson inverse ``v^(-1) = conj(v) / (v^H v)`` (Wynn 1962), the unique
+  vector that is parallel to ``conj(v)`` and has ``v^(-1) . v = 1`` (bilinear
+  pairing). For a length-1 vector it is the ordinary reciprocal ``1 / v``. It
+  treats the vector as one object: the vector epsilon algorithm built on it is
+  exact on vector sequences whose error lies in a ``d``-dimensional invariant
+  subspace (McLeod's theorem). The conjugate makes ``v^(-1)`` defined for every
+  nonzero complex ``v`` (``v^T v`` can vanish, ``v^H v`` cannot);
+* the elementwise inverse ``1 / v``, which treats the components as a batch of
+  independent scalar sequences.
+
+Both public functions refuse a non-invertible input. The algorithms themselves
+use :func:`_guarded_inverse`, which reports near-zero differences instead of
+dividing by them (the breakdown rule of :mod:`accel.epsilon`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from ._backend import as_float_array, is_complex, namespace, real_dtype
+
+__all__ = ["elementwise_inverse", "samelson_inverse"]
+
+# A difference counts as zero when it is within this many ulps of the larger of
+# the two entries it is taken between: below that it is rounding noise, and its
+# inverse carries no information. Sixteen ulps is the "agree to rounding"
+# threshold the other transforms use (accel._sequence.CONVERGED_ULPS).
+_NEAR_ZERO_ULPS = 16.0
+
+
+def _validate_vector(v: Any, name: str) -> tuple[Any, Any]:
+    xp = namespace(v)
+    if v.ndim < 1:
+        raise ValueError(f"{name} must have at least one axis, got a 0-d array")
+    if v.shape[-1] < 1:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(v.shape)}")
+    v = as_float_array(xp, v)
+    if not bool(xp.all(xp.isfinite(v))):  # decision: refuse bad input
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+    return xp, v
+
+
+def samelson_inverse(v: Any) -> Any:
+    r"""Samelson inverse of a vector (over the last axis).
+
+    .. math:: v^{-1} = \frac{\bar v}{v^H v}
+
+    so that :math:`\sum_i v^{-1}_i v_i = 1`. Stacked vectors (shape
+    ``(..., n)``) are inverted independently.
+
+    Parameters
+    ----------
+    v : array, shape (..., n)
+        Real or complex floating (integers are promoted), finite.
+
+    Returns
+    -------
+    array, shape (..., n)
+        The inverse, in the backend and floating dtype of ``v``.
+
+    Raises
+    ------
+    ValueError
+        If ``v`` (one of the stacked vectors) is zero, empty, 0-d or not finite.
+
+    References
+    ----------
+    P. Wynn, "Acceleration techniques for iterated vector and matrix problems",
+    Math. Comp. 16 (1962) 301-322.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.inverses import samelson_inverse
+    >>> samelson_inverse(np.array([3.0, 4.0]))
+    array([0.12, 0.16])
+    >>> samelson_inverse(np.array([2j]))
+    array([0.-0.5j])
+    """
+    xp, v = _validate_vector(v, "v")
+    size = xp.linalg.vector_norm(v, axis=-1, keepdims=True)
+    if bool(xp.any(size == 0)):  # decision: refuse a non-invertible input
+        raise ValueError("v must be nonzero: the Samelson inverse of the zero vector is undefined")
+    numerator = xp.conj(v) if is_complex(xp, v) else v
+    # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
+    return (numerator / size) / size
+
+
+def elementwise_inverse(v: Any) -> Any:
+    """Elementwise inverse ``1 / v``: each component is its own scalar sequence.
+
+    Parameters
+    ----------
+    v : array
+        Real or complex floating (integers are promoted), finite, no zero entry.
+
+    Returns
+    -------
+    array
+        ``1 / v`` in the backend and floating dtype of ``v``.
+
+    Raises
+    ------
+    ValueError
+        If an entry of ``v`` is zero or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel.inverses import elementwise_inverse
+    >>> elementwise_inverse(np.array([2.0, -4.0]))
+    array([ 0.5 , -0.25])
+    """
+    xp = namespace(v)
+    v = as_float_array(xp, v)
+    if not bool(xp.all(xp.isfinite(v))):  # decision: refuse bad input
+        raise ValueError("v must be finite, got NaN or inf")
+    if bool(xp.any(v == 0)):  # decision: refuse a non-invertible input
+        raise ValueError("v must have no zero entry: its elementwise inverse is undefined")
+    return 1.0 / v
+
+
+def _near_zero_tolerance(xp: Any, x: Any) -> float:
+    """Relative size below which a difference of entries of ``x``'s dtype is zero."""
+    return _NEAR_ZERO_ULPS * float(xp.finfo(real_dtype(xp, x)).eps)
+
+
+def _row_norm(xp: Any, x: Any) -> Any:
+    """Euclidean norm over the last axis, kept as a length-1 axis.
+
+    Through ``vecdot``, which allocates no vector-sized temporary (``vector_norm``
+    squares into one first): the streaming table counts its vectors.
+    """
+    square = xp.vecdot(x, x)
+    if is_complex(xp, x):
+        square = xp.real(square)
+    return xp.expand_dims(xp.sqrt(square), axis=-1)
+
+
+class _Inverted(NamedTuple):
+    """Outcome of :func:`_guarded_inverse` (masks: last axis of length 1 when joint)."""
+
+    inverse: Any  # the inverse where ``ok``; a finite placeholder or an overflow elsewhere
+    ok: Any  # the inverse is defined: the difference is not near zero and it is finite
+    small: Any  # the difference is near zero: within 16 ulps of the entries' size
+    near: Any  # the difference is within sqrt(eps) of the entries' size (loosely converged)
+    size: Any  # the size of the difference (norm when joint, absolute value otherwise)
+
+
+def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool) -> _Inverted:
+    """Inverse of ``upper - lower`` with the near-zero test of the epsilon algorithms.
+
+    The difference is *near zero* where its size is at most
+    :func:`_near_zero_tolerance` times the larger size of ``upper`` and ``lower``
+    (Euclidean norm over the last axis when ``joint``, absolute value otherwise):
+    there it is rounding noise, or exactly zero, and the inverse is undefined.
+
+    Parameters
+    ----------
+    upper, lower : array
+        Table entries, stacked along leading axes.
+    joint : bool
+        Samelson inverse over the last axis (vectors) if true, elementwise
+        inverse otherwise.
+    """
+    tolerance = _near_zero_tolerance(xp, upper)
+    loose = math.sqrt(float(xp.finfo(real_dtype(xp, upper)).eps))
+    if joint:
+        # The difference is a fresh array, divided in place: one entry of the
+        # streaming table needs a single vector-sized temporary.
+        difference = upper - lower
+        size = _row_norm(xp, difference)
+        scale = xp.maximum(_row_norm(xp, upper), _row_norm(xp, lower))
+        small = size <= tolerance * scale
+        near = size <= loose * scale
+        safe_size = xp.where(small, xp.ones_like(size), size)
+        if is_complex(xp, difference):
+            difference = xp.conj(difference)
+        # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
+        difference /= safe_size
+        difference /= safe_size
+        ok = ~small & xp.all(xp.isfinite(difference), axis=-1, keepdims=True)
+        return _Inverted(difference, ok, small, near, size)
+    # The scale first, so that at most three vector temporaries live at once.
+    scale = xp.maximum(xp.abs(upper), xp.abs(lower))
+    difference = upper - lower
+    size = xp.abs(difference)
+    scale *= tolerance
+    small = size <= scale
+    scale *= loose / tolerance
+    near = size <= scale
+    del scale
+    difference = xp.where(small, xp.asarray(1, dtype=difference.dtype), difference)
+    inverse = 1.0 / difference
+    del difference
+    ok = ~small & xp.isfinite(inverse)
+    return _Inverted(inverse, ok, small, near, size)

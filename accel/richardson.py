@@ -1,0 +1,111 @@
+"""Richardson extrapolation in ``1/(n + 1)`` (Richardson 1927; Bender & Orszag 8.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import gammaln
+
+from ._sequence import (
+    all_true,
+    as_sequence,
+    check_first_index,
+    check_order,
+    constants,
+    fold_orders,
+    insufficient,
+    summarize,
+)
+
+__all__ = ["richardson"]
+
+
+def richardson(seq: Any, *, order: int | None = None, first_index: int = 0,
+               full_output: bool = False) -> Any:
+    r"""Richardson extrapolation of ``seq`` to ``n -> infinity``.
+
+    The model is ``s_n = S + c_1 / N + ... + c_k / N^k`` with ``N = n + 1`` (the
+    number of terms summed when ``s_n = a_0 + ... + a_n``). Order ``k`` fits this
+    polynomial in ``x = 1/N`` through the newest ``k + 1`` terms and evaluates it
+    at ``x = 0``; for consecutive ``N_0, ..., N_0 + k`` the Lagrange weights are
+    closed-form,
+
+    .. math::
+
+        R_k = \sum_{i=0}^k \frac{(-1)^{k-i} (N_0 + i)^k}{i!\,(k - i)!} s_{N_0 + i - 1}.
+
+    Exact on the model; made for sequences that converge like ``sum P(j)/Q(j)``
+    with polynomials ``P, Q`` (``zeta(2)``, ``pi^2/6``), not for alternating or
+    geometric ones. The weights are large and alternate: ``sum |w|`` is about
+    ``(2 (N_0 + k))^k / k!`` (2e10 for ``N_0 = 13, k = 12``), and it multiplies
+    the rounding of the terms themselves, so in float64 an order near ``m / 2``
+    is usually more accurate than the default ``m - 1`` once ``m`` exceeds ~16.
+
+    Parameters
+    ----------
+    seq : array, shape (m,) or (m, n)
+        The terms; the leading axis indexes them. The weights do not depend on
+        the data, so vectors are treated componentwise and jointly alike.
+    order : int, optional
+        The order ``k`` (newest ``k + 1`` terms; default ``m - 1``).
+    first_index : int
+        Index ``n`` of ``seq[0]`` in the whole sequence (the nodes depend on it).
+    full_output : bool
+        Return an :class:`~accel.AccelResult` instead of the estimate.
+
+    Returns
+    -------
+    estimate : array, shape () or (n,)
+        Or an :class:`~accel.AccelResult` with ``full_output=True``.
+
+    Notes
+    -----
+    ``mpmath.richardson`` uses the same weights with the list index as ``N``
+    (its ``seq[0]`` sits at ``N = 0``), only on the second half of the terms,
+    and switches to every other term when the last three do not change
+    monotonically; here the nodes follow the partial-sum index, all terms are
+    used and nothing is switched: an alternating sequence is simply not
+    accelerated (status ``NOT_ACCELERATING``). No breakdown is possible (the
+    transform is linear).
+
+    References
+    ----------
+    L. F. Richardson, The deferred approach to the limit, Phil. Trans. Roy. Soc.
+    A 226 (1927) 299-361. C. M. Bender and S. A. Orszag, Advanced Mathematical
+    Methods for Scientists and Engineers (1978), section 8.1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from accel import richardson
+    >>> s = np.cumsum([1.0 / (k + 1) ** 2 for k in range(12)])
+    >>> bool(abs(richardson(s) - np.pi ** 2 / 6) < 1e-9)
+    True
+    """
+    first_index = check_first_index(first_index)
+    requested = check_order(order)
+    xp, terms = as_sequence(seq)
+    m = terms.shape[0]
+    if m < 2:
+        result = insufficient(terms)
+        return result if full_output else result.estimate
+    k = m - 1 if requested is None else min(requested, m - 1)
+    newest = terms[-1, ...]
+    candidates = [(newest, all_true(xp, newest.shape, terms))]
+    for j in range(1, k + 1):
+        first_node = first_index + m - j  # N of the oldest term used: n + 1
+        weights = constants(xp, _weights(j, first_node), terms)
+        weights = xp.reshape(weights, (j + 1,) + (1,) * (terms.ndim - 1))
+        # The weights sum to 1: extrapolate the corrections to the newest term.
+        value = newest + xp.sum(weights * (terms[m - 1 - j:, ...] - newest), axis=0)
+        candidates.append((value, xp.isfinite(value)))
+    result = summarize(xp, fold_orders(xp, candidates), terms=terms, order=k, used=k + 1)
+    return result if full_output else result.estimate
+
+
+def _weights(k: int, first_node: int) -> np.ndarray:
+    """Lagrange weights at ``x = 0`` for the nodes ``1/N``, ``N = first_node .. + k``."""
+    i = np.arange(k + 1)
+    log_size = k * np.log(first_node + i) - gammaln(i + 1) - gammaln(k - i + 1)
+    return (-1.0) ** (k - i) * np.exp(log_size)

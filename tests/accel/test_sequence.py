@@ -1,0 +1,77 @@
+"""The shared plumbing: validation, safe division, folding orders, joint summaries."""
+
+import math
+
+import numpy as np
+import pytest
+
+from accel._result import Status
+from accel._sequence import (
+    as_sequence,
+    check_first_index,
+    check_order,
+    constants,
+    fold_orders,
+    safe_divide,
+    summarize_joint,
+)
+from tests._helpers import to_numpy
+
+
+def test_check_order():
+    assert check_order(None) is None and check_order(np.int64(3)) == 3
+    with pytest.raises(TypeError, match="order must be an integer, got True"):
+        check_order(True)
+    with pytest.raises(ValueError, match="order must be at least 1, got 0"):
+        check_order(0)
+
+
+def test_check_first_index():
+    assert check_first_index(0) == 0
+    with pytest.raises(ValueError, match="non-negative"):
+        check_first_index(-2)
+    with pytest.raises(TypeError, match="first_index must be an integer"):
+        check_first_index(1.0)
+
+
+def test_as_sequence_promotes_and_validates(xp):
+    _, terms = as_sequence(xp.asarray([1, 2, 3]))
+    assert xp.isdtype(terms.dtype, "real floating")
+    with pytest.raises(ValueError, match="at least one term"):
+        as_sequence(xp.zeros((0,)))
+    with pytest.raises(TypeError):
+        as_sequence([1.0, 2.0])
+
+
+def test_safe_divide_masks_zero_denominators(xp):
+    quotient, valid = safe_divide(xp, xp.asarray([1.0, 2.0]), xp.asarray([0.0, 4.0]))
+    np.testing.assert_array_equal(to_numpy(quotient), [0.0, 0.5])
+    np.testing.assert_array_equal(to_numpy(valid), [False, True])
+
+
+def test_constants_follow_the_real_dtype(xp):
+    like = xp.asarray([1.0], dtype=xp.float32)
+    assert constants(xp, [0.5, 0.25], like).dtype == xp.float32
+
+
+def test_fold_keeps_the_highest_valid_order(xp):
+    candidates = [(xp.asarray([1.0, 1.0]), xp.asarray([True, True])),
+                  (xp.asarray([2.0, 2.0]), xp.asarray([True, False])),
+                  (xp.asarray([3.0, 3.0]), xp.asarray([False, True]))]
+    fold = fold_orders(xp, candidates)
+    np.testing.assert_array_equal(to_numpy(fold.estimate), [2.0, 3.0])
+    np.testing.assert_array_equal(to_numpy(fold.previous), [1.0, 1.0])
+
+
+def test_summarize_joint_statuses():
+    terms = np.asarray([[0.0], [1.0], [1.5]])
+    true, false = np.asarray(True), np.asarray(False)
+    candidates = [(terms[-1], true), (np.asarray([2.0]), true), (np.asarray([9.0]), false)]
+    broke = summarize_joint(np, candidates, terms=terms, exact=[false, false, false],
+                            order=2, used=3)
+    assert broke.status is Status.BREAKDOWN and broke.order == 1 and broke.error == 0.5
+    exact = summarize_joint(np, candidates, terms=terms, exact=[false, true, false],
+                            order=2, used=3)
+    assert exact.status is Status.CONVERGED
+    alone = summarize_joint(np, candidates[:1], terms=terms, exact=[false], order=0, used=1)
+    assert math.isinf(alone.error)
