@@ -231,23 +231,15 @@ def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) ->
     components that settled below ``order``: for those it is the newest change
     of the converged column they fall back to.
     """
-    candidates = [(diagonal.entries[2 * level], diagonal.reach > 2 * level)
-                  for level in range(order + 1)]
-    fold = fold_orders(xp, candidates)
-    estimate = fold.estimate
-    short = fold.reached < order
-    settled = diagonal.settled | xp.zeros(estimate.shape, dtype=xp.bool)
-    converged_short = short & settled
-    broke = bool(xp.any(short & ~settled))  # decision: the status
-    counted = fold.has_previous & ~converged_short
-    error = math.hypot(
-        _total_norm(xp, xp.where(counted, estimate - fold.previous, xp.zeros_like(estimate))),
-        math.sqrt(float(diagonal.settled_error_sq)))
-    if bool(xp.any(~fold.has_previous & ~converged_short)):  # decision: unbounded error
-        error = math.inf
-    reached = order
-    if bool(xp.any(short)):  # decision: the order reported
-        reached = int(float(xp.min(fold.reached)))
+    settled_error = math.sqrt(float(diagonal.settled_error_sq))
+    if bool(xp.all(diagonal.reach > 2 * order)):  # decision: the unbroken case needs no fold
+        # Same numbers as the fold below when every order is defined, without its
+        # temporaries: streaming memory stays at the table plus one difference.
+        estimate = diagonal.entries[2 * order]
+        change = _total_norm(xp, estimate - diagonal.entries[2 * order - 2])
+        error, reached, broke = math.hypot(change, settled_error), order, False
+    else:
+        estimate, error, reached, broke = _fold_diagonal(xp, diagonal, order, settled_error)
     if broke:
         status = Status.BREAKDOWN
     else:
@@ -260,6 +252,29 @@ def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) ->
         else:
             status = Status.ACCELERATING
     return AccelResult(estimate, error, status, reached, used)
+
+
+def _fold_diagonal(xp: Any, diagonal: Diagonal, order: int,
+                   settled_error: float) -> tuple[Any, float, int, bool]:
+    """Per-component fallback to the highest defined order: (estimate, error, reached, broke)."""
+    candidates = [(diagonal.entries[2 * level], diagonal.reach > 2 * level)
+                  for level in range(order + 1)]
+    fold = fold_orders(xp, candidates)
+    estimate = fold.estimate
+    short = fold.reached < order
+    settled = diagonal.settled | xp.zeros(estimate.shape, dtype=xp.bool)
+    converged_short = short & settled
+    broke = bool(xp.any(short & ~settled))  # decision: the status
+    counted = fold.has_previous & ~converged_short
+    error = math.hypot(
+        _total_norm(xp, xp.where(counted, estimate - fold.previous, xp.zeros_like(estimate))),
+        settled_error)
+    if bool(xp.any(~fold.has_previous & ~converged_short)):  # decision: unbounded error
+        error = math.inf
+    reached = order
+    if bool(xp.any(short)):  # decision: the order reported
+        reached = int(float(xp.min(fold.reached)))
+    return estimate, error, reached, broke
 
 
 def table_with_nan(xp: Any, table: list) -> list:
