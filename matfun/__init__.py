@@ -7,10 +7,13 @@ oracles (:mod:`matfun.exact`; hypothesis strategies in :mod:`matfun.testing`,
 imported on demand). See :mod:`accel` for the sequence accelerators.
 """
 
-from . import exact, operators, spectrum
+from . import chebyshev, exact, lanczos, operators, spectrum
 from ._engine import PartialSum, SeriesInfo
+from .chebyshev import chebyshev_inv_sqrt
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesConvergenceWarning, SeriesDivergenceError
+from .inv_sqrt import SolveInfo, inv_sqrt
+from .lanczos import lanczos_apply
 from .operators import Operator, as_operator
 from .series import binomial_series, inv_sqrt_partial_sums, inv_sqrt_series, neumann_series
 
@@ -20,13 +23,19 @@ __all__ = [
     "SeriesConvergenceWarning",
     "SeriesDivergenceError",
     "SeriesInfo",
+    "SolveInfo",
     "abs_damped_coefficients",
     "as_operator",
     "binomial_coefficients",
     "binomial_series",
+    "chebyshev",
+    "chebyshev_inv_sqrt",
     "exact",
+    "inv_sqrt",
     "inv_sqrt_partial_sums",
     "inv_sqrt_series",
+    "lanczos",
+    "lanczos_apply",
     "neumann_series",
     "operators",
     "spectrum",

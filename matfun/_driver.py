@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import numbers
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
 from .errors import SeriesConvergenceWarning
 from .scaling import ScaleRule
 
-__all__ = ["run_series", "check_stopping"]
+__all__ = ["run_series", "check_stopping", "positive_integer"]
 
 _RATE_WINDOW = 10
 _SAFE_EXPONENT = 200
@@ -31,19 +32,29 @@ def check_stopping(terms: int | None, tol: float | None, max_terms: int, dtype_e
     With neither ``terms`` nor ``tol`` the tolerance defaults to ``sqrt(eps)`` of the
     vector's dtype.
     """
-    if isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1:
-        raise ValueError(f"max_terms must be a positive integer, got {max_terms!r}")
     if terms is not None:
-        if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
-            raise ValueError(f"terms must be a positive integer, got {terms!r}")
+        terms = positive_integer(terms, "terms")
+    max_terms = positive_integer(max_terms, "max_terms")
     if tol is not None:
-        tol = float(tol)
+        if isinstance(tol, bool | str | bytes):
+            raise TypeError(f"tol must be a real number, got {tol!r}")
+        try:
+            tol = float(tol)
+        except (TypeError, ValueError):
+            raise TypeError(f"tol must be a real number, got {tol!r}") from None
         if not (tol > 0 and math.isfinite(tol)):
             raise ValueError(f"tol must be a positive finite number, got {tol}")
     if terms is None and tol is None:
         tol = math.sqrt(dtype_eps)
     limit = max_terms if terms is None else terms
     return limit, tol
+
+
+def positive_integer(value: Any, name: str) -> int:
+    """``value`` as a Python int ``>= 1``: Python and NumPy integers, not bools or floats."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def run_series(
@@ -69,6 +80,8 @@ def run_series(
     """
     xp = namespace(g)
     limit, tol = check_stopping(terms, tol, max_terms, float(xp.finfo(g.dtype).eps))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     g, unit = _balance(xp, g)
     if unit != 1.0 and callback is not None:
         user_callback = callback

@@ -15,7 +15,11 @@ Divergence is detected rigorously: in the eigenbasis of ``A`` the vector ``p_k``
 has components :math:`z_i^k g_i` with :math:`z_i = 1 - \lambda_i / V`, so
 :math:`\|p_k\|` can only grow if some :math:`|z_i| > 1`, i.e. ``V`` is below
 :math:`\lambda_{\max}(A)/2` or ``A`` has a negative eigenvalue. Growth beyond
-rounding (``100 eps`` relative per step) is therefore reported at once.
+rounding (``100 eps`` relative per step) is therefore reported at once. The
+adaptive rule answers growth by raising ``V``, which cures the first cause but not
+the second: there the curvature :math:`p_k^H A p_k \le 0` of the growing term
+proves ``A`` indefinite (for positive definite ``A`` it is positive), and the series
+raises at once instead of raising ``V`` until the growth hides below rounding.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import namespace, norm, to_float
+from ._backend import inner, is_complex, namespace, norm, to_float
 from .errors import SeriesDivergenceError
 from .operators import Operator
 from .scaling import ScaleRule
@@ -172,7 +176,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
                          restarts > 0, restarts, op.matvecs - matvecs_before)
-        grew = False
+        grew = indefinite = False
         for k in range(1, max_terms):
             if product is None:
                 product = op.matvec(p)
@@ -182,11 +186,15 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 if rule.adaptive and quotient > scale:
                     break
             p_next = p - product / scale
-            product = None
             p_next_norm = to_float(norm(xp, p_next))
             if p_next_norm > growth * p_norm:
                 grew = True
+                # Decision, taken only when the terms grew: p^H A p <= 0 proves that A
+                # is not positive definite, and then no V can make the series converge
+                # (raising V only slows the growth below what can be detected).
+                indefinite = _curvature(xp, p, product) <= 0.0
                 break
+            product = None
             p, p_norm = p_next, p_next_norm
             weight = prefactor * coefficients[k]
             partial = partial + weight * p
@@ -196,16 +204,21 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 return
         else:
             return
-        if not rule.adaptive or restarts >= _MAX_RESTARTS:
+        if indefinite or not rule.adaptive or restarts >= _MAX_RESTARTS:
             info = SeriesInfo(
                 terms=k, matvecs=op.matvecs - matvecs_before, scale=scale,
                 scale_strategy=rule.name, restarts=restarts, stopped_by="diverged",
                 converged=False, diverged=True, relative_change=math.inf,
                 error_estimate=math.inf,
             )
+            reason = (
+                ": the series operator is not positive definite (p^T A p <= 0 for the "
+                "current term p), so no V makes the series converge"
+                if indefinite else ", so V is below lambda_max/2 of the series operator"
+            )
             raise SeriesDivergenceError(
                 f"{spec.name} diverged at term {k} with scale V = {scale:.6g}: the terms "
-                f"grew, so V is below lambda_max/2 of the series operator. {spec.hint}",
+                f"grew{reason}. {spec.hint}",
                 info,
             )
         # Restart from g with the larger V: the Rayleigh quotient of the current
@@ -213,3 +226,9 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         scale = 2.0 * scale if grew else quotient
         restarts += 1
         product = g_product  # A g does not depend on V: reuse it
+
+
+def _curvature(xp: Any, p: Any, product: Any) -> float:
+    """``Re(p^H A p)`` as a host float (a decision)."""
+    value = inner(xp, p, product)
+    return to_float(xp.real(value) if is_complex(xp, value) else value)

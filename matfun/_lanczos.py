@@ -88,7 +88,8 @@ class LanczosProcess:
         beta = to_float(norm(xp, w))
         self.alphas.append(alpha)
         self.betas.append(beta)
-        self._scale = max(self._scale, abs(alpha) + beta + (self.betas[-2] if self.steps > 1 else 0.0))
+        previous = self.betas[-2] if self.steps > 1 else 0.0
+        self._scale = max(self._scale, abs(alpha) + beta + previous)
         if beta <= self.op.size * self._eps * self._scale or self.steps >= self.op.size:
             self.breakdown = True
         else:

@@ -60,7 +60,7 @@ def binomial_coefficients(alpha: float, n: int, *, positive: bool = False) -> np
     Examples
     --------
     >>> binomial_coefficients(0.5, 4)
-    array([1.       , 0.5      , 0.375    , 0.3125   ])
+    array([1.    , 0.5   , 0.375 , 0.3125])
     >>> binomial_coefficients(0.5, 3, positive=True)
     array([ 1.   , -0.5  , -0.125])
     """
@@ -120,7 +120,7 @@ def abs_damped_coefficients(delta: float, n: int) -> np.ndarray:
     >>> abs_damped_coefficients(0.0, 3)  # delta = 0 gives the binomial c_k(1/2)
     array([1.   , 0.5  , 0.375])
     >>> abs_damped_coefficients(1.0, 3)  # delta = 1: d_k = -b_{k+1}
-    array([0.5    , 0.125  , 0.0625 ])
+    array([0.5   , 0.125 , 0.0625])
     """
     delta = _check_finite_real(delta, "delta")
     if delta < 0:

@@ -107,6 +107,12 @@ class Operator:
 
     def _validate(self, v: Any, result: Any) -> Any:
         xp = namespace(v)
+        # array_namespace skips None and Python scalars, so test for an array first.
+        if not _is_array(result):
+            raise TypeError(
+                f"{self.name}: matvec returned {type(result).__name__} for a "
+                f"{type(v).__name__} input; it must return an array of the same library"
+            )
         try:
             namespace(v, result)
         except TypeError:
@@ -178,7 +184,8 @@ def as_operator(
     ----------
     operator
         One of: an :class:`Operator` (returned as is); a square 2-D array of any
-        array-API library (applied as ``A @ v``); a SciPy sparse matrix or array;
+        array-API library (applied as ``A @ v``); a SciPy sparse matrix or array, or
+        a sparse torch tensor;
         an object with a ``matvec`` method (a SciPy ``LinearOperator``, for
         instance -- its ``shape`` and ``dtype`` are read, never probed); a callable
         ``v -> H v``.
@@ -220,7 +227,11 @@ def as_operator(
                 operator.matvec, size, dtype=getattr(operator, "dtype", None), name=name,
                 check=check,
             )
+    elif _is_torch_sparse(operator):
+        result = _from_shaped(operator, _sparse_apply(operator), name, check)
     elif _is_array(operator):
+        if like is not None:
+            _same_library(operator, like, name)
         result = _from_array(operator, name, check, check_symmetric)
     elif callable(operator):
         if size is None:
@@ -251,6 +262,32 @@ def _is_array(x: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _same_library(array: Any, like: Any, name: str) -> None:
+    try:
+        namespace(array, like)
+    except TypeError:
+        raise TypeError(
+            f"{name} is a {type(array).__module__}.{type(array).__name__} but the vector "
+            f"is a {type(like).__module__}.{type(like).__name__}: use one array library "
+            "for both"
+        ) from None
+
+
+def _is_torch_sparse(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor) and x.layout != torch.strided
+
+
+def _sparse_apply(matrix: Any) -> Callable[[Any], Any]:
+    # Sparse torch tensors support few element-wise operations (no finiteness or
+    # symmetry check of the matrix itself; the products are still checked).
+    def apply(v: Any) -> Any:
+        work = v if v.dtype == matrix.dtype else v.to(matrix.dtype)
+        return matrix @ work
+
+    return apply
 
 
 def _is_scipy_sparse(x: Any) -> bool:

@@ -90,11 +90,12 @@ def resolve_scale(
         ``() -> bound >= lambda_max(A)`` for dense input; raises ``TypeError`` when
         the operator has no dense matrix.
     """
+    # Checked whatever the strategy: a bad value is a mistake even where it is unused.
+    floor = _positive(initial_scale, "initial_scale")
     if isinstance(scale, str):
         if scale == "adaptive":
             return ScaleRule(None, 0.0, True, True, scale)
         if scale == "paper":
-            floor = _positive(initial_scale, "initial_scale")
             return ScaleRule(floor, floor, False, True, scale)
         if scale in ("lanczos", "power"):
             return ScaleRule(_positive(estimate_radius(scale), "estimated scale"), 0.0, False,
@@ -117,7 +118,12 @@ def resolve_scale(
 
 
 def _positive(value: float, name: str) -> float:
-    value = float(value)
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return value

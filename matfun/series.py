@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._backend import as_vector, namespace, norm, to_float
-from ._driver import check_stopping, run_series
+from ._driver import check_stopping, positive_integer, run_series
 from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .operators import Operator, as_operator, shift, square
@@ -139,6 +139,7 @@ def inv_sqrt_series(
     >>> inv_sqrt_series(H, np.ones(3), tol=1e-12)
     array([0.5, 1. , 2. ])
     """
+    _check_options(terms, tol, max_terms, order, callback)
     spec, g, rule, before = _inv_sqrt_setup(op, g, scale, initial_scale, damping,
                                             damping_kind)
     if _is_zero(g):
@@ -165,18 +166,21 @@ def inv_sqrt_partial_sums(
     is flagged by ``restarted=True`` (the partial sums before it belong to a series
     with a smaller ``V``). Nothing is stored: feed them to an accelerator or a plot.
 
+    The arguments are checked, and the scale estimated, when this function is
+    called; the series itself runs as the iterator is consumed.
+
     Examples
     --------
     >>> import numpy as np
-    >>> sums = inv_sqrt_partial_sums(np.diag([1.0, -1.0]), np.ones(2), terms=3, scale=1.0)
-    >>> [s.index for s in sums]
-    [0, 1, 2]
+    >>> sums = inv_sqrt_partial_sums(np.diag([1.0, -1.0]), np.ones(2), terms=3, scale=2.0)
+    >>> [(s.index, float(s.value[0])) for s in sums]
+    [(0, 0.7071067811865476), (1, 0.8838834764831845), (2, 0.9722718241315029)]
     """
+    limit = positive_integer(terms, "terms")
     spec, g, rule, _ = _inv_sqrt_setup(op, g, scale, initial_scale, damping, damping_kind)
     if _is_zero(g):
         raise ValueError("g must be non-zero to stream partial sums")
-    limit, _ = check_stopping(terms, None, terms, 0.0)
-    yield from iterate_partial_sums(spec, g, rule, max_terms=limit)
+    return iterate_partial_sums(spec, g, rule, max_terms=limit)
 
 
 def neumann_series(
@@ -208,6 +212,7 @@ def neumann_series(
     >>> neumann_series(np.diag([1.0, 2.0]), np.ones(2), tol=1e-13)
     array([1. , 0.5])
     """
+    _check_options(terms, tol, max_terms, order, callback)
     H, g = _operator_and_vector(op, g)
     before = H.matvecs
     spec = SeriesSpec("neumann_series", H, lambda V, n: binomial_coefficients(1.0, n),
@@ -249,6 +254,9 @@ def binomial_series(
     >>> binomial_series(np.diag([4.0, 9.0]), np.ones(2), -0.5, tol=1e-13)
     array([0.5       , 0.33333333])
     """
+    _check_options(terms, tol, max_terms, order, callback)
+    if isinstance(exponent, bool | str | bytes):
+        raise TypeError(f"exponent must be a real number, got {exponent!r}")
     try:
         exponent = float(exponent)
     except (TypeError, ValueError):
@@ -279,6 +287,14 @@ def _run_spd(spec, H, g, power, scale, terms, tol, max_terms, accelerate, order,
                          accelerate=accelerate, order=_check_order(order), callback=callback,
                          matvecs_before=before)
     return (x, info) if full_output else x
+
+
+def _check_options(terms, tol, max_terms, order, callback) -> None:
+    """Validate the options before any matvec is spent (a scale estimate spends some)."""
+    check_stopping(terms, tol, max_terms, 1.0)
+    _check_order(order)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
 
 
 def _inv_sqrt_setup(op, g, scale, initial_scale, damping, damping_kind):
@@ -318,9 +334,7 @@ def _check_damping(damping: float, kind: str) -> float:
 
 
 def _check_order(order: int) -> int:
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ValueError(f"order must be a positive integer, got {order!r}")
-    return order
+    return positive_integer(order, "order")
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:

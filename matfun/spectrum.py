@@ -38,7 +38,8 @@ from ._backend import as_vector, namespace, norm, to_float
 from ._lanczos import LanczosProcess
 from .operators import as_operator
 
-__all__ = ["SpectralEstimate", "spectral_radius", "random_start"]
+__all__ = ["SpectralEstimate", "SpectralInterval", "spectral_interval", "spectral_radius",
+           "random_start"]
 
 METHODS = ("lanczos", "power")
 
@@ -60,6 +61,87 @@ class SpectralEstimate:
     estimate: float
     upper: float
     matvecs: int
+
+
+@dataclass(frozen=True)
+class SpectralInterval:
+    r"""Estimates of ``min |lambda(H)|`` and ``max |lambda(H)|`` from one Lanczos run.
+
+    Attributes
+    ----------
+    smallest : float
+        :math:`\min_j |\theta_j|` over the Ritz values: a *heuristic* estimate of
+        :math:`\min_i |\lambda_i|`. Interior Ritz values converge slowly and a Ritz
+        value may sit in a gap of the spectrum, so it can lie on either side; it is
+        exact only after a breakdown.
+    largest : float
+        :math:`\max_j |\theta_j| \le \max_i |\lambda_i|`: a lower bound (up to rounding).
+    upper : float
+        The safe-side bound ``(largest + beta_k) * safety`` on :math:`\max_i |\lambda_i|`
+        (as :func:`spectral_radius`).
+    matvecs : int
+        Matvecs spent.
+    exact : bool
+        True after a breakdown: the Ritz values are eigenvalues (of the part of the
+        spectrum the random start reaches, with probability one all of it).
+    """
+
+    smallest: float
+    largest: float
+    upper: float
+    matvecs: int
+    exact: bool
+
+
+def spectral_interval(op: Any, *, like: Any, steps: int = 30, seed: int = 0,
+                      safety: float = 1.01) -> SpectralInterval:
+    """Estimate the range of ``|lambda(H)|`` by ``steps`` Lanczos steps from a random start.
+
+    The Chebyshev method needs both ends of the spectrum of :math:`H^2`; the upper
+    end comes with the Zhou-Li bound of the module docstring, the lower end only as
+    a heuristic (see :class:`SpectralInterval`).
+
+    Parameters
+    ----------
+    op : operator-like
+        Anything :func:`matfun.as_operator` accepts.
+    like : array
+        A vector fixing backend, device and dtype (and ``n`` for callables).
+    steps : int
+        Matvecs to spend (fewer after a breakdown).
+    seed : int
+        Seed of the random start vector.
+    safety : float
+        Factor ``>= 1`` applied to the upper bound.
+
+    Returns
+    -------
+    SpectralInterval
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matfun.spectrum import spectral_interval
+    >>> est = spectral_interval(np.diag([1.0, -3.0, 2.0]), like=np.ones(3))
+    >>> round(est.smallest, 12), est.exact
+    (1.0, True)
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if not safety >= 1.0:
+        raise ValueError(f"safety must be >= 1, got {safety!r}")
+    _, like = as_vector(like, "like")
+    H = as_operator(op, like=like, name="op")
+    before = H.matvecs
+    process = LanczosProcess(H, random_start(like, H.size, seed))
+    while process.steps < steps and process.step():
+        pass
+    alphas, betas = process.tridiagonal()
+    magnitudes = np.abs(np.linalg.eigvalsh(_tridiagonal_matrix(alphas, betas)))
+    largest = float(np.max(magnitudes))
+    return SpectralInterval(float(np.min(magnitudes)), largest,
+                            (largest + process.residual) * safety, H.matvecs - before,
+                            process.breakdown)
 
 
 def random_start(like: Any, size: int, seed: int) -> Any:

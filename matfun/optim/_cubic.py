@@ -236,7 +236,8 @@ def _quadratic_minimiser(A, b):
     scale = max(float(np.max(np.abs(lam))), np.finfo(np.float64).tiny)
     if lam[0] <= A.shape[0] * _EPS * scale:
         raise UnboundedModelError(
-            "the model has no cubic term and its matrix is not positive definite "
+            "the model has no cubic term (cubic = 0, or every third derivative is zero) "
+            "and its matrix is not positive definite "
             f"(smallest eigenvalue {lam[0]:.3g}): no minimiser"
         )
     return Q @ ((Q.T @ b) / lam)

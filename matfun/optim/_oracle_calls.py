@@ -48,7 +48,10 @@ def _finite(xp: Any, x: Any, what: str, step: int) -> Any:
 
 def _vector(xp: Any, x: Any, params: Any, what: str) -> Any:
     try:
-        namespace(params, x)
+        # Same array type: same library, no need to ask array-api-compat (which costs
+        # more than a small HVP on some backends, and this runs for every product).
+        if type(x) is not type(params):
+            namespace(params, x)
     except TypeError:
         raise TypeError(f"{what} returned {type(x).__name__}; expected an array of the "
                         "parameters' library") from None
@@ -93,16 +96,16 @@ class HVPCounter:
         self._apply = getattr(oracle, curvature)
         if self._apply is None:
             raise ValueError(f"the oracle has no {curvature} callable")
+        self._xp = namespace(params)
         self._params = params
         self._step = step
         self._what = f"oracle.{curvature}"
         self.matvecs = 0
 
     def __call__(self, v: Any) -> Any:
-        xp = namespace(self._params)
         self.matvecs += 1
-        product = _vector(xp, self._apply(self._params, v), self._params, self._what)
-        return _finite(xp, product, self._what, self._step)
+        product = _vector(self._xp, self._apply(self._params, v), self._params, self._what)
+        return _finite(self._xp, product, self._what, self._step)
 
 
 def dense_hessian(hvp: HVPCounter, params: Any) -> Any:

@@ -169,6 +169,8 @@ def run(
 
     Raises
     ------
+    ValueError
+        ``params`` is not a vector, or its size differs from ``problem.dimension``.
     RunStopped
         When an oracle returns NaN or inf; it carries the record so far.
     ArithmeticError
@@ -195,6 +197,12 @@ def run(
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     oracle = as_oracle(problem)
     params = parameters(params)
+    dimension = getattr(problem, "dimension", None)
+    if isinstance(dimension, int) and params.shape[0] != dimension:
+        # A problem's oracle may accept other sizes (Rosenbrock does) and silently
+        # optimise another function: say so instead.
+        raise ValueError(f"params has {params.shape[0]} entries, but problem "
+                         f"{getattr(problem, 'name', '')!r} has dimension {dimension}")
     record = Record(name=getattr(optimizer, "name", type(optimizer).__name__))
     record.params = params
     record.state = optimizer.init(params) if state is None else state

@@ -38,10 +38,10 @@ from typing import Any
 
 import accel
 
-from .._backend import namespace, norm, to_float
+from .._backend import all_finite, namespace, norm, to_float
 from ..operators import as_operator
 from ..series import DAMPING_KINDS, inv_sqrt_series
-from ._base import Optimizer
+from ._base import Optimizer, SingularCurvatureError
 from ._oracle_calls import (
     HVPCounter,
     check_fraction,
@@ -100,7 +100,8 @@ def exact_sfn(
     learning_rate : float
         :math:`\eta > 0`.
     threshold : float
-        :math:`\tau \ge 0`: absolute eigenvalues below it are replaced.
+        :math:`\tau \ge 0`: absolute eigenvalues below it are replaced (``0``
+        replaces none, and then needs an explicit ``replacement``).
     replacement : float, optional
         The constant :math:`c > 0`; default ``threshold`` (so that
         :math:`\tilde\lambda = \max(|\lambda|, \tau)`). The seed paper tuned
@@ -112,6 +113,17 @@ def exact_sfn(
     -------
     Optimizer
         Each step spends ``p`` Hessian-vector products (one per coordinate).
+
+    References
+    ----------
+    Oldewage, Clarke, Hernandez-Lobato (2024), TMLR, section 4.1 ("Exact SFN");
+    Dauphin et al. (2014), NeurIPS (the saddle-free Newton method).
+
+    Raises
+    ------
+    SingularCurvatureError
+        From ``update``, when ``threshold = 0`` lets an exactly zero absolute eigenvalue
+        through (the step would be infinite); the state passed in is untouched.
 
     Examples
     --------
@@ -168,7 +180,9 @@ def sfn_series(
         \ \text{(accelerated)}, \qquad
         \delta_t = -\eta s + \mu \delta_{t-1},
 
-    ``V`` kept in the state from one step to the next. The series converges iff
+    ``V`` kept in the state from one step to the next (the partial sums here include
+    the factor :math:`V^{-1/2}`, which the paper applies at the update; the epsilon
+    accelerators are homogeneous, so the step is the same). The series converges iff
     ``V > lambda_max(H^2)/2``; the paper's rule only raises ``V`` to a *lower* bound
     of ``lambda_max(H^2)``, so once ``initial_scale`` no longer dominates the series
     can diverge: that raises :class:`~matfun.SeriesDivergenceError` (the state passed
@@ -180,8 +194,9 @@ def sfn_series(
     learning_rate : float
         :math:`\eta > 0`.
     terms : int
-        ``K``, the number of series terms: ``2(K - 1)`` HVPs per step (the first
-        product also sets ``V``), plus restarts with ``scale="adaptive"``.
+        ``K``, the number of series terms (partial sums ``s_0 .. s_{K-1}``):
+        ``2 max(K - 1, 1)`` HVPs per step (the first product :math:`H^2 g` both sets
+        ``V`` and gives the second term), plus restarts with ``scale="adaptive"``.
     order : int
         ``N``, the order of the accelerator (epsilon types use the last ``2N + 1``
         partial sums, so ``terms >= 2N + 1``).
@@ -190,7 +205,10 @@ def sfn_series(
     initial_scale : float
         ``V_0`` (100 in the paper).
     scale : {"paper", "adaptive"}
-        The rule for ``V`` (see :mod:`matfun.scaling`).
+        The rule for ``V`` (see :mod:`matfun.scaling`). ``"paper"`` carries ``V`` in the
+        state and only ever raises it; ``"adaptive"`` re-estimates it at every step
+        from :math:`\|H^2 g\|/\|g\|` and the terms (``initial_scale`` unused; the
+        state records the last ``V`` for inspection).
     damping : float
         :math:`\lambda \ge 0`.
     damping_kind : {"abs", "shift", "square"}
@@ -203,6 +221,18 @@ def sfn_series(
     Returns
     -------
     Optimizer
+
+    Raises
+    ------
+    matfun.SeriesDivergenceError
+        From ``update``, when the series diverges (``scale="paper"`` with ``V`` too
+        small); the state passed in is untouched.
+
+    References
+    ----------
+    Oldewage, Clarke, Hernandez-Lobato (2024), TMLR: Algorithm 1, eq. (4) and
+    section 3.4 (the rule for ``V``, the Sablonniere-modified epsilon algorithm on the
+    last ``2N + 1`` partial sums), appendix A.5 (Algorithm 2).
 
     Examples
     --------
@@ -276,8 +306,9 @@ class ExactRule:
         self.replacement = (self.threshold if replacement is None
                             else check_nonnegative(replacement, "replacement"))
         if not self.replacement > 0:
-            raise ValueError("replacement (default: threshold) must be positive: it is "
-                             "inverted")
+            raise ValueError(f"replacement must be positive (it is inverted); it defaults to "
+                             f"threshold, so threshold = {self.threshold} needs an explicit "
+                             f"replacement, got {replacement!r}")
 
     def init(self, params: Any) -> None:
         """No carried quantity until a moving average is asked for."""
@@ -296,7 +327,16 @@ class ExactRule:
         small = magnitude < self.threshold
         magnitude = xp.where(small, xp.asarray(self.replacement, dtype=magnitude.dtype,
                                                  device=magnitude.device), magnitude)
-        direction = Q @ ((gradient @ Q) / magnitude)
+        # Decisions on host flags: with threshold = 0 (fine when damping keeps the
+        # magnitudes positive) a zero eigenvalue would be inverted, a tiny one overflow.
+        singular = not bool(xp.min(magnitude) > 0)
+        direction = None if singular else Q @ ((gradient @ Q) / magnitude)
+        if singular or not all_finite(xp, direction):
+            raise SingularCurvatureError(
+                f"the saddle-free curvature is singular at step {step}: an absolute "
+                f"eigenvalue (plus damping {damping}) is zero or so small that the step "
+                f"overflows, and threshold = {self.threshold} does not replace it; use a "
+                "larger threshold")
         model_eigenvalues, model_Q = eigenvalues, Q
         if averaged is not hessian:
             # K-FAC's model uses this step's curvature, not the smoothed one.
@@ -328,7 +368,10 @@ class SeriesRule:
                 raise ValueError(f"terms must be at least 2 * order + 1 = {2 * order + 1} "
                                  f"to accelerate at order {order}, got {terms}")
             if not isinstance(accelerate, accel.Accelerator):
-                accel.accelerator(accelerate, order=order)  # unknown names fail here
+                try:
+                    accel.accelerator(accelerate, order=order)  # unknown names fail here
+                except (TypeError, ValueError) as error:
+                    raise type(error)(f"accelerate: {error}") from None
         if scale not in ("paper", "adaptive"):
             raise ValueError(f"scale must be 'paper' or 'adaptive', got {scale!r}")
         if damping_kind not in DAMPING_KINDS:

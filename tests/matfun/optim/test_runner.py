@@ -138,3 +138,18 @@ def test_bad_arguments(xp, kwargs, error, message):
 def test_optimizer_must_have_init_and_update(xp):
     with pytest.raises(TypeError, match="optimizer must have init and update"):
         run(object(), saddle(xp), xp.asarray([1.0]), steps=1)
+
+
+def test_params_must_match_the_problem_dimension(xp):
+    # The Rosenbrock oracle evaluates at any size: without the check a 3-vector would
+    # silently optimise rosenbrock(3) while the user asked for rosenbrock(2).
+    from matfun.optim.problems import rosenbrock
+
+    problem = rosenbrock(2)
+    with pytest.raises(ValueError, match="params has 3 entries, but problem 'rosenbrock2' "
+                                         "has dimension 2"):
+        run(gradient_descent(learning_rate=1e-3), problem, xp.zeros(3, dtype=xp.float64),
+            steps=1, progress=False)
+    record = run(gradient_descent(learning_rate=1e-3), problem,
+                 problem.initial(0, xp=xp), steps=1, progress=False)
+    assert record.loss[0] == pytest.approx(24.2, rel=1e-14)  # f(-1.2, 1) = 4.84 + 19.36

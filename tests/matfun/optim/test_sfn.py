@@ -7,9 +7,14 @@ import copy
 import numpy as np
 import pytest
 
-import accel
 from matfun import SeriesDivergenceError
-from matfun.optim import NonFiniteError, Oracle, exact_sfn, sfn_series
+from matfun.optim import (
+    NonFiniteError,
+    Oracle,
+    SingularCurvatureError,
+    exact_sfn,
+    sfn_series,
+)
 from tests._helpers import to_numpy, xp_assert_close
 
 SADDLE = np.array([2.0, -1.0, 0.5, -3.0])  # the Hessian of f = x^T diag(SADDLE) x / 2
@@ -158,8 +163,6 @@ def test_safe_adaptive_scale_converges_where_the_paper_rule_diverges(xp):
     assert state.scale > 4.5
 
 
-@pytest.mark.skipif(not hasattr(accel, "accelerator"),
-                    reason="accel.accelerator (issue of the accel package) is not built yet")
 def test_sablonniere_acceleration_matches_exact(xp):
     H, g = random_indefinite(11, 5)
     # Accelerated 30-term series against the exact direction: order 2 Sablonniere on a
@@ -170,6 +173,92 @@ def test_sablonniere_acceleration_matches_exact(xp):
     exact = -saddle_free_direction(H, H @ g)
     cosine = step @ exact / np.linalg.norm(step) / np.linalg.norm(exact)
     assert cosine > 0.9999
+
+
+# ------------------------------------- the seed paper's Algorithm 1, from scratch
+
+
+def _epsilon_table(sums, order, sablonniere):
+    """Wynn's epsilon table on ``2N + 1`` vectors, Samelson inverse (the paper's eq. 5)."""
+    before = [np.zeros_like(sums[0])] * (len(sums) + 1)  # column -1
+    column = list(sums)  # column 0
+    for c in range(1, 2 * order + 1):
+        weight = c // 2 + 1 if sablonniere else 1
+        differences = [column[m + 1] - column[m] for m in range(len(column) - 1)]
+        before, column = column, [before[m + 1] + weight * d / (d @ d)
+                                  for m, d in enumerate(differences)]
+    (estimate,) = column
+    return estimate
+
+
+def _algorithm_1(A, x, V, terms, order, accelerate, rate, momentum, previous):
+    """One step of the paper's Algorithm 1 on f = x^T A x / 2 + sum(x^4) / 4, in NumPy."""
+    g = A @ x + x**3
+    H = A + np.diag(3 * x**2)
+    V = max(V, np.linalg.norm(H @ (H @ g)) / np.linalg.norm(g))
+    a, partial_sums = g, [g]  # a_0 = s_0 = g
+    for k in range(1, terms):
+        a = (2 * k - 1) / (2 * k) * (a - H @ (H @ a) / V)
+        partial_sums.append(partial_sums[-1] + a)
+    if accelerate is None:
+        estimate = partial_sums[-1]
+    else:  # N accelerations of s_{K-1-2N}, ..., s_{K-1}
+        estimate = _epsilon_table(partial_sums[terms - 1 - 2 * order:], order,
+                                  accelerate == "sablonniere")
+    delta = -rate / np.sqrt(V) * estimate + momentum * previous
+    return x + delta, V, delta
+
+
+QUARTIC = np.array([[1.0, 0.4, 0.0, 0.2],
+                    [0.4, -1.5, 0.3, 0.0],
+                    [0.0, 0.3, 2.0, -0.5],
+                    [0.2, 0.0, -0.5, -0.7]])
+
+
+@pytest.mark.parametrize(("accelerate", "order"),
+                         [("sablonniere", 2), ("shanks", 1), (None, 1)])
+def test_series_step_is_the_papers_algorithm_1(xp, accelerate, order):
+    # The paper's V rule from V_0 = 2 (it raises V on the first steps), K = 12 terms,
+    # N accelerations of the last 2N + 1 partial sums, w <- w - eta V^{-1/2} s_hat plus
+    # momentum, on a non-quadratic function; against the loop written from the paper.
+    # Both compute the same sums in a different order (V^{-1/2} applied first here):
+    # the epsilon table amplifies rounding by ||s|| / ||s_{m+1} - s_m||, under 1e4 for
+    # these 12 terms, so 4 steps agree to ~1e4 * 4 * eps; 1e-10 leaves margin.
+    matrix = xp.asarray(QUARTIC, dtype=xp.float64)
+    oracle = Oracle(value=lambda x: 0.5 * (x @ (matrix @ x)) + 0.25 * xp.sum(x**4),
+                    grad=lambda x: matrix @ x + x**3,
+                    hvp=lambda x, v: matrix @ v + 3 * x**2 * v)
+    opt = sfn_series(learning_rate=0.4, terms=12, order=order, accelerate=accelerate,
+                     initial_scale=2.0, momentum=0.5)
+    x0 = np.array([0.3, -0.2, 0.5, 0.1])
+    params = xp.asarray(x0, dtype=xp.float64)
+    state = opt.init(params)
+    expected, V, delta = x0, 2.0, np.zeros(4)
+    scales = []
+    for _ in range(4):
+        params, state, info = opt.update(state, params, oracle)
+        expected, V, delta = _algorithm_1(QUARTIC, expected, V, 12, order, accelerate,
+                                          0.4, 0.5, delta)
+        scales.append(V)
+        xp_assert_close(params, expected, rtol=1e-10, atol=1e-12, xp=xp)
+        assert state.scale == pytest.approx(V, rel=1e-10)
+        assert info["matvecs"] == 2 * (12 - 1)  # H^2 g sets V and gives the second term
+    assert scales[0] > 2.0  # the rule did raise V
+
+
+def test_exact_sfn_with_zero_threshold_refuses_a_singular_step(xp):
+    # threshold = 0 replaces nothing: an exactly zero eigenvalue would give an infinite
+    # step. The update raises and the state passed in stays valid.
+    oracle = quadratic(xp, np.diag([1.0, 0.0]))
+    shifted = Oracle(value=oracle.value, hvp=oracle.hvp,
+                     grad=lambda x: oracle.grad(x) + xp.asarray([0.0, 1.0], dtype=x.dtype))
+    opt = exact_sfn(threshold=0.0, replacement=1.0)
+    params = xp.asarray([1.0, 1.0], dtype=xp.float64)
+    state = opt.init(params)
+    with pytest.raises(SingularCurvatureError, match="threshold = 0.0"):
+        opt.update(state, params, shifted)
+    assert state.step == 0
+    np.testing.assert_array_equal(to_numpy(params), [1.0, 1.0])
 
 
 # -------------------------------------------- failure, checkpoints, bad input
@@ -206,7 +295,7 @@ def test_non_finite_raises_and_leaves_state(xp, which, make):
         (lambda: exact_sfn(learning_rate=0.0), "learning_rate must be a positive"),
         (lambda: exact_sfn(momentum=1.0), "momentum must lie in"),
         (lambda: exact_sfn(threshold=-1.0), "threshold must be a non-negative"),
-        (lambda: exact_sfn(threshold=0.0), "replacement .* must be positive"),
+        (lambda: exact_sfn(threshold=0.0), "replacement must be positive.*threshold = 0"),
         (lambda: sfn_series(learning_rate=1.0, terms=0), "terms must be a positive"),
         (lambda: sfn_series(learning_rate=1.0, terms=4, order=2), "at least 2 \\* order"),
         (lambda: sfn_series(learning_rate=1.0, terms=9, damping_kind="x",
@@ -217,9 +306,11 @@ def test_non_finite_raises_and_leaves_state(xp, which, make):
                             accelerate=None), "initial_scale must be a positive"),
         (lambda: sfn_series(learning_rate=1.0, terms=9, damping=-1.0, accelerate=None),
          "damping must be a non-negative"),
+        (lambda: sfn_series(learning_rate=1.0, terms=9, accelerate="wynn"),
+         "accelerate: method must be one of"),
     ],
     ids=["rate", "momentum", "threshold", "replacement", "terms", "order", "kind", "scale",
-         "initial_scale", "damping"],
+         "initial_scale", "damping", "accelerate"],
 )
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,195 @@
+"""Lanczos f(H) g against dense eigendecomposition (numpy.linalg.eigh)."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matfun._lanczos import LanczosProcess
+from matfun.lanczos import (
+    FUNCTIONS,
+    RitzFunction,
+    SingularFunctionError,
+    lanczos_apply,
+    ritz_function,
+)
+from matfun.operators import as_operator
+from tests._helpers import to_numpy, xp_assert_close
+
+
+def indefinite(n, seed, kappa, extra=()):
+    """``(H, eigenvalues, Q)``: |eigenvalues| geometric in [1, kappa], random signs, extras."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    eigenvalues = rng.choice([-1.0, 1.0], n) * np.geomspace(1.0, kappa, n)
+    eigenvalues[: len(extra)] = extra
+    matrix = (q * eigenvalues) @ q.T
+    return (matrix + matrix.T) / 2, eigenvalues, q
+
+
+def oracle(q, values, g):
+    return q @ (values * (q.T @ g))
+
+
+def relative_error(x, exact):
+    return np.linalg.norm(to_numpy(x).astype(np.float64) - exact) / np.linalg.norm(exact)
+
+
+# The lagged-difference estimate bounds the error under geometric convergence
+# (module docstring); Lanczos on indefinite H converges irregularly, so allow a
+# factor 10 on top. Rounding: full reorthogonalisation keeps the basis orthonormal
+# to O(eps), and f(T_k) amplifies a perturbation of T_k by at most
+# max|f'| / min|f| ~ kappa (for 1/|x|, |x|^-alpha with alpha <= 1): floor 100 kappa eps.
+def allowed(tol, kappa, dtype):
+    return 10 * tol + 100 * kappa * np.finfo(dtype).eps
+
+
+FUNCTION_CASES = {
+    "inv_abs": lambda lam: 1 / np.abs(lam),
+    "inv": lambda lam: 1 / lam,
+    "inv_sqrt_abs": lambda lam: np.abs(lam) ** -0.5,
+    "abs": np.abs,
+}
+
+
+@given(n=st.integers(3, 40), seed=st.integers(0, 2**16), kappa=st.floats(1.5, 30.0),
+       name=st.sampled_from(sorted(FUNCTION_CASES)), single=st.booleans())
+def test_named_functions_match_the_oracle(xp, n, seed, kappa, name, single):
+    dtype, tol = (np.float32, 1e-4) if single else (np.float64, 1e-9)
+    H, eigenvalues, q = indefinite(n, seed, kappa)
+    g = np.random.default_rng(seed + 1).standard_normal(n)
+    x, info = lanczos_apply(xp.asarray(H.astype(dtype)), xp.asarray(g.astype(dtype)), name,
+                            tol=tol, full_output=True)
+    assert x.dtype == (xp.float32 if single else xp.float64)
+    assert info.converged and info.matvecs <= n
+    exact = oracle(q, FUNCTION_CASES[name](eigenvalues), g)
+    assert relative_error(x, exact) <= allowed(tol, kappa, dtype)
+
+
+@given(n=st.integers(3, 30), seed=st.integers(0, 2**16), alpha=st.floats(0.1, 1.0))
+def test_abs_power_and_callables(n, seed, alpha):
+    H, eigenvalues, q = indefinite(n, seed, 10.0)
+    g = np.random.default_rng(seed).standard_normal(n)
+    exact = oracle(q, np.abs(eigenvalues) ** -alpha, g)
+    for f in [("abs_power", alpha), RitzFunction(lambda t: np.abs(t) ** -alpha, (0.0,))]:
+        x = lanczos_apply(H, g, f, tol=1e-10)
+        assert relative_error(x, exact) <= allowed(1e-10, 10.0, np.float64)
+    x = lanczos_apply(H, g, np.exp, tol=1e-10)  # a plain callable, smooth: no poles
+    assert relative_error(x, oracle(q, np.exp(eigenvalues), g)) <= allowed(1e-10, 1e5, np.float64)
+
+
+def test_large_indefinite_matrix_meets_tolerance_with_few_matvecs():
+    H, eigenvalues, q = indefinite(300, 3, 100.0)
+    g = np.random.default_rng(0).standard_normal(300)
+    x, info = lanczos_apply(H, g, "inv_abs", tol=1e-6, full_output=True)
+    exact = oracle(q, 1 / np.abs(eigenvalues), g)
+    assert info.status == "converged" and info.matvecs < 300
+    # The estimate is conservative: the true error is below the reported one (geometric
+    # convergence, module docstring).
+    assert relative_error(x, exact) <= max(info.error_estimate, 1e-12) <= 1e-6
+
+
+def iterate_errors(H, g, exact, first, steps):
+    """True relative errors of the Lanczos iterates first..steps for 1/|x|."""
+    process = LanczosProcess(as_operator(H), g)
+    errors = []
+    while process.steps < steps and process.step():
+        if process.steps < first:
+            continue
+        alphas, betas = process.tridiagonal()
+        theta, u = scipy.linalg.eigh_tridiagonal(np.array(alphas), np.array(betas))
+        y = process.start_norm * u @ (u[0] / np.abs(theta))
+        errors.append(relative_error(np.stack(process.basis[: y.size], axis=1) @ y, exact))
+    return np.array(errors)
+
+
+def test_eigenvalue_close_to_zero_guard():
+    # Indefinite, kappa = 100, plus one eigenvalue 1e-3 (weight 1000 x in 1/|x|). On this
+    # matrix the iterates' error first meets tol and then rises above it again (Ritz
+    # values passing near 0): the returned iterate must be a clean one that meets tol.
+    tol = 1e-6
+    H, eigenvalues, q = indefinite(300, 0, 100.0, extra=(1e-3,))
+    g = np.random.default_rng(9).standard_normal(300)
+    exact = oracle(q, 1 / np.abs(eigenvalues), g)
+    x, info = lanczos_apply(H, g, "inv_abs", tol=tol, full_output=True)
+    errors = iterate_errors(H, g, exact, info.matvecs - 100, info.matvecs)
+    first = int(np.argmax(errors <= tol))
+    assert errors[first] <= tol and np.max(errors[first:]) > 2 * tol  # the trap is real
+    assert info.status == "converged" and info.ritz_guard <= tol
+    assert relative_error(x, exact) <= allowed(tol, 1e5, np.float64)
+    assert info.smallest_ritz == pytest.approx(1e-3, rel=1e-6)  # it resolved the eigenvalue
+
+
+def test_breakdown_in_three_dimensional_invariant_subspace_is_exact(xp):
+    # Block diagonal with exact zeros, so the 3-dim subspace is invariant in floating
+    # point too (a rotated diagonal matrix is only invariant up to n eps ||H||).
+    rng = np.random.default_rng(1)
+    blocks = [rng.standard_normal((3, 3)), rng.standard_normal((5, 5))]
+    H = np.zeros((8, 8))
+    H[:3, :3], H[3:, 3:] = blocks[0] + blocks[0].T, blocks[1] + blocks[1].T
+    eigenvalues, q = np.linalg.eigh(H)
+    g = np.concatenate([rng.standard_normal(3), np.zeros(5)])
+    x, info = lanczos_apply(xp.asarray(H), xp.asarray(g), "inv_abs", tol=1e-14,
+                            full_output=True)
+    assert info.status == "breakdown" and info.converged
+    assert info.matvecs == 3 and info.error_estimate == 0.0
+    # Exact up to rounding: the Krylov space is the invariant subspace; the oracle and
+    # the 3 x 3 eigenproblem each carry ~ cond * eps with cond = max|l| / min|l| <= 1e3.
+    xp_assert_close(x, oracle(q, 1 / np.abs(eigenvalues), g), rtol=1e-11, xp=xp)
+
+
+def test_budget_is_respected_and_reported():
+    H, _, _ = indefinite(200, 1, 100.0)
+    g = np.random.default_rng(1).standard_normal(200)
+    x, info = lanczos_apply(H, g, "inv_abs", tol=1e-10, max_matvecs=40, full_output=True)
+    assert info.matvecs == 40 and info.status == "max_matvecs" and not info.converged
+    assert np.all(np.isfinite(x))
+
+
+def test_zero_vector_costs_nothing(xp):
+    x, info = lanczos_apply(xp.asarray(np.eye(3)), xp.zeros(3), "inv", full_output=True)
+    assert info.matvecs == 0 and info.status == "zero"
+    xp_assert_close(x, np.zeros(3), rtol=0, xp=xp, check_dtype=False)
+
+
+def test_pole_at_an_eigenvalue_raises():
+    H = np.diag([0.0, 1.0, -2.0])
+    with pytest.raises(SingularFunctionError) as err:
+        lanczos_apply(H, np.ones(3), "inv_abs")
+    assert err.value.info.matvecs <= 3
+    # g orthogonal to the null space: the answer exists and is exact.
+    x = lanczos_apply(H, np.array([0.0, 1.0, 1.0]), "inv_abs")
+    np.testing.assert_allclose(x, [0.0, 1.0, 0.5], atol=1e-14)
+
+
+def test_ritz_function_resolution():
+    assert ritz_function("inv_abs") is FUNCTIONS["inv_abs"]
+    assert ritz_function(("abs_power", -1.0)).poles == ()
+    assert ritz_function(np.sin).poles == ()
+
+
+@pytest.mark.parametrize("f, error", [
+    ("sqrt", ValueError), (("power", 1.0), ValueError), (("abs_power", math.nan), ValueError),
+    (3.0, TypeError),
+])
+def test_bad_functions(f, error):
+    with pytest.raises(error, match="f"):
+        lanczos_apply(np.eye(2), np.ones(2), f)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="tol"):
+        lanczos_apply(np.eye(2), np.ones(2), "inv", tol=0.0)
+    with pytest.raises(TypeError, match="tol"):
+        lanczos_apply(np.eye(2), np.ones(2), "inv", tol="small")
+    with pytest.raises(ValueError, match="max_matvecs"):
+        lanczos_apply(np.eye(2), np.ones(2), "inv", max_matvecs=0)
+    with pytest.raises(ValueError, match="g must be a 1-D"):
+        lanczos_apply(np.eye(2), np.ones((2, 1)), "inv")
+    with pytest.raises(ValueError, match="op has shape"):
+        lanczos_apply(np.eye(3), np.ones(2), "inv")
+    with pytest.raises(ValueError, match="same shape"):
+        lanczos_apply(np.eye(2), np.ones(2), lambda t: 1.0)
