@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import statistics
 import sys
@@ -63,11 +64,30 @@ class Config:
     memory_terms: int
 
 
-FULL = Config(n=400, kappas=(10.0, 100.0, 1000.0), paper_n=100, series_budget=400_000,
-              accel_budget=20_000, overhead_n=2000, overhead_terms=100, repeats=7,
-              memory_n=1_000_000, memory_terms=12)
-QUICK = Config(n=60, kappas=(10.0,), paper_n=30, series_budget=4_000, accel_budget=400,
-               overhead_n=200, overhead_terms=10, repeats=3, memory_n=10_000, memory_terms=8)
+FULL = Config(
+    n=400,
+    kappas=(10.0, 100.0, 1000.0),
+    paper_n=100,
+    series_budget=400_000,
+    accel_budget=20_000,
+    overhead_n=2000,
+    overhead_terms=100,
+    repeats=7,
+    memory_n=1_000_000,
+    memory_terms=12,
+)
+QUICK = Config(
+    n=60,
+    kappas=(10.0,),
+    paper_n=30,
+    series_budget=4_000,
+    accel_budget=400,
+    overhead_n=200,
+    overhead_terms=10,
+    repeats=3,
+    memory_n=10_000,
+    memory_terms=8,
+)
 
 
 def indefinite_matrix(n: int, kappa: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,8 +161,9 @@ def scipy_krylov(H, g, oracle, restart):
         w, v = np.linalg.eigh((matrix + matrix.conj().T) / 2)
         return (v / np.abs(w)) @ v.conj().T
 
-    x = spla.funm_multiply_krylov(inv_abs, operator, g, assume_a="hermitian", rtol=TARGET,
-                                  restart_every_m=restart)
+    x = spla.funm_multiply_krylov(
+        inv_abs, operator, g, assume_a="hermitian", rtol=TARGET, restart_every_m=restart
+    )
     return count[0], oracle.error(x)
 
 
@@ -151,8 +172,10 @@ def fmt(matvecs, budget):
 
 
 def matvec_table(config: Config) -> list[str]:
-    problems = [(f"kappa={k:g}, n={config.n}", *indefinite_matrix(config.n, k, seed=1))
-                for k in config.kappas]
+    problems = [
+        (f"kappa={k:g}, n={config.n}", *indefinite_matrix(config.n, k, seed=1))
+        for k in config.kappas
+    ]
     problems.append((f"paper B.5, n={config.paper_n}", *paper_matrix(config.paper_n, seed=0)))
     rows = []
     for label, H, eigenvalues, q in problems:
@@ -160,12 +183,15 @@ def matvec_table(config: Config) -> list[str]:
         oracle = Oracle(eigenvalues, q, g)
         lam_max_sq = float(np.max(eigenvalues**2))
         row = {"problem": label}
-        row["series V=lmax^2"] = fmt(series_matvecs(H, g, oracle, lam_max_sq * (1 + 1e-12),
-                                                    config.series_budget), config.series_budget)
+        row["series V=lmax^2"] = fmt(
+            series_matvecs(H, g, oracle, lam_max_sq * (1 + 1e-12), config.series_budget),
+            config.series_budget,
+        )
         for method in accel.methods():
             for order in (1, 2):
-                hit = series_matvecs(H, g, oracle, lam_max_sq * (1 + 1e-12), config.accel_budget,
-                                     method, order)
+                hit = series_matvecs(
+                    H, g, oracle, lam_max_sq * (1 + 1e-12), config.accel_budget, method, order
+                )
                 row[f"{method}-{order}"] = fmt(hit, config.accel_budget)
         row.update(fast_methods(H, g, eigenvalues, oracle, config))
         rows.append(row)
@@ -179,15 +205,19 @@ def fast_methods(H, g, eigenvalues, oracle, config):
     interval = (float(lam.min() ** 2), float(lam.max() ** 2))
     x, info = chebyshev_inv_sqrt(H, g, interval=interval, tol=TARGET, full_output=True)
     theory = math.sqrt(interval[1] / interval[0]) * math.log(2 / TARGET) / 2
-    out["chebyshev"] = f"{info.matvecs} (err {oracle.error(x):.1e}, {info.matvecs / (2 * theory):.2f}x theory)"
+    out["chebyshev"] = (
+        f"{info.matvecs} (err {oracle.error(x):.1e}, {info.matvecs / (2 * theory):.2f}x theory)"
+    )
     x, info = lanczos_apply(H, g, "inv_abs", tol=TARGET, full_output=True)
     first = lanczos_first_hit(H, g, oracle, lambda t: 1 / np.abs(t), 1, 10 * H.shape[0])
     ratio = "" if first is None else f", {info.matvecs / first:.2f}x first hit"
     out["lanczos 1/|x|"] = f"{info.matvecs} (err {oracle.error(x):.1e}{ratio})"
     out["lanczos first hit"] = fmt(first, 10 * H.shape[0])
     H2 = H @ H
-    out["lanczos H^2 first hit"] = fmt(lanczos_first_hit(H2, g, oracle, lambda t: 1 / np.sqrt(np.abs(t)), 2,
-                                                         20 * H.shape[0]), 20 * H.shape[0])
+    out["lanczos H^2 first hit"] = fmt(
+        lanczos_first_hit(H2, g, oracle, lambda t: 1 / np.sqrt(np.abs(t)), 2, 20 * H.shape[0]),
+        20 * H.shape[0],
+    )
     for restart in (20, 100):
         matvecs, error = scipy_krylov(H, g, oracle, restart)
         out[f"scipy m={restart}"] = f"{matvecs} (err {error:.1e})"
@@ -231,15 +261,26 @@ def overhead_table(config: Config) -> list[str]:
     prebuilt, raw = [], []
     for _ in range(config.repeats):
         reference = timed(bare)
-        prebuilt.append(timed(lambda: matfun.inv_sqrt_series(op, g, terms=config.overhead_terms,
-                                                              scale=scale)) / reference)
-        raw.append(timed(lambda: matfun.inv_sqrt_series(H, g, terms=config.overhead_terms,
-                                                         scale=scale)) / reference)
-    lines = ["| n | terms | matvecs | input | median ratio series / bare | min | max |",
-             "|---|---|---|---|---|---|---|"]
-    for label, ratios in (("operator built once", prebuilt), ("raw array (validated per call)", raw)):
-        lines.append(f"| {config.overhead_n} | {config.overhead_terms} | {matvecs} | {label} | "
-                     f"{statistics.median(ratios):.3f} | {min(ratios):.3f} | {max(ratios):.3f} |")
+        prebuilt.append(
+            timed(lambda: matfun.inv_sqrt_series(op, g, terms=config.overhead_terms, scale=scale))
+            / reference
+        )
+        raw.append(
+            timed(lambda: matfun.inv_sqrt_series(H, g, terms=config.overhead_terms, scale=scale))
+            / reference
+        )
+    lines = [
+        "| n | terms | matvecs | input | median ratio series / bare | min | max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, ratios in (
+        ("operator built once", prebuilt),
+        ("raw array (validated per call)", raw),
+    ):
+        lines.append(
+            f"| {config.overhead_n} | {config.overhead_terms} | {matvecs} | {label} | "
+            f"{statistics.median(ratios):.3f} | {min(ratios):.3f} | {max(ratios):.3f} |"
+        )
     return lines
 
 
@@ -255,33 +296,61 @@ def memory_table(config: Config, order: int = 2) -> list[str]:
         accelerator.result()
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return ["| vector length | order N | terms pushed | held after run (vectors) | peak (vectors) | target 2N+4 |",
-            "|---|---|---|---|---|---|",
-            f"| {config.memory_n} | {order} | {config.memory_terms} | {(current - base) / vector_bytes:.2f} | "
-            f"{(peak - base) / vector_bytes:.2f} | {2 * order + 4} |"]
+    return [
+        "| vector length | order N | terms pushed | held after run (vectors) | peak (vectors) "
+        "| target 2N+4 |",
+        "|---|---|---|---|---|---|",
+        f"| {config.memory_n} | {order} | {config.memory_terms} "
+        f"| {(current - base) / vector_bytes:.2f} | {(peak - base) / vector_bytes:.2f} "
+        f"| {2 * order + 4} |",
+    ]
 
 
 def environment() -> list[str]:
     import array_api_compat
-    return [f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, {platform.system()} {platform.release()}",
-            f"- Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
-            f"array-api-compat {array_api_compat.__version__}",
-            f"- date: {time.strftime('%Y-%m-%d')}"]
+
+    return [
+        f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
+        f"array-api-compat {array_api_compat.__version__}",
+        f"- date: {time.strftime('%Y-%m-%d')}",
+    ]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="markdown file to write (default docs/benchmarks.md; none in --quick)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file to write (default docs/benchmarks.md; none in --quick)",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
-    output = args.output or (None if args.quick else Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md")
+    output = args.output or (
+        None if args.quick else Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    )
     started = time.perf_counter()
-    sections = ["# Benchmarks", "", "Written by `python benchmarks/bench_inv_sqrt.py`"
-                + (" --quick" if args.quick else "") + ".", "", *environment(), ""]
-    sections += ["## Matvecs to relative error 1e-6 in |H|^{-1} g", "", MATVEC_NOTE, "",
-                 *matvec_table(config), ""]
+    sections = [
+        "# Benchmarks",
+        "",
+        "Written by `python benchmarks/bench_inv_sqrt.py`"
+        + (" --quick" if args.quick else "")
+        + ".",
+        "",
+        *environment(),
+        "",
+    ]
+    sections += [
+        "## Matvecs to relative error 1e-6 in |H|^{-1} g",
+        "",
+        MATVEC_NOTE,
+        "",
+        *matvec_table(config),
+        "",
+    ]
     sections += ["## Overhead of the series over bare matvecs", "", *overhead_table(config), ""]
     sections += ["## Memory of streaming Sablonniere", "", *memory_table(config), ""]
     sections += [f"Total benchmark time: {time.perf_counter() - started:.0f} s.", ""]
@@ -294,14 +363,16 @@ def main(argv=None) -> int:
     return 0
 
 
-MATVEC_NOTE = ("Each cell is the number of matvecs (`H v` products) at which the method's output first "
-               "has relative error at most 1e-6 against the eigendecomposition oracle; `>N` means the "
-               "budget of N matvecs ran out first. Series rows use V = lambda_max(H^2) (1 + 1e-12); "
-               "accelerated rows feed every partial sum of that series to the streaming accelerator "
-               "`accel.accelerator(method, order=N)` and test its estimate after each term. "
-               "Chebyshev and `lanczos 1/|x|` stop by their own tolerance rule (tol = 1e-6) and show "
-               "the error they reached; `first hit` rows are oracle-stopped Lanczos with full "
-               "reorthogonalisation; SciPy rows are `funm_multiply_krylov` with restart length m.")
+MATVEC_NOTE = (
+    "Each cell is the number of matvecs (`H v` products) at which the method's output first "
+    "has relative error at most 1e-6 against the eigendecomposition oracle; `>N` means the "
+    "budget of N matvecs ran out first. Series rows use V = lambda_max(H^2) (1 + 1e-12); "
+    "accelerated rows feed every partial sum of that series to the streaming accelerator "
+    "`accel.accelerator(method, order=N)` and test its estimate after each term. "
+    "Chebyshev and `lanczos 1/|x|` stop by their own tolerance rule (tol = 1e-6) and show "
+    "the error they reached; `first hit` rows are oracle-stopped Lanczos with full "
+    "reorthogonalisation; SciPy rows are `funm_multiply_krylov` with restart length m."
+)
 
 if __name__ == "__main__":
     raise SystemExit(main())

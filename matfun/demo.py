@@ -83,7 +83,7 @@ def save_figure(path, matvecs, errors, points):
     for label, curve in errors.items():
         ax.loglog(matvecs, curve, label=label, lw=2 if label == "series" else 1.2)
     for method, marks in points.items():
-        ax.loglog(*zip(*marks), "o--", label=f"{method} (tol sweep)")
+        ax.loglog(*zip(*marks, strict=False), "o--", label=f"{method} (tol sweep)")
     ax.set_xlabel("matvecs (H v products)")
     ax.set_ylabel("relative error in |H|^-1 g")
     ax.set_title("Saddle-free direction: series, accelerators, Krylov and Chebyshev")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\nmatvecs to relative error 1e-6 (first term of the series that gets there):")
     for label in labels:
         hit = first_below(matvecs, errors[label], 1e-6)
-        print(f"  {label:<18} {'not within %d terms' % args.terms if hit is None else hit}")
+        print(f"  {label:<18} {f'not within {args.terms} terms' if hit is None else hit}")
     for method, marks in points.items():
         matvec_count, error = marks[tolerances.index(1e-6)]
         print(f"  {method + ' tol=1e-6':<18} {matvec_count} (relative error {error:.1e})")
