@@ -211,7 +211,7 @@ def fast_methods(H, g, eigenvalues, oracle, config):
     x, info = lanczos_apply(H, g, "inv_abs", tol=TARGET, full_output=True)
     first = lanczos_first_hit(H, g, oracle, lambda t: 1 / np.abs(t), 1, 10 * H.shape[0])
     ratio = "" if first is None else f", {info.matvecs / first:.2f}x first hit"
-    out["lanczos 1/|x|"] = f"{info.matvecs} (err {oracle.error(x):.1e}{ratio})"
+    out["lanczos 1/abs(x)"] = f"{info.matvecs} (err {oracle.error(x):.1e}{ratio})"
     out["lanczos first hit"] = fmt(first, 10 * H.shape[0])
     H2 = H @ H
     out["lanczos H^2 first hit"] = fmt(
@@ -344,7 +344,7 @@ def main(argv=None) -> int:
         "",
     ]
     sections += [
-        "## Matvecs to relative error 1e-6 in |H|^{-1} g",
+        "## Matvecs to relative error 1e-6 in abs(H)^{-1} g",
         "",
         MATVEC_NOTE,
         "",
@@ -369,7 +369,7 @@ MATVEC_NOTE = (
     "budget of N matvecs ran out first. Series rows use V = lambda_max(H^2) (1 + 1e-12); "
     "accelerated rows feed every partial sum of that series to the streaming accelerator "
     "`accel.accelerator(method, order=N)` and test its estimate after each term. "
-    "Chebyshev and `lanczos 1/|x|` stop by their own tolerance rule (tol = 1e-6) and show "
+    "Chebyshev and `lanczos 1/abs(x)` stop by their own tolerance rule (tol = 1e-6) and show "
     "the error they reached; `first hit` rows are oracle-stopped Lanczos with full "
     "reorthogonalisation; SciPy rows are `funm_multiply_krylov` with restart length m."
 )
