@@ -51,6 +51,7 @@ class SeriesSpec:
     coefficients: Callable[[float, int], np.ndarray]
     prefactor: Callable[[float], float]
     hint: str
+    positive: bool = False  # A is positive semi-definite by construction (A = H^2 + lam I)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 # Decision, taken only when the terms grew: p^H A p <= 0 proves that A
                 # is not positive definite, and then no V can make the series converge
                 # (raising V only slows the growth below what can be detected).
-                indefinite = _curvature(xp, p, product) <= 0.0
+                indefinite = not spec.positive and _curvature(xp, p, product) <= 0.0
                 break
             product = None
             p, p_norm = p_next, p_next_norm
@@ -215,6 +216,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 ": the series operator is not positive definite (p^T A p <= 0 for the "
                 "current term p), so no V makes the series converge"
                 if indefinite else ", so V is below lambda_max/2 of the series operator"
+                + ("" if spec.positive else " or the operator is not positive definite")
             )
             raise SeriesDivergenceError(
                 f"{spec.name} diverged at term {k} with scale V = {scale:.6g}: the terms "

@@ -31,19 +31,26 @@ Higham (2008), *Functions of Matrices: Theory and Computation*, SIAM, ch. 1 and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable
 from typing import Any
 
 import array_api_compat
 
 from ._backend import all_finite, as_vector, is_complex, namespace, to_float
-from ._exact_mp import (
-    mp_abs_damped_coefficients,
-    mp_abs_inv,
-    mp_apply_function,
-    mp_binomial_coefficients,
+from ._exact_mp import mp_abs_inv, mp_apply_function
+from ._truncations import (
+    truncated_binomial_series,
+    truncated_inv_sqrt_series,
+    truncated_neumann_series,
 )
-from .operators import Operator, _check_symmetric, _is_scipy_sparse, as_operator
+from .operators import (
+    Operator,
+    _check_symmetric,
+    _is_scipy_sparse,
+    _is_torch_sparse,
+    as_operator,
+)
 from .operators import _is_array as _has_namespace
 
 __all__ = [
@@ -93,6 +100,8 @@ def to_dense(op: Any, *, like: Any) -> Any:
         op = op.array
     if _is_scipy_sparse(op):
         op = xp.asarray(op.toarray(), device=_device(like))
+    elif _is_torch_sparse(op):
+        op = op.to_dense()
     if _has_namespace(op):
         namespace(op, like)  # mixed libraries: TypeError with both names
         return as_operator(op, like=like, name="op").array
@@ -162,6 +171,12 @@ def apply_function(op: Any, g: Any, f: Callable[[Any], Any]) -> Any:
     values = f(eigenvalues)
     if not _has_namespace(values):
         values = xp.asarray(values, device=_device(g))
+    try:
+        namespace(values, g)
+    except TypeError:
+        raise TypeError(f"f returned a {type(values).__module__}.{type(values).__name__} for "
+                        f"eigenvalues of {type(g).__module__}.{type(g).__name__}: use the "
+                        "vector's array library in f") from None
     if tuple(values.shape) != tuple(eigenvalues.shape):
         raise ValueError(f"f must return one value per eigenvalue, shape "
                          f"{tuple(eigenvalues.shape)}; got {tuple(values.shape)}")
@@ -263,114 +278,6 @@ def fractional_power(op: Any, g: Any, exponent: float) -> Any:
     return _combine(xp, eigenvectors, values, g)
 
 
-def truncated_inv_sqrt_series(
-    op: Any,
-    g: Any,
-    *,
-    terms: int,
-    scale: float,
-    damping: float = 0.0,
-    damping_kind: str = "abs",
-) -> Any:
-    r"""Exactly what ``terms`` terms of :func:`matfun.inv_sqrt_series` give at fixed ``V``.
-
-    .. math::
-
-        s_K = V^{-1/2} \sum_{k<K} c_k\, z_i^k, \qquad z_i = 1 - a_i / V,
-
-    on the eigenvalues :math:`a_i` of the series operator: :math:`l_i^2` (no damping,
-    ``"abs"``), :math:`(l_i + \lambda)^2` (``"shift"``), :math:`l_i^2 + \lambda`
-    (``"square"``); :math:`c_k = c_k(1/2)`, or for ``"abs"`` with :math:`\lambda > 0`
-    the coefficients :math:`d_k` of :math:`1/(\sqrt{1-z} + \delta)`,
-    :math:`\delta = \lambda/\sqrt V`. The coefficients are computed in mpmath by
-    algorithms independent of :mod:`matfun.coefficients` (40-digit recurrence for
-    :math:`c_k`; for :math:`d_k` the forward recurrence at the extra precision it
-    needs), and the polynomial by Horner's rule in float64. Valid for any ``V > 0``,
-    convergent or not.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> truncated_inv_sqrt_series(np.diag([1.0]), np.ones(1), terms=2, scale=2.0)
-    array([0.88388348])
-    """
-    lam = _check_damping(damping, damping_kind)
-    K, V = _check_terms(terms), _check_scale(scale)
-    if damping_kind == "abs" and lam > 0:
-        coefficients = mp_abs_damped_coefficients(lam / math.sqrt(V), K)
-    else:
-        coefficients = mp_binomial_coefficients(0.5, K)
-
-    def values(xp: Any, w: Any) -> Any:
-        if damping_kind == "shift":
-            squared = (w + lam) ** 2
-        elif damping_kind == "square":
-            squared = w * w + lam
-        else:
-            squared = w * w
-        return V**-0.5 * _horner(coefficients, 1.0 - squared / V)
-
-    return _apply_values(op, g, values)
-
-
-def truncated_neumann_series(op: Any, g: Any, *, terms: int, scale: float) -> Any:
-    r"""Exactly what ``terms`` terms of :func:`matfun.neumann_series` give at fixed ``V``.
-
-    In closed form, with :math:`z_i = 1 - l_i/V`:
-
-    .. math::
-
-        V^{-1} \sum_{k<K} z_i^k = \frac{1 - z_i^K}{l_i} \quad (l_i \ne 0), \qquad
-        \frac{K}{V} \quad (l_i = 0),
-
-    with :math:`1 - z^K = -\mathrm{expm1}(K \log(1 - l/V))` for :math:`z > 0`, accurate
-    when :math:`z^K` is close to 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> truncated_neumann_series(np.diag([1.0]), np.ones(1), terms=3, scale=2.0)
-    array([0.875])
-    """
-    K, V = _check_terms(terms), _check_scale(scale)
-
-    def values(xp: Any, w: Any) -> Any:
-        u = w / V
-        z = 1.0 - u
-        positive = z > 0
-        safe_u = xp.where(positive, u, xp.zeros_like(u))  # keep log1p's domain
-        one_minus_power = xp.where(positive, -xp.expm1(K * xp.log1p(-safe_u)), 1.0 - z**K)
-        zero = w == 0
-        return xp.where(zero, xp.full_like(w, K / V),
-                        one_minus_power / xp.where(zero, xp.ones_like(w), w))
-
-    return _apply_values(op, g, values)
-
-
-def truncated_binomial_series(
-    op: Any, g: Any, exponent: float, *, terms: int, scale: float
-) -> Any:
-    r"""Exactly what ``terms`` terms of :func:`matfun.binomial_series` give at fixed ``V``.
-
-    .. math::
-
-        V^{p} \sum_{k<K} c_k(-p)\, z_i^k, \qquad z_i = 1 - l_i / V,
-
-    with :math:`c_k(-p)` the coefficients of :math:`(1 - z)^{p}` from a 40-digit mpmath
-    recurrence, Horner's rule in float64.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> truncated_binomial_series(np.diag([1.0]), np.ones(1), -1.0, terms=3, scale=2.0)
-    array([0.875])
-    """
-    p = _check_real(exponent, "exponent")
-    K, V = _check_terms(terms), _check_scale(scale)
-    coefficients = mp_binomial_coefficients(-p, K)
-    return _apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))
-
-
 def _inverse(op: Any, g: Any, phi: Callable[[Any, Any], Any], what: str) -> Any:
     """``Q diag(1/phi(w)) Q^H g``, refusing a zero (or non-finite) ``phi``."""
     xp, g = as_vector(g, "g")
@@ -402,14 +309,6 @@ def _combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
     return xp.astype(result, g.dtype)
 
 
-def _horner(coefficients: Sequence[float], z: Any) -> Any:
-    """``sum_k c_k z^k`` elementwise: positive/alternating sums, error ~ K eps sum|c_k z^k|."""
-    result = 0.0 * z + coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        result = result * z + c
-    return result
-
-
 def _check_damping(damping: float, kind: str) -> float:
     if kind not in DAMPING_KINDS:
         raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
@@ -432,9 +331,9 @@ def _check_real(value: Any, name: str) -> float:
 
 
 def _check_terms(terms: Any) -> int:
-    if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
+    if isinstance(terms, bool) or not isinstance(terms, numbers.Integral) or terms < 1:
         raise ValueError(f"terms must be a positive integer, got {terms!r}")
-    return terms
+    return int(terms)
 
 
 def _check_scale(scale: Any) -> float:

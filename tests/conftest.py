@@ -5,6 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 
+# The tests use small matrices: a multithreaded BLAS only adds contention on small
+# CI machines (an eigh of 100 x 100 went from 1 ms to 0.3 s with 2 threads under
+# load). Set before NumPy is first imported; a user's own setting wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -106,6 +106,18 @@ def grouped_newton(
         Each step spends ``S`` HVPs (``info["matvecs"]``) and, with the cubic term,
         ``S`` third derivatives. ``info["learning_rates"]`` holds :math:`\eta`.
 
+    Notes
+    -----
+    The cubic term restrains a group only as much as its diagonal third derivative
+    :math:`d_s`. Where :math:`d_s \approx 0` and the curvature along the group is
+    negative (e.g. the biases of a tanh network at a zero-bias initialisation, where
+    odd symmetry makes :math:`d_s` vanish), the model's minimiser can be a very long
+    step and the loss can rise by orders of magnitude: measured on
+    ``mlp_regression(depth=1, width=4, samples=16)`` from ``initial(0)`` with
+    ``cubic=1, damping=0.5``, the loss goes from 1.05 to 425 in three steps, every step
+    the exact minimiser of its model. There ``damping=0.1``, ``cubic=10`` or
+    ``momentum=0.9`` each bring the loss below 0.5 in ten steps.
+
     Raises
     ------
     matfun.optim._cubic.UnboundedModelError
