@@ -27,6 +27,7 @@ from typing import Any
 # at call time, when it is complete.
 from . import exact as _exact
 from ._exact_mp import mp_abs_damped_coefficients, mp_binomial_coefficients
+from ._validation import check_real
 
 __all__ = ["truncated_inv_sqrt_series", "truncated_neumann_series",
            "truncated_binomial_series"]
@@ -134,7 +135,7 @@ def truncated_binomial_series(
     >>> truncated_binomial_series(np.diag([1.0]), np.ones(1), -1.0, terms=3, scale=2.0)
     array([0.875])
     """
-    p = _exact._check_real(exponent, "exponent")
+    p = check_real(exponent, "exponent")
     K, V = _exact._check_terms(terms), _exact._check_scale(scale)
     coefficients = mp_binomial_coefficients(-p, K)
     return _exact._apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))

@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
+from ._validation import check_real
+
 __all__ = ["binomial_coefficients", "abs_damped_coefficients"]
 
 # The forward recurrence damps old rounding errors by 1/|r| per step; from
@@ -64,7 +66,7 @@ def binomial_coefficients(alpha: float, n: int, *, positive: bool = False) -> np
     >>> binomial_coefficients(0.5, 3, positive=True)
     array([ 1.   , -0.5  , -0.125])
     """
-    alpha = _check_finite_real(alpha, "alpha")
+    alpha = check_real(alpha, "alpha")
     n = _check_count(n, "n")
     if positive:
         alpha = -alpha
@@ -122,7 +124,7 @@ def abs_damped_coefficients(delta: float, n: int) -> np.ndarray:
     >>> abs_damped_coefficients(1.0, 3)  # delta = 1: d_k = -b_{k+1}
     array([0.5   , 0.125 , 0.0625])
     """
-    delta = _check_finite_real(delta, "delta")
+    delta = check_real(delta, "delta")
     if delta < 0:
         raise ValueError(f"delta must be non-negative, got {delta}")
     n = _check_count(n, "n")
@@ -171,16 +173,6 @@ def _convolution(delta: float, n: int) -> np.ndarray:
     for k in range(1, n):
         d[k] = np.dot(minus_b[:k], d[k - 1 :: -1]) / (1.0 + delta)
     return d
-
-
-def _check_finite_real(value: float, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _check_count(n: int, name: str) -> int:

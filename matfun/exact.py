@@ -30,7 +30,6 @@ Higham (2008), *Functions of Matrices: Theory and Computation*, SIAM, ch. 1 and 
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +43,7 @@ from ._truncations import (
     truncated_inv_sqrt_series,
     truncated_neumann_series,
 )
+from ._validation import check_real
 from .operators import (
     Operator,
     _check_symmetric,
@@ -256,7 +256,7 @@ def fractional_power(op: Any, g: Any, exponent: float) -> Any:
     >>> fractional_power(np.diag([4.0, 9.0]), np.ones(2), -0.5)
     array([0.5       , 0.33333333])
     """
-    p = _check_real(exponent, "exponent")
+    p = check_real(exponent, "exponent")
     xp, g = as_vector(g, "g")
     eigenvalues, eigenvectors = eigendecomposition(op, like=g)
     n = eigenvalues.shape[0]
@@ -312,22 +312,10 @@ def _combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
 def _check_damping(damping: float, kind: str) -> float:
     if kind not in DAMPING_KINDS:
         raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
-    lam = _check_real(damping, "damping")
+    lam = check_real(damping, "damping")
     if lam < 0:
         raise ValueError(f"damping must be non-negative, got {lam}")
     return lam
-
-
-def _check_real(value: Any, name: str) -> float:
-    if isinstance(value, bool | str | bytes):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _check_terms(terms: Any) -> int:
@@ -337,7 +325,7 @@ def _check_terms(terms: Any) -> int:
 
 
 def _check_scale(scale: Any) -> float:
-    V = _check_real(scale, "scale")
+    V = check_real(scale, "scale")
     if V <= 0:
         raise ValueError(f"scale must be positive, got {V}")
     return V

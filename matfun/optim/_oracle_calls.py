@@ -8,10 +8,10 @@ anything is updated, and so that every HVP is counted.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .._backend import all_finite, as_float_array, namespace, norm, to_float
+from .._validation import check_real
 from ._base import NonFiniteError
 
 __all__ = [
@@ -139,7 +139,7 @@ def directional(oracle: Any, params: Any, u: Any, step: int) -> float:
 
 def check_positive(value: Any, name: str) -> float:
     """A positive finite float, or ``ValueError`` naming the argument."""
-    number = _real(value, name)
+    number = check_real(value, name)
     if not number > 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return number
@@ -152,7 +152,7 @@ def check_learning_rate(value: Any) -> float:
 
 def check_nonnegative(value: Any, name: str) -> float:
     """A non-negative finite float, or ``ValueError`` naming the argument."""
-    number = _real(value, name)
+    number = check_real(value, name)
     if not number >= 0:
         raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
     return number
@@ -160,7 +160,7 @@ def check_nonnegative(value: Any, name: str) -> float:
 
 def check_fraction(value: Any, name: str, *, open_low: bool = False) -> float:
     """A float in ``[0, 1)`` (``(0, 1)`` with ``open_low``)."""
-    number = _real(value, name)
+    number = check_real(value, name)
     low_ok = number > 0 if open_low else number >= 0
     if not (low_ok and number < 1):
         interval = "(0, 1)" if open_low else "[0, 1)"
@@ -168,13 +168,3 @@ def check_fraction(value: Any, name: str, *, open_low: bool = False) -> float:
     return number
 
 
-def _real(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return number
