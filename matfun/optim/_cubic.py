@@ -51,10 +51,25 @@ does not enter the model and gets :math:`\eta_s = 0`; the others are rescaled
 exactly, by powers of two, to unit diagonal (:func:`equilibration`) before any
 threshold is applied, and the solution scaled back.
 
+**Groups with zero weight** (:math:`w_s = 0`, e.g. an output layer on which the loss
+is quadratic) are bounded only by :math:`\bar H`. Let :math:`\mu_i, q_i` be the
+eigenpairs of the (equilibrated) block :math:`\bar H_{ZZ}` on those groups and
+:math:`\tau = c S \varepsilon \max|\lambda(\bar H)|` (:math:`c = 8`) its rounding level:
+
+* :math:`\mu_{\min} < -\tau`: negative curvature with no cubic term, the model is
+  unbounded below -- :class:`UnboundedModelError`;
+* :math:`|\mu_i| \le \tau`: the curvature along :math:`q_i` is not resolved and is
+  treated as zero. If :math:`\bar g` has a clearly non-zero component along
+  :math:`q_i` (above :math:`\sqrt\varepsilon \|\bar g\|`) the model is unbounded:
+  :class:`UnboundedModelError`. Otherwise the step along :math:`q_i` is 0 and the model
+  is minimised on the complement, i.e. :math:`\eta_Z = \bar H_{ZZ}^+ (\bar g_Z -
+  \bar H_{ZP}\eta_P)` with the pseudo-inverse: when the block is exactly singular and
+  consistent (:math:`\bar H q_i = 0`, :math:`\bar g^T q_i = 0`) the minimisers form
+  an affine subspace and this is its minimum-norm point (in the equilibrated
+  variables, as for ``cubic = 0`` in :func:`matfun.optim.grouped_newton`).
+
 Without a cubic term (:math:`\lambda = 0` or :math:`w = 0`) the model has a
-minimiser only for :math:`\bar H \succ 0`. When no minimiser exists -- negative or
-zero curvature along groups with no cubic term -- :class:`UnboundedModelError` is
-raised.
+minimiser only for :math:`\bar H \succ 0`, else :class:`UnboundedModelError`.
 
 This is small ``S x S`` host work, done in NumPy/SciPy on purpose: ``S`` is the
 number of parameter groups.
@@ -81,6 +96,9 @@ __all__ = ["CubicSolution", "UnboundedModelError", "cubic_model", "equilibration
 
 _EPS = float(np.finfo(np.float64).eps)
 _MAX_DOUBLINGS = 2100  # 4**2100 overflows: far beyond any finite shift
+# c in the rounding level c * S * eps * scale: room for the rounding of the inner
+# products that form Hbar and gbar (measured up to ~2.2 S eps on the MLP of problems).
+_ROUNDING = 8.0
 
 
 class UnboundedModelError(ArithmeticError):
@@ -150,8 +168,9 @@ def minimize_cubic_model(matrix, vector, weights, *, cubic: float) -> CubicSolut
     Raises
     ------
     UnboundedModelError
-        No unique minimiser: :math:`\bar H` is not positive definite on the groups
-        with zero weight (or anywhere, without a cubic term).
+        No minimiser: :math:`\bar H` is indefinite beyond rounding on the groups with
+        zero weight, or singular there with :math:`\bar g` clearly not orthogonal to the
+        null space (module docstring); or, without a cubic term, not positive definite.
 
     Examples
     --------
@@ -186,12 +205,15 @@ def _minimize(A, b, w, lam):
         eta = c * _quadratic_minimiser(A_c, b_c)
         return CubicSolution(eta, 0.0, float(np.linalg.norm(w * eta)), "quadratic",
                              cubic_model(eta, A, b, w, lam))
+    # Numerically flat directions of the zero-weight block are rotated out (basis T).
+    T = _resolved_basis(A_c, b_c, w_c)
+    A_c, b_c, w_c = T.T @ A_c @ T, T.T @ b_c, np.abs(T.T) @ w_c
     sigma1 = _positive_definite_shift(A_c, w_c)
     nu, V = scipy.linalg.eigh(np.diag(w_c**2), A_c + sigma1 * np.diag(w_c**2))
     nu = np.clip(nu, 0.0, None)  # W^2 is semidefinite: negative values are rounding
     beta = V.T @ b_c
     eta, sigma, case = _secular_solution(nu, V, beta, sigma1, lam)
-    eta = c * eta
+    eta = c * (T @ eta)
     return CubicSolution(eta, sigma, float(np.linalg.norm(w * eta)), case,
                          cubic_model(eta, A, b, w, lam))
 
@@ -241,6 +263,50 @@ def _quadratic_minimiser(A, b):
             f"(smallest eigenvalue {lam[0]:.3g}): no minimiser"
         )
     return Q @ ((Q.T @ b) / lam)
+
+
+def _resolved_basis(A, b, w):
+    """Orthonormal ``T`` (S x R) spanning the directions whose curvature is resolved.
+
+    The columns are the unit vectors of the groups with ``w > 0`` and the eigenvectors
+    of the zero-weight block ``A[Z, Z]`` with eigenvalue above the rounding level
+    ``tol``; eigenvalues within ``[-tol, tol]`` are treated as zero (their directions
+    are dropped: minimum norm). Raises when that block is indefinite beyond rounding,
+    or when the slope ``b`` has a clearly non-zero component (above
+    ``sqrt(eps) ||b||``) along a dropped direction (unbounded).
+    """
+    size = A.shape[0]
+    zero = w == 0
+    identity = np.eye(size)
+    if not np.any(zero):
+        return identity
+    scale = float(np.max(np.abs(np.linalg.eigvalsh(A))))
+    mu, Q = np.linalg.eigh(A[np.ix_(zero, zero)])
+    tolerance = _ROUNDING * size * _EPS * scale
+    if mu[0] < -tolerance:
+        raise UnboundedModelError(
+            "the model's matrix is indefinite on the groups with zero cubic weight "
+            f"(smallest eigenvalue there {mu[0]:.3g}, rounding level {tolerance:.3g}): "
+            "the model is unbounded below"
+        )
+    flat = mu <= tolerance
+    if not np.any(flat):
+        return identity
+    slope = Q[:, flat].T @ b[zero]
+    # Only a clearly non-zero slope is rejected: Hbar and gbar come from inner products
+    # of length p (the parameter count), whose rounding (~p eps, measured 175 eps on the
+    # MLP of problems) this S x S solver cannot know.
+    if np.max(np.abs(slope)) > _EPS**0.5 * float(np.linalg.norm(b)):
+        raise UnboundedModelError(
+            "the model's matrix is singular on the groups with zero cubic weight and the "
+            f"slope has a component {np.max(np.abs(slope)):.3g} along its null space: "
+            "the model is unbounded below"
+        )
+    rotation = identity.copy()
+    rotation[np.ix_(zero, zero)] = Q
+    keep = np.ones(size, dtype=bool)
+    keep[np.flatnonzero(zero)[flat]] = False
+    return rotation[:, keep]
 
 
 def _positive_definite_shift(A, w):

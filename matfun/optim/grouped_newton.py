@@ -104,7 +104,9 @@ def grouped_newton(
     -------
     Optimizer
         Each step spends ``S`` HVPs (``info["matvecs"]``) and, with the cubic term,
-        ``S`` third derivatives. ``info["learning_rates"]`` holds :math:`\eta`.
+        ``S`` third derivatives. ``info["learning_rates"]`` holds :math:`\eta`, the
+        model's minimiser *before* the damping factor: the step taken is
+        ``damping * eta_s * u_s`` on group ``s``.
 
     Notes
     -----
@@ -122,7 +124,10 @@ def grouped_newton(
     ------
     matfun.optim._cubic.UnboundedModelError
         From ``update``, when the cubic model has no minimiser (negative curvature
-        along groups whose third derivative is zero).
+        beyond rounding along groups whose third derivative is zero, or a slope along
+        a direction where their curvature is zero). Curvature zero to within rounding
+        on those groups is handled by the minimum-norm rule of
+        :mod:`matfun.optim._cubic`.
 
     Examples
     --------

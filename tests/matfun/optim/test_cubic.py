@@ -225,6 +225,64 @@ def test_invariant_under_group_rescaling(seed, size):
                                atol=1e-7 * np.linalg.norm(original.eta))
 
 
+# ------------------------------------------- singular zero-weight block (min norm)
+#
+# Groups 0 and 1 have no cubic weight and the block [[1, c], [c, 1]] on them; the slope
+# b_0 = b_1 and the coupling A_20 = A_21 make the model depend on eta_0 + eta_1 only, so
+# for c = 1 its minimisers form a line and we want the minimum-norm point. c = 1 + eps
+# gives the block the eigenvalue -eps (2.2e-16, the value measured on the MLP of
+# problems): a -1e-17 perturbation is not representable at the unit diagonal to which
+# the solver equilibrates, and a smaller diagonal would be scaled back up to unit.
+
+
+def _singular_block_case(offdiagonal, coupling, curvature, slope):
+    A = np.array([[1.0, offdiagonal, coupling],
+                  [offdiagonal, 1.0, coupling],
+                  [coupling, coupling, curvature]])
+    return A, np.array([1.0, 1.0, slope]), np.array([0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("offdiagonal", [1.0, 1.0 + EPS], ids=["singular", "minus-eps"])
+@pytest.mark.parametrize(("coupling", "curvature", "slope"),
+                         [(0.5, -1.0, 0.3), (-0.25, 2.0, -1.0), (0.0, -0.5, 0.0)])
+def test_singular_zero_weight_block_gives_minimum_norm_minimiser(offdiagonal, coupling,
+                                                                 curvature, slope):
+    lam = 2.0
+    A, b, w = _singular_block_case(offdiagonal, coupling, curvature, slope)
+    sol = minimize_cubic_model(A, b, w, cubic=lam)
+    # Oracle 1: the model in (s, eta_2), s = eta_0 + eta_1, minimised by BFGS.
+    A_red = np.array([[1.0, coupling], [coupling, curvature]])
+    b_red, w_red = np.array([1.0, slope]), np.array([0.0, 1.0])
+    reduced = _scipy_minimum(A_red, b_red, w_red, lam,
+                             [np.zeros(2), np.array([1.0, 1.0]), np.array([-1.0, -1.0])])
+    # The model's values are O(1); BFGS at gtol 1e-12 is accurate to ~1e-12 in value.
+    assert sol.value == pytest.approx(reduced.fun, abs=1e-10)
+    # Oracle 2: given eta_2, the minimum-norm minimiser over (eta_0, eta_1) is the
+    # least-squares solution of A_ZZ eta_Z = b_Z - A_Z2 eta_2 (exactly singular block).
+    block = np.array([[1.0, 1.0], [1.0, 1.0]])
+    rhs = b[:2] - A[:2, 2] * sol.eta[2]
+    least_norm = np.linalg.lstsq(block, rhs, rcond=None)[0]
+    # eta is O(1); the rotation to the block's eigenvectors costs a few eps.
+    np.testing.assert_allclose(sol.eta[:2], least_norm, rtol=0, atol=1e-13)
+    # eta_2 agrees with BFGS's to the square root of its value accuracy.
+    assert sol.eta[2] == pytest.approx(reduced.x[1], abs=1e-5)
+
+
+def test_indefinite_zero_weight_block_still_raises():
+    # Eigenvalue -0.5 on the zero-weight groups: far from rounding, unbounded below.
+    A, b, w = _singular_block_case(1.5, 0.5, -1.0, 0.3)
+    with pytest.raises(UnboundedModelError, match="indefinite on the groups with zero"):
+        minimize_cubic_model(A, b, w, cubic=1.0)
+
+
+def test_slope_along_singular_zero_weight_block_raises():
+    # b_0 != b_1: a slope 1/sqrt(2) along the null vector (1, -1)/sqrt(2): unbounded.
+    A, b, w = _singular_block_case(1.0, 0.5, -1.0, 0.3)
+    b[1] = 0.0
+    with pytest.raises(UnboundedModelError, match="slope has a component"):
+        minimize_cubic_model(A, b, w, cubic=1.0)
+
+
 # ------------------------------------------------------------------- bad input
 
 

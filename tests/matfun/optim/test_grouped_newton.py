@@ -191,6 +191,16 @@ def test_zero_direction_group_gets_no_step(xp):
     xp_assert_close(x, np.zeros(3), rtol=0, atol=0, xp=xp)
 
 
+def test_learning_rates_are_reported_before_damping(xp):
+    # Diagonal quadratic, one group per coordinate: Newton's rates eta_s = 1/A_ss (u = g,
+    # g_s = A_ss x_s), exact in binary for these powers of two; the step is damping * eta.
+    A = np.diag([2.0, 4.0])
+    x, _, info = one_step(xp, grouped_newton(groups=[[0], [1]], damping=0.5),
+                          quadratic(xp, A), np.array([1.0, -2.0]))
+    assert info["learning_rates"] == (0.5, 0.25) and info["damping"] == 0.5
+    xp_assert_close(x, np.array([0.5, -1.0]), rtol=0, atol=0, xp=xp)
+
+
 def test_quadratic_saddle_without_third_derivative_is_unbounded(xp):
     opt = grouped_newton(groups=[[0], [1]], cubic=1.0)
     with pytest.raises(UnboundedModelError, match="no minimiser|zero cubic weight"):
