@@ -100,9 +100,11 @@ def inv_sqrt_series(
     terms : int, optional
         Sum exactly this many terms (unless ``tol`` is met first).
     tol : float, optional
-        Stop when the last term is below ``tol`` times the partial sum (or, when
-        accelerating, when the accelerator's error estimate is). Default
-        ``sqrt(eps)`` when ``terms`` is not given.
+        Stop when the estimated relative error of the partial sum is below
+        ``tol``: the last term over the partial sum times the geometric tail
+        factor ``q / (1 - q)``, ``q`` the decay rate of the terms over the last
+        10 (or, when accelerating, the accelerator's error estimate over the
+        norm of its estimate). Default ``sqrt(eps)`` when ``terms`` is not given.
     max_terms : int
         Upper limit on terms with ``tol``; reaching it warns
         (:class:`~matfun.SeriesConvergenceWarning`).

@@ -82,3 +82,82 @@ def test_mathematics_is_rendered_as_maths(built):
     html = (out / "mathematics.html").read_text(encoding="utf-8")
     assert 'class="math' in html
     assert "$$" not in html
+
+
+# --- The code examples of the user guide run and print what the pages say they print.
+#
+# Every ```python block of a page runs, in order, in one namespace per page (as a reader
+# would paste them into one session). A block whose last lines are comments ("# ...")
+# right after the code states its printed output: the test compares it with what the
+# block prints. Functions named test_* that a block defines (the oracle page's
+# hypothesis example) are called.
+
+EXAMPLE_PAGES = [
+    "getting_started", "accelerators", "fast_methods", "oracle", "backends",
+    pytest.param("optimisers", marks=pytest.mark.slow),  # trains an MLP for 100 steps (~7 s)
+]
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.I)
+
+
+def _blocks(page):
+    return _BLOCK.findall((DOCS / f"{page}.md").read_text(encoding="utf-8"))
+
+
+def _expected_output(block):
+    """The trailing comment lines of a block (its stated output), or None."""
+    lines = block.rstrip("\n").split("\n")
+    tail = []
+    while lines and lines[-1].startswith("# "):
+        tail.insert(0, lines.pop()[2:])
+    return tail or None
+
+
+def _same_output(printed, expected):
+    # Words must match exactly (a status such as "not accelerating", a method name).
+    # Numbers within 10%: the examples are deterministic up to the summation order of
+    # the BLAS, which can move a stopping decision by a term and a printed two-digit
+    # value by a few percent; a wrong default, formula or status changes them by far
+    # more (orders of magnitude, or different words).
+    got, want = printed.split(), " ".join(expected).split()
+    if len(got) != len(want):
+        return False
+    for a, b in zip(got, want, strict=True):
+        if _NUMBER.match(a) and _NUMBER.match(b):
+            if abs(float(a) - float(b)) > 0.1 * abs(float(b)):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def test_the_pages_have_examples():
+    # Guards the parser: a change of fence style must not silently skip every example.
+    for page in ("getting_started", "accelerators", "fast_methods", "oracle", "optimisers"):
+        assert _blocks(page), page
+        assert any(_expected_output(b) for b in _blocks(page)) or page == "oracle", page
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES)
+def test_code_examples_run_and_print_what_the_page_says(page, monkeypatch, tmp_path):
+    import contextlib
+    import io
+
+    blocks = _blocks(page)
+    if any("import torch" in block for block in blocks):
+        pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)  # an example that writes a file must not write into the repo
+    namespace = {"__name__": f"docs_{page}"}
+    for number, block in enumerate(blocks):
+        before = set(namespace)
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            exec(compile(block, f"docs/{page}.md, python block {number}", "exec"), namespace)
+            for name in sorted(set(namespace) - before):
+                if name.startswith("test_") and callable(namespace[name]):
+                    namespace[name]()
+        expected = _expected_output(block)
+        if expected is not None:
+            assert _same_output(stdout.getvalue(), expected), (
+                f"docs/{page}.md, python block {number} printed\n{stdout.getvalue()}"
+                f"but the page says\n" + "\n".join(expected))
