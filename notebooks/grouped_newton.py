@@ -158,12 +158,15 @@ plt.show()
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
 for ax, (name, (matrix, _)) in zip(axes, summaries.items(), strict=True):
     limit = np.max(np.abs(matrix))
+    # Entries span decades: a symmetric log scale, linear within 1e-4 of the largest.
     image = ax.imshow(matrix, cmap="RdBu_r",
                       norm=SymLogNorm(linthresh=limit * 1e-4, vmin=-limit, vmax=limit))
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_title(rf"$\bar H$ unnormalised, {name}")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    ticks = [sign * limit * 10.0**-k for sign in (-1, 1) for k in (0, 2, 4)] + [0.0]
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, ticks=sorted(ticks))
+    bar.ax.set_yticklabels([f"{t:.0e}" if t else "0" for t in sorted(ticks)], fontsize=7)
 plt.tight_layout()
 plt.show()
 
@@ -176,17 +179,34 @@ def off_diagonal_share(matrix):
 
 # %% [markdown]
 # ## Per-group learning rates along training
+#
+# The rates change by orders of magnitude from one step to the next (each is the solution
+# of a new $S \times S$ model), so the left panel draws, for each group, the running median
+# of $|\eta_s|$ over a window of steps; the colour is the layer (dark: input side), solid
+# for the weight matrix, dashed for the bias.
 
 # %%
 rates = np.array([info["learning_rates"] for info in infos])
-fig, (ax_rates, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.5))
+WINDOW = max(1, len(rates) // 20)
+
+
+def running_median(values, window):
+    """Median of each trailing window (shorter at the start)."""
+    return np.array([np.median(values[max(0, i + 1 - window): i + 1])
+                     for i in range(len(values))])
+
+
+fig, (ax_rates, ax_loss) = plt.subplots(1, 2, figsize=(13, 4.8))
+layers = len(labels) // 2
+layer_colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, layers))
 for s, label in enumerate(labels):
-    ax_rates.semilogy(np.abs(rates[:, s]) + 1e-300, ls="-" if label[0] == "W" else "--",
+    ax_rates.semilogy(running_median(np.abs(rates[:, s]), WINDOW),
+                      ls="-" if label[0] == "W" else "--", color=layer_colours[s // 2],
                       label=label)
 ax_rates.set_xlabel("step")
-ax_rates.set_ylabel(r"$|\eta_s|$ (before the damping factor)")
-ax_rates.set_title("Learning rate of each group (solid: weights, dashed: biases)")
-ax_rates.legend(fontsize=7, ncol=2)
+ax_rates.set_ylabel(rf"$|\eta_s|$, running median over {WINDOW} steps")
+ax_rates.set_title("Learning rate of each group (before the damping factor)")
+ax_rates.legend(fontsize=7, ncol=4)
 ax_rates.grid(True, which="both", alpha=0.3)
 ax_loss.semilogy(losses, label=f"grouped Newton, cubic {CUBIC}")
 ax_loss.semilogy(plain_losses, "--", label="grouped Newton, no cubic term")
@@ -208,12 +228,14 @@ for name, (matrix, _) in summaries.items():
           f"({np.sum(eigenvalues < 0)} negative); off-diagonal share of the normalised Hbar "
           f"{off_diagonal_share(matrix):.2f}, of its inverse "
           f"{off_diagonal_share(np.linalg.pinv(matrix, hermitian=True)):.2f};")
-final_rates = np.abs(rates[-1])
+tail = max(1, len(rates) // 10)
+final_rates = np.median(np.abs(rates[-tail:]), axis=0)  # one step's rates are noisy
 weights = final_rates[0::2]
 biases = final_rates[1::2]
-print(f"* final learning rates span {final_rates.max() / max(final_rates.min(), 1e-300):.1e}x: "
-      f"weights {weights.min():.2e} to {weights.max():.2e}, "
-      f"biases {biases.min():.2e} to {biases.max():.2e};")
+print(f"* median |learning rate| over the last {tail} steps spans "
+      f"{final_rates.max() / max(final_rates.min(), 1e-300):.1e}x across groups: "
+      f"weights {weights.min():.2e} ({labels[2 * np.argmin(weights)]}) to {weights.max():.2e} "
+      f"({labels[2 * np.argmax(weights)]}), biases {biases.min():.2e} to {biases.max():.2e};")
 print(f"* training loss {losses[0]:.4f} -> {final_loss:.4f} in {done} steps with the cubic "
       f"term, {plain_losses[0]:.4f} -> {plain_loss:.4f} without it; {len(problem.groups)} HVPs "
       "and as many third derivatives per step;")
