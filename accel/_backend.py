@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 
+# array type -> its namespace, filled by namespace(); a handful of entries.
+_NAMESPACES: dict[type, Any] = {}
+
+
 def namespace(*arrays: Any) -> Any:
     """Return the array-API namespace shared by ``arrays``.
 
@@ -34,13 +38,21 @@ def namespace(*arrays: Any) -> Any:
     TypeError
         If the arrays come from different libraries, or none is an array.
     """
+    kind = type(arrays[0]) if arrays else None
+    if kind in _NAMESPACES and all(type(a) is kind for a in arrays):
+        # The namespace is a function of the array type: the streaming accelerators
+        # ask for it on every term, and the lookup costs more than their arithmetic.
+        return _NAMESPACES[kind]
     try:
-        return array_api_compat.array_namespace(*arrays)
+        xp = array_api_compat.array_namespace(*arrays)
     except TypeError as err:
         kinds = ", ".join(sorted({type(a).__module__ + "." + type(a).__name__ for a in arrays}))
         raise TypeError(
             f"arrays must all come from one array library; got {kinds} ({err})"
         ) from None
+    if len({type(a) for a in arrays}) == 1:
+        _NAMESPACES[kind] = xp
+    return xp
 
 
 def is_complex(xp: Any, x: Any) -> bool:

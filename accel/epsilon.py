@@ -95,6 +95,10 @@ class Diagonal:
         result falls back to (their share of the error estimate).
     last_step : array, 0-d
         ``||s_M - s_{M-1}||``, the last raw step.
+
+    ``reach``, ``settled`` and ``settled_error_sq`` may all be ``None``: every
+    entry is defined and nothing settled (what the streaming form knows without
+    building the masks).
     """
 
     entries: list
@@ -148,6 +152,10 @@ class CutTracker:
         if column <= self.last_column:
             masked = xp.where(cause, change, xp.asarray(0, dtype=change.dtype))
             self.settled_error_sq = self.settled_error_sq + xp.sum(masked * masked)
+
+    def note_odd(self, size: Any, near: Any) -> None:
+        """The sizes of the last odd column, when its (all-valid) entry was not recorded."""
+        self._odd_size, self._odd_near = size, near
 
     def close(self) -> None:
         """Drop the last odd column's sizes (a vector with the elementwise inverse)."""
@@ -231,8 +239,12 @@ def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) ->
     components that settled below ``order``: for those it is the newest change
     of the converged column they fall back to.
     """
-    settled_error = math.sqrt(float(diagonal.settled_error_sq))
-    if bool(xp.all(diagonal.reach > 2 * order)):  # decision: the unbroken case needs no fold
+    if diagonal.reach is None:  # every entry defined, nothing settled
+        settled_error, unbroken = 0.0, True
+    else:
+        settled_error = math.sqrt(float(diagonal.settled_error_sq))
+        unbroken = bool(xp.all(diagonal.reach > 2 * order))  # decision: no fold needed
+    if unbroken:
         # Same numbers as the fold below when every order is defined, without its
         # temporaries: streaming memory stays at the table plus one difference.
         estimate = diagonal.entries[2 * order]

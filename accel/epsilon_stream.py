@@ -18,9 +18,18 @@ arithmetic of one entry needs temporaries besides: one vector with the Samelson
 inverse (the difference, inverted in place), up to four with the elementwise
 one (the difference, its size, the entries' scale, the inverse). Measured with
 ``tracemalloc`` on NumPy vectors of 200,000 float64, order 3: 7.0 vectors held
-between pushes, peaks of 9.1 (Samelson) and 13.8 (elementwise) during a push.
+between pushes, peaks of 9.0 (Samelson) and 12.6 (elementwise) during a push.
 With the elementwise inverse, a per-component column count (int16) and flag
 (bool) also record the breakdowns: 3 bytes per component.
+
+Per term, the Python overhead is kept small: the per-dtype constants are
+computed at the first push; each entry's norm (Samelson) is computed once and
+reused when that entry is the older one of a difference in the next push; and
+the breakdown bookkeeping (column counts, flags, the settled error) is built
+only at the first entry that is not defined everywhere, which one flag read per
+entry decides (a synchronisation on a GPU: a decision). Until then recording
+an all-defined entry would change nothing, so the numbers are those of the
+batch form to the last bit.
 
 The estimate after ``M + 1`` pushes is the batch transform
 (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`) of the newest
@@ -46,9 +55,25 @@ from .epsilon import (
     summarize_diagonal,
     wynn_weight,
 )
-from .inverses import _guarded_inverse
+from .inverses import (
+    _guarded_inverse,
+    _inverse_constants,
+    _InverseConstants,
+    _row_norm,
+    _samelson_difference_inverse,
+)
 
 __all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
+
+def _near(inverted: Any, constants: _InverseConstants) -> Any:
+    """The loose-convergence flag of an entry's difference, computed only when recorded.
+
+    Elementwise it came with the inverse; with the Samelson inverse it is the
+    same comparison that :func:`accel.inverses._guarded_inverse` makes.
+    """
+    if hasattr(inverted, "near"):
+        return inverted.near
+    return inverted.size <= constants.loose * inverted.scale
 
 
 class EpsilonAccelerator(Accelerator):
@@ -91,12 +116,19 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"inverse must be one of {INVERSES}, got {inverse!r}")
         self.inverse = inverse
         self._length = 2 * self.order + 1
+        self._weights = [self._weight(column) for column in range(self._length)]
         self._diagonal: list = []
+        # Norms of the diagonal's entries (Samelson only), each computed once: as
+        # the upper entry of a difference in one push, the lower in the next.
+        self._norms: list = []
+        # reach / settled / settled_error_sq are None while every entry of the
+        # diagonal is defined (nothing cut): the common case needs no masks.
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = None
         self._count = 0
         self._peak = 0
         self._shape = self._dtype = None
+        self._constants = self._zero = None
 
     @property
     def terms(self) -> int:
@@ -118,9 +150,13 @@ class EpsilonAccelerator(Accelerator):
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
                              f"{tuple(term.shape)}")
-        term = as_float_array(xp, term)
+        if self._dtype is None or term.dtype != self._dtype:
+            term = as_float_array(xp, term)
         if self._shape is None:
             self._shape, self._dtype = tuple(term.shape), term.dtype
+            # Per-dtype constants, hoisted out of the per-term loop.
+            self._constants = _inverse_constants(xp, term)
+            self._zero = xp.asarray(0, dtype=term.dtype)
         elif tuple(term.shape) != self._shape or term.dtype != self._dtype:
             raise ValueError(f"term must match the first term pushed (shape {self._shape}, "
                              f"dtype {self._dtype}), got shape {tuple(term.shape)}, dtype "
@@ -133,40 +169,89 @@ class EpsilonAccelerator(Accelerator):
         """Feed the next term: build the new ascending anti-diagonal in place of the old."""
         xp, term = self._check_term(term)
         joint = self.inverse == "samelson" and term.ndim == 1
-        old = self._diagonal
+        constants = self._constants
+        old, old_norms = self._diagonal, self._norms
         if len(old) == self._length:
             old[-1] = None  # column 2N of the old anti-diagonal is never an input
         old_reach = self._reach
-        new = [term]
+        new, norms = [term], []
         length = min(self._count + 1, self._length)
-        cuts = CutTracker(xp, mask_shape(term, joint), length=length,
-                          target=(length - 1) // 2, real=real_dtype(xp, term))
+        # Created at the first entry that is not defined everywhere: until then every
+        # column's flags are all true and recording them changes nothing.
+        cuts = None
+        odd = None
         for column in range(1, length):
-            if column == 1:
-                self._last_step = step_size(xp, new[0], old[0])
-            inverted = _guarded_inverse(xp, new[column - 1], old[column - 1], joint=joint)
-            weight = self._weight(column)
+            upper, lower = new[column - 1], old[column - 1]
+            if joint:
+                if len(norms) < column:
+                    norms.append(_row_norm(xp, upper, constants.complex))
+                if len(old_norms) < column:  # the old diagonal's last entry, while it grows
+                    old_norms.append(_row_norm(xp, lower, constants.complex))
+                inverted = _samelson_difference_inverse(xp, upper, lower, norms[column - 1],
+                                                        old_norms[column - 1], constants)
+                value, small, size = inverted.inverse, inverted.small, inverted.size
+                if column == 1:
+                    # ||s_M - s_{M-1}||: the same vecdot of the same difference
+                    self._last_step = xp.reshape(size, ())
+            else:
+                if column == 1:
+                    self._last_step = step_size(xp, upper, lower)
+                inverted = _guarded_inverse(xp, upper, lower, joint=False, constants=constants)
+                value, small, size = inverted.inverse, inverted.small, inverted.size
+            weight = self._weights[column]
             # The inverse is a fresh temporary: scale and add in place (the same
             # rounding as the batch form's out-of-place arithmetic).
-            value = inverted.inverse
             if weight != 1.0:
                 value *= weight
             if column >= 2:
                 value += old[column - 2]
                 old[column - 2] = None  # its last use
-            # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
-            inputs = (old_reach >= column) & (cuts.reach >= column)
-            valid = inputs & inverted.ok & all_finite_mask(xp, value, joint)
-            cuts.record(column, valid=valid, inputs=inputs, small=inverted.small,
-                        near=inverted.near, size=inverted.size)
-            del inverted
-            new.append(xp.where(valid, value, xp.asarray(0, dtype=value.dtype)))
-            del value
+                if joint:
+                    old_norms[column - 2] = None
+            # Old entries are finite, so a finite value implies a finite inverse:
+            # this is the batch form's `inputs & ok & finite`, without the inverse's test.
+            valid = ~small & all_finite_mask(xp, value, joint)
+            if cuts is not None or old_reach is not None:
+                # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
+                inputs = cuts.reach >= column if cuts is not None else None
+                if old_reach is not None:
+                    older = old_reach >= column
+                    inputs = older if inputs is None else older & inputs
+                valid = inputs & valid
+            else:
+                inputs = None
+            # decision: an all-defined entry needs no bookkeeping (one flag when joint)
+            if bool(valid[0]) if joint else bool(xp.all(valid)):
+                # Here cuts is None: once an entry is cut, every later column of
+                # this anti-diagonal is undefined there (reaches are prefixes).
+                if column % 2:
+                    # What a cut in the next (even) column would need from this one,
+                    # kept unevaluated: the sizes and the inverse's flags or norms.
+                    odd = inverted
+                new.append(value)
+            else:
+                if cuts is None:
+                    cuts = CutTracker(xp, mask_shape(term, joint), length=length,
+                                      target=(length - 1) // 2, real=real_dtype(xp, term))
+                    if odd is not None and column % 2 == 0:
+                        cuts.note_odd(odd.size, _near(odd, constants))
+                if inputs is None:
+                    inputs = xp.ones_like(valid)
+                cuts.record(column, valid=valid, inputs=inputs, small=small,
+                            near=_near(inverted, constants), size=size)
+                new.append(xp.where(valid, value, self._zero))
+            del inverted, value, small, size, valid, inputs
+            if column % 2 == 0:
+                odd = None  # only the next even column reads it
             self._peak = max(self._peak, len(new) + sum(e is not None for e in old))
-        cuts.close()
         self._peak = max(self._peak, len(new))
-        self._diagonal, self._reach, self._settled = new, cuts.reach, cuts.settled
-        self._settled_error_sq = cuts.settled_error_sq
+        if cuts is None:
+            self._reach = self._settled = self._settled_error_sq = None
+        else:
+            cuts.close()
+            self._reach, self._settled = cuts.reach, cuts.settled
+            self._settled_error_sq = cuts.settled_error_sq
+        self._diagonal, self._norms = new, norms
         self._count += 1
 
     def result(self) -> AccelResult:

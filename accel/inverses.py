@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from array_api_compat import device as array_device
+
 from ._backend import as_float_array, is_complex, namespace, real_dtype
 
 __all__ = ["elementwise_inverse", "samelson_inverse"]
@@ -131,16 +133,35 @@ def _near_zero_tolerance(xp: Any, x: Any) -> float:
     return _NEAR_ZERO_ULPS * float(xp.finfo(real_dtype(xp, x)).eps)
 
 
-def _row_norm(xp: Any, x: Any) -> Any:
+class _InverseConstants(NamedTuple):
+    """Per-dtype constants of :func:`_guarded_inverse`, computed once per table or stream."""
+
+    tolerance: float  # near zero: 16 ulps (see _NEAR_ZERO_ULPS)
+    loose: float  # loosely converged: sqrt(eps)
+    complex: bool  # conjugate before dividing (Samelson)
+    one: Any  # 1 as a 0-d array of the real dtype, on the entries' device
+
+
+def _inverse_constants(xp: Any, x: Any) -> _InverseConstants:
+    """The constants of :func:`_guarded_inverse` for entries of ``x``'s dtype."""
+    real = real_dtype(xp, x)
+    eps = float(xp.finfo(real).eps)
+    one = xp.ones((), dtype=real, device=array_device(x))
+    return _InverseConstants(_NEAR_ZERO_ULPS * eps, math.sqrt(eps), is_complex(xp, x), one)
+
+
+def _row_norm(xp: Any, x: Any, complex_: bool | None = None) -> Any:
     """Euclidean norm over the last axis, kept as a length-1 axis.
 
     Through ``vecdot``, which allocates no vector-sized temporary (``vector_norm``
     squares into one first): the streaming table counts its vectors.
+    ``complex_`` says whether ``x`` is complex when the caller knows it already.
     """
     square = xp.vecdot(x, x)
-    if is_complex(xp, x):
+    if is_complex(xp, x) if complex_ is None else complex_:
         square = xp.real(square)
-    return xp.expand_dims(xp.sqrt(square), axis=-1)
+    # Indexing with None adds the axis without expand_dims' per-call overhead.
+    return xp.sqrt(square)[..., None]
 
 
 class _Inverted(NamedTuple):
@@ -153,7 +174,39 @@ class _Inverted(NamedTuple):
     size: Any  # the size of the difference (norm when joint, absolute value otherwise)
 
 
-def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool) -> _Inverted:
+class _JointInverse(NamedTuple):
+    """Outcome of :func:`_samelson_difference_inverse` (last axis of length 1 but ``inverse``)."""
+
+    inverse: Any  # the Samelson inverse of the difference (a finite placeholder where small)
+    small: Any  # the difference is near zero
+    size: Any  # the norm of the difference
+    scale: Any  # the larger norm of the two entries
+
+
+def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: Any,
+                                 lower_norm: Any, constants: _InverseConstants) -> _JointInverse:
+    """Samelson inverse of ``upper - lower`` given the entries' norms (:func:`_row_norm`).
+
+    The arithmetic of the joint branch of :func:`_guarded_inverse`, which calls it;
+    the streaming table passes norms it computed once per entry.
+    """
+    # The difference is a fresh array, divided in place: one entry of the
+    # streaming table needs a single vector-sized temporary.
+    difference = upper - lower
+    size = _row_norm(xp, difference, constants.complex)
+    scale = xp.maximum(upper_norm, lower_norm)
+    small = size <= constants.tolerance * scale
+    safe_size = xp.where(small, constants.one, size)
+    if constants.complex:
+        difference = xp.conj(difference)
+    # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
+    difference /= safe_size
+    difference /= safe_size
+    return _JointInverse(difference, small, size, scale)
+
+
+def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
+                     constants: _InverseConstants | None = None) -> _Inverted:
     """Inverse of ``upper - lower`` with the near-zero test of the epsilon algorithms.
 
     The difference is *near zero* where its size is at most
@@ -168,23 +221,18 @@ def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool) -> _Invert
     joint : bool
         Samelson inverse over the last axis (vectors) if true, elementwise
         inverse otherwise.
+    constants : _InverseConstants, optional
+        :func:`_inverse_constants` of the entries' dtype, when the caller holds them.
     """
-    tolerance = _near_zero_tolerance(xp, upper)
-    loose = math.sqrt(float(xp.finfo(real_dtype(xp, upper)).eps))
+    if constants is None:
+        constants = _inverse_constants(xp, upper)
+    tolerance, loose = constants.tolerance, constants.loose
     if joint:
-        # The difference is a fresh array, divided in place: one entry of the
-        # streaming table needs a single vector-sized temporary.
-        difference = upper - lower
-        size = _row_norm(xp, difference)
-        scale = xp.maximum(_row_norm(xp, upper), _row_norm(xp, lower))
-        small = size <= tolerance * scale
+        joint_inverse = _samelson_difference_inverse(
+            xp, upper, lower, _row_norm(xp, upper, constants.complex),
+            _row_norm(xp, lower, constants.complex), constants)
+        difference, small, size, scale = joint_inverse
         near = size <= loose * scale
-        safe_size = xp.where(small, xp.ones_like(size), size)
-        if is_complex(xp, difference):
-            difference = xp.conj(difference)
-        # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
-        difference /= safe_size
-        difference /= safe_size
         ok = ~small & xp.all(xp.isfinite(difference), axis=-1, keepdims=True)
         return _Inverted(difference, ok, small, near, size)
     # The scale first, so that at most three vector temporaries live at once.

@@ -137,8 +137,9 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     candidates = [(terms[-1, ...], all_true(xp, terms.shape[1:], terms))]
     window = slice(count - 1 - k, count)
     first = start + count - 1 - k  # absolute index of the oldest partial sum used
+    ratios = _ratios(xp, k + 1, first, beta, sums)
     estimates, valid = _recursion(xp, sums[window, ...], inverse_weights[window, ...],
-                                  valid_weights[window, ...], first, beta)
+                                  valid_weights[window, ...], ratios)
     # One refinement step: the same (linear) transform applied to s - T gives the
     # correction to T. It cancels far less when the sums cluster around T
     # (convergent series), and is skipped where they do not (divergent ones).
@@ -146,7 +147,7 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     anchor = fold_orders(xp, candidates + list(zip(estimates, valid, strict=True))).estimate
     shifted = sums[window, ...] - anchor
     corrections, _ = _recursion(xp, shifted, inverse_weights[window, ...],
-                                valid_weights[window, ...], first, beta)
+                                valid_weights[window, ...], ratios)
     clustered = (xp.max(xp.abs(shifted), axis=0)
                  < 0.5 * xp.max(xp.abs(sums[window, ...]), axis=0))
     estimates = [xp.where(clustered, value + correction, value)
@@ -189,8 +190,32 @@ def _weights(xp: Any, terms: Any, variant: str, beta: float, first_index: int
     return sums, inverse, valid, start
 
 
-def _recursion(xp: Any, sums: Any, inverse_weights: Any, valid_weights: Any, first: int,
-               beta: float) -> tuple[list[Any], list[Any]]:
+def _ratios(xp: Any, size: int, first: int, beta: float, like: Any) -> list[Any]:
+    """The factors of :func:`_recursion` for ``size`` partial sums from index ``first``.
+
+    ``ratios[k]`` has shape ``(size - 1 - k, 1, ...)`` (one per partial sum, broadcast
+    over the components of ``like``). Computed on the host and moved to the device
+    in one transfer, shared by the estimate and its refinement.
+    """
+    factors = []
+    for k in range(size - 1):
+        n = first + np.arange(size - 1 - k)
+        factors.append((beta + n) / (beta + n + k + 1)
+                       * ((beta + n + k) / (beta + n + k + 1)) ** (k - 1))
+    if not factors:
+        return []
+    moved = constants(xp, np.concatenate(factors), like)
+    ratios, offset = [], 0
+    for factor in factors:
+        count = factor.shape[0]
+        ratios.append(xp.reshape(moved[offset:offset + count],
+                                 (count,) + (1,) * (like.ndim - 1)))
+        offset += count
+    return ratios
+
+
+def _recursion(xp: Any, sums: Any, inverse_weights: Any, valid_weights: Any,
+               ratios: list[Any]) -> tuple[list[Any], list[Any]]:
     """Orders ``1..K`` of the newest entry by the recursive scheme (Fessler, Ford & Smith).
 
     ``N_0^{(n)} = s_n / w_n``, ``D_0^{(n)} = 1 / w_n`` and, for both,
@@ -204,10 +229,7 @@ def _recursion(xp: Any, sums: Any, inverse_weights: Any, valid_weights: Any, fir
     size = sums.shape[0]
     estimates, defined = [], []
     for k in range(size - 1):
-        n = first + np.arange(size - 1 - k)
-        factor = (beta + n) / (beta + n + k + 1) * ((beta + n + k) / (beta + n + k + 1)) ** (k - 1)
-        ratio = constants(xp, factor, sums)
-        ratio = xp.reshape(ratio, (size - 1 - k,) + (1,) * (sums.ndim - 1))
+        ratio = ratios[k]
         numerator = numerator[1:, ...] - ratio * numerator[:-1, ...]
         denominator = denominator[1:, ...] - ratio * denominator[:-1, ...]
         valid = valid[1:, ...] & valid[:-1, ...]

@@ -225,3 +225,43 @@ def test_bad_terms():
     with pytest.raises(ValueError, match="finite"):
         accelerator.push(np.array([0.0, np.nan, 1.0]))
     assert accelerator.terms == 1  # rejected terms leave the state alone
+
+
+def _cut_sequences():
+    """Vector sequences whose anti-diagonals are cut at every column in turn.
+
+    A repeated term makes column 1 undefined (and, later, columns inherit the cut
+    from older anti-diagonals); a component that stops moving or an exactly
+    geometric sequence makes higher columns singular while lower ones stay
+    defined; a converging-to-rounding sequence settles columns. The streaming
+    form skips the bookkeeping of entries defined everywhere and builds it at
+    the first cut: these walk that switch through every column position.
+    """
+    rng = np.random.default_rng(11)
+    base = np.cumsum(rng.uniform(-1, 1, (14, 4)) * 0.6 ** np.arange(14)[:, None], axis=0)
+    for repeat in range(1, 8):
+        repeated = base.copy()
+        repeated[repeat] = repeated[repeat - 1]
+        yield repeated
+    frozen = base.copy()
+    frozen[:, 0] = 1.0
+    yield frozen
+    yield np.cumsum(0.5 ** np.arange(14))[:, None] * np.ones((1, 4))
+    yield 1.0 + 1e-17 * base
+    yield np.round(base, 2)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("inverse", ["samelson", "elementwise"])
+def test_streaming_equals_batch_through_cuts(order, inverse):
+    for terms in _cut_sequences():
+        for cls, batch in PAIRS:
+            accelerator = cls(order, inverse=inverse)
+            for m in range(len(terms)):
+                accelerator.push(terms[m])
+                streamed = accelerator.result()
+                expected = batch(terms[:m + 1], order=order, inverse=inverse, full_output=True)
+                # the same operations on the same entries: equal to the last bit
+                np.testing.assert_array_equal(streamed.estimate, expected.estimate)
+                assert (streamed.status, streamed.order, streamed.error) == (
+                    expected.status, expected.order, expected.error)
