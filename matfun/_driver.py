@@ -69,6 +69,7 @@ def run_series(
     order: int,
     callback: Callable[[PartialSum], None] | None,
     matvecs_before: int,
+    max_matvecs: int | None = None,
 ) -> tuple[Any, SeriesInfo]:
     """Sum ``spec`` applied to ``g`` until the stopping rule; return ``(x, info)``.
 
@@ -77,8 +78,12 @@ def run_series(
     observed decay rate of the terms over the last ``_RATE_WINDOW`` terms: the bare
     relative change underestimates the error by ``1/(1 - q)``, a factor of 50 and
     more for the slowly converging series of ill-conditioned matrices.
+    ``max_matvecs`` caps every matvec of the call (scale estimates and restarts
+    included): the sum stops before a term that could exceed it.
     """
     xp = namespace(g)
+    if max_matvecs is not None:
+        max_matvecs = positive_integer(max_matvecs, "max_matvecs")
     limit, tol = check_stopping(terms, tol, max_terms, float(xp.finfo(g.dtype).eps))
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
@@ -106,7 +111,11 @@ def run_series(
         if tol is not None and error <= tol:
             stopped_by = "tol"
             break
-    if stopped_by != "tol" and step.index + 1 < limit:
+        # A term costs at most two matvecs (restarts reuse A g).
+        if max_matvecs is not None and spec.operator.matvecs - matvecs_before + 2 > max_matvecs:
+            stopped_by = "max_matvecs"
+            break
+    if stopped_by not in ("tol", "max_matvecs") and step.index + 1 < limit:
         stopped_by = "exact"  # the engine stops early only on an exactly zero term
         error = 0.0
     x = step.value
@@ -134,7 +143,7 @@ def run_series(
     )
     if tol is not None and not info.converged:
         warnings.warn(
-            f"{spec.name} stopped at {info.terms} terms (max_terms) with estimated relative "
+            f"{spec.name} stopped at {info.terms} terms ({stopped_by}) with estimated relative "
             f"error {error:.3g} > tol = {tol:.3g}",
             SeriesConvergenceWarning,
             stacklevel=3,

@@ -146,9 +146,10 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
 
 
 def _series(op, g, tol, max_matvecs, lam, kind, options):
-    if "terms" in options or "max_terms" in options:
+    if {"terms", "max_terms", "max_matvecs"} & set(options):
         raise TypeError("pass tol and max_matvecs to inv_sqrt, not terms/max_terms")
-    budget = {} if max_matvecs is None else {"max_terms": max(1, max_matvecs // 2)}
+    budget = {} if max_matvecs is None else {"max_matvecs": max_matvecs,
+                                              "max_terms": max(1, max_matvecs)}
     return inv_sqrt_series(op, g, tol=tol, damping=lam, damping_kind=kind, full_output=True,
                            **budget, **options)
 

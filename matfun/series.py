@@ -56,6 +56,7 @@ def inv_sqrt_series(
     terms: int | None = None,
     tol: float | None = None,
     max_terms: int = 100_000,
+    max_matvecs: int | None = None,
     scale: float | str = "adaptive",
     initial_scale: float = 100.0,
     damping: float = 0.0,
@@ -108,6 +109,10 @@ def inv_sqrt_series(
     max_terms : int
         Upper limit on terms with ``tol``; reaching it warns
         (:class:`~matfun.SeriesConvergenceWarning`).
+    max_matvecs : int, optional
+        Budget of matvecs for the whole call, scale estimates and adaptive
+        restarts included; the sum stops before a term that could exceed it
+        (and warns like ``max_terms`` when ``tol`` is not met).
     scale : float or {"adaptive", "paper", "lanczos", "power", "frobenius"}
         The scale ``V`` (see :mod:`matfun.scaling`); ``"adaptive"`` is safe.
     initial_scale : float
@@ -142,13 +147,15 @@ def inv_sqrt_series(
     array([0.5, 1. , 2. ])
     """
     _check_options(terms, tol, max_terms, order, callback)
+    if max_matvecs is not None:
+        max_matvecs = positive_integer(max_matvecs, "max_matvecs")
     spec, g, rule, before = _inv_sqrt_setup(op, g, scale, initial_scale, damping,
                                             damping_kind)
     if _is_zero(g):
         return _zero_result(g, rule, full_output)
     x, info = run_series(spec, g, rule, terms=terms, tol=tol, max_terms=max_terms,
                          accelerate=accelerate, order=_check_order(order), callback=callback,
-                         matvecs_before=before)
+                         matvecs_before=before, max_matvecs=max_matvecs)
     return (x, info) if full_output else x
 
 

@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+
+import matfun
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -114,3 +116,30 @@ def test_bad_input(kwargs, error, match):
         warnings.simplefilter("error")
         with pytest.raises(error, match=match):
             inv_sqrt(np.diag([1.0, -2.0, 3.0]), np.ones(3), **kwargs)
+
+
+@pytest.mark.parametrize("budget", [60, 501])
+def test_series_never_exceeds_the_matvec_budget(budget):
+    # Adaptive V restarts and the initial bound spend matvecs beyond 2 per term: the budget
+    # counts them all (an indefinite matrix far from the initial V = 100 restarts).
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((30, 30))
+    H = 10 * (a + a.T)
+    with pytest.warns(matfun.SeriesConvergenceWarning):
+        x, info = matfun.inv_sqrt(H, rng.standard_normal(30), method="series", tol=1e-12,
+                                  max_matvecs=budget, full_output=True)
+    assert info.matvecs <= budget and not info.converged
+    assert info.details.stopped_by == "max_matvecs" and info.details.restarts > 0
+    assert np.all(np.isfinite(x))
+
+
+def test_series_budget_is_validated_before_any_matvec():
+    calls = []
+
+    def matvec(v):
+        calls.append(1)
+        return v
+
+    with pytest.raises(ValueError, match="max_matvecs"):
+        matfun.inv_sqrt_series(matvec, np.ones(3), max_matvecs=0)
+    assert not calls
