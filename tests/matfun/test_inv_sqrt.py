@@ -5,11 +5,10 @@ import warnings
 
 import numpy as np
 import pytest
-
-import matfun
 from hypothesis import given
 from hypothesis import strategies as st
 
+import matfun
 from matfun.errors import SeriesConvergenceWarning
 from matfun.inv_sqrt import SolveInfo, inv_sqrt
 from tests._helpers import to_numpy
