@@ -11,8 +11,8 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-import pytest
-from hypothesis import HealthCheck, settings
+import pytest  # noqa: E402 (after the BLAS thread settings)
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # `ci`: derandomised and bounded so the default suite stays fast and repeatable;
 # selected whenever CI is set (as .ci/run does) and by default. `dev`: more examples.
