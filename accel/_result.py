@@ -22,8 +22,12 @@ class Status(enum.StrEnum):
     table was cut there and the estimate is the converged value.
     ``BREAKDOWN``: a zero or near-zero difference (singular table) that the
     method's rule could not pass; the estimate is the last finite one.
-    ``NOT_ACCELERATING``: the transformed estimates change more than the raw
-    terms do; the estimate is still the transform's, flagged.
+    ``NOT_ACCELERATING``: the error estimate exceeds the raw sequence's own
+    geometric tail estimate ``||Delta_m|| |q| / (1 - q)`` (``Delta_m = s_m -
+    s_{m-1}``, ``q = Re<Delta_m, Delta_{m-1}> / ||Delta_{m-1}||^2`` the observed
+    ratio; ``||Delta_m||`` with two terms or when ``q >= 1``): the transform
+    claims less accuracy than the plain sequence. The estimate is still the
+    transform's, flagged.
     ``INSUFFICIENT_TERMS``: too few terms for any transformation; the estimate is
     the last term.
     """

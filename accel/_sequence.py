@@ -34,9 +34,12 @@ __all__ = [
     "constants",
     "fold_orders",
     "insufficient",
+    "observed_ratio",
+    "raw_tail_error",
     "safe_divide",
     "summarize",
     "summarize_joint",
+    "tail_error",
     "total_norm",
 ]
 
@@ -158,12 +161,66 @@ def total_norm(xp: Any, x: Any) -> float:
     return to_float(xp.linalg.vector_norm(xp.reshape(x, (-1,))))
 
 
+def tail_error(step: float, ratio: float | None) -> float:
+    r"""The raw sequence's own geometric estimate of its tail error.
+
+    .. math:: \text{raw\_error} = \lVert\Delta_m\rVert \, \frac{|q|}{1 - q}
+
+    from the last raw step ``step = ||Delta_m||`` and the observed ratio ``q``
+    (:func:`observed_ratio`): the distance from ``s_m`` to the limit if the
+    steps kept shrinking by ``q``, ``s_m - S = -sum_{k>=1} q^k Delta_m``.
+    ``step`` itself, the conservative yardstick, when no geometric tail can be
+    read off: ``q`` undefined (``None`` or NaN: two terms only, or a zero
+    previous step) or ``q >= 1`` (the last steps do not shrink: a divergent or
+    erratic sequence, where a random step ratio must not excuse any error).
+    """
+    if ratio is None or math.isnan(ratio) or ratio >= 1.0:
+        return step
+    return step * abs(ratio) / (1.0 - ratio)
+
+
+def observed_ratio(xp: Any, terms: Any) -> Any:
+    r"""Observed ratio of the last two raw steps, a real 0-d array.
+
+    .. math:: q = \frac{\operatorname{Re} \langle \Delta_m, \Delta_{m-1} \rangle}
+                       {\lVert \Delta_{m-1} \rVert^2},
+              \qquad \Delta_m = s_m - s_{m-1}
+
+    (signed: negative for alternating terms). NaN when fewer than three terms
+    are given or ``Delta_{m-1} = 0``: then :func:`tail_error` falls back to
+    ``||Delta_m||``.
+    """
+    real = real_dtype(xp, terms)
+    where = array_device(terms)
+    if terms.shape[0] < 3:
+        return xp.asarray(math.nan, dtype=real, device=where)
+    last = xp.reshape(terms[-1, ...] - terms[-2, ...], (-1,))
+    previous = xp.reshape(terms[-2, ...] - terms[-3, ...], (-1,))
+    size = xp.linalg.vector_norm(previous)
+    defined = size > 0
+    size = xp.where(defined, size, xp.ones_like(size))
+    # Dividing by the norm twice avoids the underflow of ||Delta_{m-1}||^2.
+    pairing = xp.vecdot(previous / xp.astype(size, previous.dtype), last)
+    if xp.isdtype(pairing.dtype, "complex floating"):
+        pairing = xp.real(pairing)
+    return xp.where(defined, pairing / size, xp.asarray(math.nan, dtype=real, device=where))
+
+
+def raw_tail_error(xp: Any, terms: Any) -> float:
+    """:func:`tail_error` of the last terms: the yardstick of NOT_ACCELERATING."""
+    step = total_norm(xp, terms[-1, ...] - terms[-2, ...])
+    return tail_error(step, to_float(observed_ratio(xp, terms)))  # decision: the status
+
+
 def classify(xp: Any, *, error: float, estimate: Any, terms: Any, broke: bool) -> Status:
     """Status of a finished transform (see :class:`~accel._result.Status`).
 
     CONVERGED when the error is at rounding level of the estimate or the last
-    term; NOT_ACCELERATING when it exceeds the last raw step
-    ``||s_{m-1} - s_{m-2}||``.
+    term; NOT_ACCELERATING when it exceeds the raw sequence's own tail-error
+    estimate :func:`raw_tail_error`, ``||Delta_m|| |q| / (1 - q)`` with the
+    observed ratio ``q`` of the last two steps (``||Delta_m||`` with two terms,
+    a zero previous step or ``q >= 1``): the transform then claims less accuracy
+    than the plain sequence's geometric tail estimate.
     """
     if broke:
         return Status.BREAKDOWN
@@ -171,7 +228,7 @@ def classify(xp: Any, *, error: float, estimate: Any, terms: Any, broke: bool) -
     scale = max(total_norm(xp, estimate), total_norm(xp, terms[-1, ...]))
     if error <= CONVERGED_ULPS * eps * scale:
         return Status.CONVERGED
-    if error > total_norm(xp, terms[-1, ...] - terms[-2, ...]):
+    if error > raw_tail_error(xp, terms):
         return Status.NOT_ACCELERATING
     return Status.ACCELERATING
 

@@ -57,7 +57,14 @@ from typing import Any
 
 from ._backend import real_dtype
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, as_sequence, check_order, fold_orders, insufficient
+from ._sequence import (
+    CONVERGED_ULPS,
+    as_sequence,
+    check_order,
+    fold_orders,
+    insufficient,
+    tail_error,
+)
 from ._sequence import total_norm as _total_norm
 from .inverses import _guarded_inverse, _row_norm
 
@@ -95,6 +102,10 @@ class Diagonal:
         result falls back to (their share of the error estimate).
     last_step : array, 0-d
         ``||s_M - s_{M-1}||``, the last raw step.
+    ratio : array, 0-d, or None
+        The observed ratio ``q`` of the last two raw steps (NaN or ``None``:
+        undefined), for the raw tail-error estimate
+        :func:`accel._sequence.tail_error` that the status compares with.
 
     ``reach``, ``settled`` and ``settled_error_sq`` may all be ``None``: every
     entry is defined and nothing settled (what the streaming form knows without
@@ -106,6 +117,7 @@ class Diagonal:
     settled: Any
     settled_error_sq: Any
     last_step: Any
+    ratio: Any = None
 
 
 class CutTracker:
@@ -161,10 +173,11 @@ class CutTracker:
         """Drop the last odd column's sizes (a vector with the elementwise inverse)."""
         self._odd_size = self._odd_near = None
 
-    def diagonal(self, entries: list, last_step: Any) -> Diagonal:
+    def diagonal(self, entries: list, last_step: Any, ratio: Any = None) -> Diagonal:
         """The finished anti-diagonal."""
         self.close()
-        return Diagonal(entries, self.reach, self.settled, self.settled_error_sq, last_step)
+        return Diagonal(entries, self.reach, self.settled, self.settled_error_sq, last_step,
+                        ratio)
 
 
 def check_inverse(inverse: Any, terms: Any) -> bool:
@@ -185,6 +198,44 @@ def step_size(xp: Any, newer: Any, older: Any) -> Any:
     if difference.ndim == 0:
         return xp.abs(difference)
     return xp.reshape(_row_norm(xp, difference), ())
+
+
+def inverse_ratio(xp: Any, newer: Any, older: Any, step: Any, defined: Any, *,
+                  weight: float) -> Any:
+    r"""Observed ratio ``q`` of the last two raw steps, from column 1 of the table.
+
+    With the Samelson inverse (and for scalars) ``e_1^{(j)} = w_1 \overline{\Delta_{j+1}}
+    / ||\Delta_{j+1}||^2``, so that
+
+    .. math:: q = \frac{\operatorname{Re}\langle \Delta_M, \Delta_{M-1}\rangle}
+                       {\lVert \Delta_{M-1}\rVert^2}
+                = \frac{\lVert \Delta_M \rVert^2}{w_1^2}
+                  \operatorname{Re}\langle e_1^{(M-1)}, e_1^{(M-2)}\rangle
+
+    needs neither ``s_{M-2}`` nor ``Delta_{M-1}``: the streaming table holds
+    ``e_1^{(M-2)}`` anyway. NaN where either entry is undefined (a difference near
+    zero); ``step`` is ``||Delta_M||``, 0-d.
+    """
+    pairing = xp.vecdot(xp.reshape(newer, (-1,)), xp.reshape(older, (-1,)))
+    if xp.isdtype(pairing.dtype, "complex floating"):
+        pairing = xp.real(pairing)
+    ratio = step * step * pairing
+    if weight != 1.0:
+        ratio = ratio / (weight * weight)
+    return xp.where(xp.all(defined), ratio, xp.asarray(math.nan, dtype=ratio.dtype))
+
+
+def norm_ratio(xp: Any, step: Any, previous_step: Any) -> Any:
+    """``||Delta_M|| / ||Delta_{M-1}||``, the unsigned ratio (NaN if the latter is 0).
+
+    For vectors with the elementwise inverse, whose column 1 holds no joint
+    view of ``Delta_{M-1}``: ``|q|`` is then over-estimated (Cauchy-Schwarz) and
+    the sign is lost, so the raw tail error of oscillating vector sequences is
+    over-estimated and NOT_ACCELERATING is flagged less often.
+    """
+    defined = previous_step > 0
+    ratio = step / xp.where(defined, previous_step, xp.ones_like(previous_step))
+    return xp.where(defined, ratio, xp.asarray(math.nan, dtype=ratio.dtype))
 
 
 def all_finite_mask(xp: Any, value: Any, joint: bool) -> Any:
@@ -225,10 +276,17 @@ def epsilon_table(xp: Any, terms: Any, *, columns: int, weight: Callable[[int], 
                     small=inverted.small[-1, ...], near=inverted.near[-1, ...],
                     size=inverted.size[-1, ...])
         entries.append(value[-1, ...])
+        if column == 1:
+            last_step = step_size(xp, terms[-1, ...], terms[-2, ...])
+            if joint or terms.ndim == 1:
+                ratio = inverse_ratio(xp, value[-1, ...], value[-2, ...], last_step,
+                                      valid[-1, ...] & valid[-2, ...], weight=weight(1))
+            else:
+                ratio = norm_ratio(xp, last_step, step_size(xp, terms[-2, ...], terms[-3, ...]))
         if keep_table:
             table.append((value, valid))
         before, before_valid, current, current_valid = current, current_valid, value, valid
-    return table, cuts.diagonal(entries, step_size(xp, terms[-1, ...], terms[-2, ...]))
+    return table, cuts.diagonal(entries, last_step, ratio)
 
 
 def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) -> AccelResult:
@@ -259,11 +317,17 @@ def summarize_diagonal(xp: Any, diagonal: Diagonal, *, order: int, used: int) ->
         scale = max(_total_norm(xp, estimate), _total_norm(xp, diagonal.entries[0]))
         if error <= CONVERGED_ULPS * eps * scale:
             status = Status.CONVERGED
-        elif error > float(diagonal.last_step):
+        elif error > _raw_error(diagonal):
             status = Status.NOT_ACCELERATING
         else:
             status = Status.ACCELERATING
     return AccelResult(estimate, error, status, reached, used)
+
+
+def _raw_error(diagonal: Diagonal) -> float:
+    """The raw sequence's tail-error estimate (:func:`accel._sequence.tail_error`)."""
+    ratio = None if diagonal.ratio is None else float(diagonal.ratio)  # decision: the status
+    return tail_error(float(diagonal.last_step), ratio)
 
 
 def _fold_diagonal(xp: Any, diagonal: Diagonal, order: int,

@@ -49,7 +49,9 @@ from .epsilon import (
     CutTracker,
     Diagonal,
     all_finite_mask,
+    inverse_ratio,
     mask_shape,
+    norm_ratio,
     sablonniere_weight,
     step_size,
     summarize_diagonal,
@@ -124,7 +126,7 @@ class EpsilonAccelerator(Accelerator):
         # reach / settled / settled_error_sq are None while every entry of the
         # diagonal is defined (nothing cut): the common case needs no masks.
         self._reach = self._settled = self._settled_error_sq = None
-        self._last_step = None
+        self._last_step = self._ratio = None
         self._count = 0
         self._peak = 0
         self._shape = self._dtype = None
@@ -180,6 +182,7 @@ class EpsilonAccelerator(Accelerator):
         # column's flags are all true and recording them changes nothing.
         cuts = None
         odd = None
+        previous_step, self._ratio = self._last_step, None
         for column in range(1, length):
             upper, lower = new[column - 1], old[column - 1]
             if joint:
@@ -240,6 +243,9 @@ class EpsilonAccelerator(Accelerator):
                 cuts.record(column, valid=valid, inputs=inputs, small=small,
                             near=_near(inverted, constants), size=size)
                 new.append(xp.where(valid, value, self._zero))
+            if column == 1 and len(old) >= 2:
+                self._ratio = self._step_ratio(xp, new[1], old[1], valid, old_reach,
+                                               joint or term.ndim == 0, previous_step)
             del inverted, value, small, size, valid, inputs
             if column % 2 == 0:
                 odd = None  # only the next even column reads it
@@ -254,6 +260,20 @@ class EpsilonAccelerator(Accelerator):
         self._diagonal, self._norms = new, norms
         self._count += 1
 
+    def _step_ratio(self, xp: Any, newer: Any, older: Any, valid: Any, old_reach: Any,
+                    joint: bool, previous_step: Any) -> Any:
+        """Observed ratio of the last two raw steps, as the batch form computes it.
+
+        From the two newest entries of column 1 (Samelson inverse, scalars: see
+        :func:`accel.epsilon.inverse_ratio`), so that no term older than
+        ``s_{M-1}`` is held; from the last two step sizes otherwise.
+        """
+        if not joint:
+            return norm_ratio(xp, self._last_step, previous_step)
+        defined = valid if old_reach is None else valid & (old_reach >= 2)
+        return inverse_ratio(xp, newer, older, self._last_step, defined,
+                             weight=self._weights[1])
+
     def result(self) -> AccelResult:
         """Estimate of the limit from the newest ``2N + 1`` terms, with error and status."""
         if self._count == 0:
@@ -264,7 +284,7 @@ class EpsilonAccelerator(Accelerator):
                                self._count)
         xp = namespace(self._diagonal[0])
         diagonal = Diagonal(self._diagonal, self._reach, self._settled, self._settled_error_sq,
-                            self._last_step)
+                            self._last_step, self._ratio)
         return summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)
 
     def __repr__(self) -> str:

@@ -51,7 +51,7 @@ import math
 from typing import Any
 
 from ._backend import real_dtype
-from ._sequence import as_sequence, check_order, insufficient
+from ._sequence import as_sequence, check_order, insufficient, observed_ratio
 from .epsilon import CutTracker, Diagonal, step_size, summarize_diagonal, table_with_nan
 from .inverses import _near_zero_tolerance
 
@@ -123,7 +123,8 @@ def _tea_table(xp: Any, terms: Any, *, columns: int, keep_table: bool
         if keep_table:
             table.append((value, valid))
         before, before_valid, current, current_valid = current, current_valid, value, valid
-    return table, cuts.diagonal(entries, step_size(xp, terms[-1, ...], terms[-2, ...]))
+    return table, cuts.diagonal(entries, step_size(xp, terms[-1, ...], terms[-2, ...]),
+                                observed_ratio(xp, terms))
 
 
 def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool = False
@@ -194,7 +195,7 @@ def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool
     if scalar:
         diagonal = Diagonal([xp.reshape(entry, ()) for entry in diagonal.entries],
                             xp.reshape(diagonal.reach, ()), xp.reshape(diagonal.settled, ()),
-                            diagonal.settled_error_sq, diagonal.last_step)
+                            diagonal.settled_error_sq, diagonal.last_step, diagonal.ratio)
     result = summarize_diagonal(xp, diagonal, order=target, used=used)
     if full_output:
         columns = table_with_nan(xp, table)

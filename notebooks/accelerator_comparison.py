@@ -370,8 +370,8 @@ plt.show()
 # After the last term ($K$ = `TERMS`), for both choices of $V$: cosine similarity, 2-norm,
 # relative error, and `to 0.9`, the first series term at which the cosine reaches 0.9.
 # The library's own status flag is summarised below the table: it compares each
-# transform's change between consecutive estimates with the last raw step of the series,
-# so on a series this slow it reads "not accelerating" even for methods that clearly help.
+# transform's error estimate with the series' own geometric tail estimate
+# ||s_m - s_{m-1}|| q / (1 - q), q the observed ratio of the last two steps.
 
 # %%
 def first_step(values, level):
@@ -403,6 +403,8 @@ for key, status in paper_status.items():
 print("library status after the last term (paper's V): "
       + "; ".join(f"{status}: {len(keys)} of {len(paper_status)}"
                   for status, keys in flags.items()))
+print("flagged not accelerating: "
+      + ", ".join(f"{order}x {name}" for name, order in flags.get("not accelerating", [])))
 # Identical rows are not a bug. Levin's t of order 1, (s_{n+1} a_n - s_n a_{n+1}) /
 # (a_n - a_{n+1}), is Aitken's delta^2 (they differ only at the second term, where Levin,
 # with a_0 = s_0, already has an estimate): curves are compared from the third term. MPE

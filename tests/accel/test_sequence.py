@@ -75,3 +75,42 @@ def test_summarize_joint_statuses():
     assert exact.status is Status.CONVERGED
     alone = summarize_joint(np, candidates[:1], terms=terms, exact=[false], order=0, used=1)
     assert math.isinf(alone.error)
+
+
+def test_tail_error_is_the_geometric_tail():
+    from accel._sequence import raw_tail_error, tail_error
+
+    # s_m = 1 - q^m: the tail after s_m is exactly q^m = ||Delta_m|| q / (1 - q).
+    q = 0.9
+    terms = np.array([1 - q**m for m in range(6)])
+    assert raw_tail_error(np, terms) == pytest.approx(q**5, rel=1e-12)
+    # Alternating (q = -1/2): the tail is |Delta_m| / 3, smaller than the last step.
+    terms = np.cumsum((-0.5) ** np.arange(8))
+    assert raw_tail_error(np, terms) == pytest.approx(abs(terms[-1] - 2 / 3), rel=1e-12)
+    assert tail_error(1.0, 1.5) == 1.0 and tail_error(2.0, None) == 2.0
+
+
+def test_slowly_converging_sequence_that_is_helped_reads_accelerating():
+    # Two geometric modes, the slow one at q = 0.99: the last raw step (~6e-3) is far
+    # below the raw error (~0.6), so the old yardstick flagged every transform; Shanks
+    # of order 2 is exact here, order 1 removes the slow mode.
+    from accel import Status, shanks
+
+    m = np.arange(30)
+    terms = 2.0 + 0.99**m + 0.5 * 0.3**m
+    for order in (1, 2):
+        result = shanks(terms, order=order, full_output=True)
+        assert abs(float(result.estimate) - 2.0) < 1e-2 * abs(terms[-1] - 2.0)
+        assert result.status in (Status.ACCELERATING, Status.CONVERGED)
+
+
+def test_erratic_sequence_gives_no_licence_to_a_wild_estimate():
+    from accel import Status, richardson
+
+    # Random-sign steps shrinking by 2 per term: the last two steps happen to grow
+    # (q >= 1), which must not turn the raw yardstick into infinity. Richardson's
+    # polynomial extrapolation in 1/n is meaningless here and far off.
+    terms = np.cumsum(np.random.default_rng(1).standard_normal(12) * 0.5 ** np.arange(12))
+    result = richardson(terms, full_output=True)
+    assert abs(float(result.estimate) - terms[-1]) > 10
+    assert result.status is Status.NOT_ACCELERATING
