@@ -153,3 +153,14 @@ def test_vector_of_wrong_shape_is_caught(xp):
 def test_operator_passes_through():
     op = Operator(lambda v: v, 2)
     assert as_operator(op) is op
+
+
+@pytest.mark.parametrize("where", [(0, 1), (5, 290), (127, 128), (299, 0)])
+def test_asymmetry_found_in_any_tile(xp, where):
+    # The symmetry check compares 128 x 128 tiles with their mirrors: an asymmetric pair
+    # inside a tile, across tiles, on a tile edge and in the ragged last tile.
+    a = np.random.default_rng(0).standard_normal((300, 300))
+    H = (a + a.T) / 2
+    H[where] += 1e-3
+    with pytest.raises(ValueError, match="must be symmetric"):
+        as_operator(xp.asarray(H), like=xp.asarray(np.ones(300)))
