@@ -102,8 +102,11 @@ def run_series(
             accelerator = _make_accelerator(accelerate, order)
         if callback is not None:
             callback(step)
-        sum_norm = to_float(norm(xp, step.value))
-        error = tail.update(step.term_norm / max(sum_norm, _TINY))
+        # Without a tolerance only the last terms' decay feeds the reported estimate:
+        # skip the norm (and its synchronisation) before them.
+        if tol is not None or step.index >= limit - _RATE_WINDOW - 1 or step.restarted:
+            sum_norm = to_float(norm(xp, step.value))
+            error = tail.update(step.term_norm / max(sum_norm, _TINY))
         if accelerator is not None:
             accelerator.push(step.value)
             if tol is not None and step.index > 0:

@@ -181,11 +181,14 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         for k in range(1, max_terms):
             if product is None:
                 product = op.matvec(p)
-                quotient = to_float(norm(xp, product)) / p_norm
                 if k == 1:
                     g_product = product
-                if rule.adaptive and quotient > scale:
-                    break
+                # The bound ||A p|| / ||p|| <= lambda_max(A): a decision only for the
+                # adaptive rule (a fixed V spends no norm and no sync on it).
+                if rule.adaptive:
+                    quotient = to_float(norm(xp, product)) / p_norm
+                    if quotient > scale:
+                        break
             p_next = p - product / scale
             p_next_norm = to_float(norm(xp, p_next))
             if p_next_norm > growth * p_norm:

@@ -108,6 +108,12 @@ class Operator:
     __matmul__ = matvec
 
     def _validate(self, v: Any, result: Any) -> Any:
+        if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
+            # The common case, same library, shape and dtype: only finiteness is left
+            # to check (the type tests below cost more than the check itself).
+            if not all_finite(namespace(v), result):
+                raise ValueError(f"{self.name}: matvec returned NaN or inf")
+            return result
         xp = namespace(v)
         # array_namespace skips None and Python scalars, so test for an array first.
         if not _is_array(result):
@@ -324,6 +330,8 @@ def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Op
         _check_symmetric(xp, array, name)
 
     def apply(v: Any) -> Any:
+        if v.dtype == array.dtype:
+            return array @ v
         # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
         # common dtype, then come back to the vector's real dtype (float32 stays float32).
         work = xp.result_type(array.dtype, v.dtype)
