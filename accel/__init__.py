@@ -7,34 +7,20 @@ Batch functions take a sequence whose leading axis indexes the terms (shape
 :func:`methods`. This package is the bottom layer: it never imports ``matfun``.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
 from ._registry import accelerator, methods
 from ._result import Accelerator, AccelResult, Status
 from ._window import Windowed
 from .aitken import aitken
+from .epsilon import sablonniere, shanks
+from .epsilon_stream import SablonniereAccelerator, ShanksAccelerator
+from .inverses import elementwise_inverse, samelson_inverse
 from .levin import levin
 from .pade import pade
 from .polynomial import mpe, rre
+from .rho import rho
 from .richardson import richardson
 from .theta import theta
-
-# The epsilon family (Wynn, Sablonnière, rho, topological epsilon, the inverses and
-# the streaming epsilon classes) is imported on first access, so that ``import
-# accel`` (and matfun, which imports it) never depends on those modules loading.
-_EPSILON_FAMILY = {
-    "shanks": "epsilon",
-    "sablonniere": "epsilon",
-    "rho": "rho",
-    "topological_epsilon": "topological",
-    "samelson_inverse": "inverses",
-    "elementwise_inverse": "inverses",
-    "ShanksAccelerator": "epsilon_stream",
-    "SablonniereAccelerator": "epsilon_stream",
-}
+from .topological import topological_epsilon
 
 __all__ = [
     "AccelResult",
@@ -59,16 +45,3 @@ __all__ = [
     "theta",
     "topological_epsilon",
 ]
-
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EPSILON_FAMILY:
-        value = getattr(importlib.import_module(f"accel.{_EPSILON_FAMILY[name]}"), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module 'accel' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
