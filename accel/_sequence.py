@@ -74,12 +74,7 @@ def check_order(order: Any, *, name: str = "order") -> int | None:
     """``None`` or a positive integer; anything else is an error naming ``name``."""
     if order is None:
         return None
-    if isinstance(order, bool):
-        raise TypeError(f"{name} must be an integer, got {order!r}")
-    try:
-        value = operator.index(order)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {order!r}") from None
+    value = _integer(order, name)
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
@@ -87,15 +82,20 @@ def check_order(order: Any, *, name: str = "order") -> int | None:
 
 def check_first_index(first_index: Any) -> int:
     """A non-negative integer index of the first term; anything else is an error."""
-    if isinstance(first_index, bool):
-        raise TypeError(f"first_index must be an integer, got {first_index!r}")
-    try:
-        value = operator.index(first_index)
-    except TypeError:
-        raise TypeError(f"first_index must be an integer, got {first_index!r}") from None
+    value = _integer(first_index, "first_index")
     if value < 0:
         raise ValueError(f"first_index must be non-negative, got {value}")
     return value
+
+
+def _integer(value: Any, name: str) -> int:
+    """``value`` as a Python int (anything with ``__index__`` but a bool)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
 
 
 def constants(xp: Any, values: Any, like: Any) -> Any:

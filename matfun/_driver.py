@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import numbers
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -15,10 +14,11 @@ import accel
 
 from ._backend import namespace, norm, to_float
 from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
+from ._validation import check_real, positive_integer
 from .errors import SeriesConvergenceWarning
 from .scaling import ScaleRule
 
-__all__ = ["run_series", "check_stopping", "positive_integer"]
+__all__ = ["run_series", "check_stopping"]
 
 _RATE_WINDOW = 10
 _SAFE_EXPONENT = 200
@@ -36,25 +36,13 @@ def check_stopping(terms: int | None, tol: float | None, max_terms: int, dtype_e
         terms = positive_integer(terms, "terms")
     max_terms = positive_integer(max_terms, "max_terms")
     if tol is not None:
-        if isinstance(tol, bool | str | bytes):
-            raise TypeError(f"tol must be a real number, got {tol!r}")
-        try:
-            tol = float(tol)
-        except (TypeError, ValueError):
-            raise TypeError(f"tol must be a real number, got {tol!r}") from None
-        if not (tol > 0 and math.isfinite(tol)):
+        tol = check_real(tol, "tol")
+        if not tol > 0:
             raise ValueError(f"tol must be a positive finite number, got {tol}")
     if terms is None and tol is None:
         tol = math.sqrt(dtype_eps)
     limit = max_terms if terms is None else terms
     return limit, tol
-
-
-def positive_integer(value: Any, name: str) -> int:
-    """``value`` as a Python int ``>= 1``: Python and NumPy integers, not bools or floats."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def run_series(

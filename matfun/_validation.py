@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
-__all__ = ["check_real"]
+__all__ = ["check_real", "positive_integer"]
 
 
 def check_real(value: Any, name: str) -> float:
@@ -23,3 +24,10 @@ def check_real(value: Any, name: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return number
+
+
+def positive_integer(value: Any, name: str) -> int:
+    """``value`` as a Python int ``>= 1``: Python and NumPy integers, not bools or floats."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

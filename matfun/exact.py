@@ -30,7 +30,6 @@ Higham (2008), *Functions of Matrices: Theory and Computation*, SIAM, ch. 1 and 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +42,7 @@ from ._truncations import (
     truncated_inv_sqrt_series,
     truncated_neumann_series,
 )
-from ._validation import check_real
+from ._validation import check_real, positive_integer
 from .operators import (
     Operator,
     _check_symmetric,
@@ -319,9 +318,7 @@ def _check_damping(damping: float, kind: str) -> float:
 
 
 def _check_terms(terms: Any) -> int:
-    if isinstance(terms, bool) or not isinstance(terms, numbers.Integral) or terms < 1:
-        raise ValueError(f"terms must be a positive integer, got {terms!r}")
-    return int(terms)
+    return positive_integer(terms, "terms")
 
 
 def _check_scale(scale: Any) -> float:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import as_vector
+from ._validation import positive_integer
 from .chebyshev import chebyshev_inv_sqrt
 from .lanczos import RitzFunction, lanczos_apply
 from .operators import as_operator, shift
@@ -125,9 +126,8 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
     if damping_kind not in DAMPING_KINDS:
         raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {damping_kind!r}")
     lam = _damping(damping)
-    if max_matvecs is not None and (isinstance(max_matvecs, bool)
-                                    or not isinstance(max_matvecs, int) or max_matvecs < 1):
-        raise ValueError(f"max_matvecs must be a positive integer, got {max_matvecs!r}")
+    if max_matvecs is not None:
+        max_matvecs = positive_integer(max_matvecs, "max_matvecs")
     if method == "series":
         x, details = _series(op, g, tol, max_matvecs, lam, damping_kind, options)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,

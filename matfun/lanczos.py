@@ -73,6 +73,7 @@ from array_api_compat import device as array_device
 
 from ._backend import as_vector, norm, to_float
 from ._lanczos import LanczosProcess
+from ._validation import positive_integer
 from .operators import as_operator
 
 __all__ = [
@@ -418,6 +419,4 @@ def _check_tol(tol: float) -> float:
 def _check_budget(max_matvecs: int | None, size: int) -> int:
     if max_matvecs is None:
         return size
-    if isinstance(max_matvecs, bool) or not isinstance(max_matvecs, int) or max_matvecs < 1:
-        raise ValueError(f"max_matvecs must be a positive integer, got {max_matvecs!r}")
-    return max_matvecs
+    return positive_integer(max_matvecs, "max_matvecs")

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._backend import as_vector, namespace, to_float
-from ._driver import check_stopping, positive_integer, run_series
+from ._driver import check_stopping, run_series
 from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
+from ._validation import positive_integer
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .operators import Operator, as_operator, shift, square
 from .scaling import resolve_scale

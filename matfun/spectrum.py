@@ -36,6 +36,7 @@ from array_api_compat import device as array_device
 
 from ._backend import as_vector, namespace, norm, to_float
 from ._lanczos import LanczosProcess
+from ._validation import positive_integer
 from .operators import as_operator
 
 __all__ = ["SpectralEstimate", "SpectralInterval", "spectral_interval", "spectral_radius",
@@ -126,8 +127,7 @@ def spectral_interval(op: Any, *, like: Any, steps: int = 30, seed: int = 0,
     >>> round(est.smallest, 12), est.exact
     (1.0, True)
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = positive_integer(steps, "steps")
     if not safety >= 1.0:
         raise ValueError(f"safety must be >= 1, got {safety!r}")
     _, like = as_vector(like, "like")
@@ -186,8 +186,7 @@ def spectral_radius(op: Any, *, like: Any, method: str = "lanczos", steps: int =
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = positive_integer(steps, "steps")
     if not safety >= 1.0:
         raise ValueError(f"safety must be >= 1, got {safety!r}")
     _, like = as_vector(like, "like")

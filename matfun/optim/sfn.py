@@ -39,6 +39,7 @@ from typing import Any
 import accel
 
 from .._backend import all_finite, namespace, norm, to_float
+from .._validation import positive_integer
 from ..operators import as_operator
 from ..series import DAMPING_KINDS, inv_sqrt_series
 from ._base import Optimizer, SingularCurvatureError
@@ -359,10 +360,8 @@ class SeriesRule:
 
     def __init__(self, *, terms: int, order: int, accelerate: Any, initial_scale: float,
                  scale: str, damping_kind: str) -> None:
-        if isinstance(terms, bool) or not isinstance(terms, int) or terms < 1:
-            raise ValueError(f"terms must be a positive integer, got {terms!r}")
-        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-            raise ValueError(f"order must be a positive integer, got {order!r}")
+        terms = positive_integer(terms, "terms")
+        order = positive_integer(order, "order")
         if accelerate is not None:
             if terms < 2 * order + 1:
                 raise ValueError(f"terms must be at least 2 * order + 1 = {2 * order + 1} "
