@@ -23,6 +23,8 @@ __all__ = [
     "result_float_dtype",
     "to_float",
     "as_vector",
+    "conj_transpose",
+    "matrix_transpose",
 ]
 
 
@@ -43,3 +45,15 @@ def as_vector(g, name: str = "g"):
     if not all_finite(xp, g):
         raise ValueError(f"{name} contains NaN or inf")
     return xp, g
+
+
+def matrix_transpose(xp, a):
+    """``a^T`` of a 2-D array, portably (Dask arrays have no ``.mT``)."""
+    transpose = getattr(xp, "matrix_transpose", None)
+    return transpose(a) if transpose is not None else a.T
+
+
+def conj_transpose(xp, a):
+    """``a^H`` of a 2-D array (``a^T`` for a real one)."""
+    a_t = matrix_transpose(xp, a)
+    return xp.conj(a_t) if is_complex(xp, a) else a_t

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -53,19 +54,30 @@ def mp_apply_function(
     g : array_like
         Vector of length ``n``.
     f : callable
-        Scalar function of one ``mpmath.mpf`` eigenvalue, returning an mpmath number
-        (use ``mpmath`` functions: ``lambda x: 1 / mpmath.sqrt(x)``).
+        Scalar function of one ``mpf`` eigenvalue ``x``, returning a number. The
+        computation runs in a private mpmath context (mpmath's global precision is
+        never changed, so other threads are unaffected): arithmetic on ``x`` is at
+        ``dps`` digits, and so are the functions of ``x.context``
+        (``lambda x: 1 / x.context.sqrt(x)``). A result computed at a lower
+        precision (e.g. with ``mpmath.sqrt``, which works at the global precision)
+        is refused.
     dps : int
         Working precision in decimal digits.
     output : {"float64", "mpmath"}
         Return a NumPy float64 (complex128 for complex input) array, or an
-        ``n x 1`` ``mpmath.matrix`` holding the full-precision result.
+        ``n x 1`` ``mpmath.matrix`` holding the full-precision result (its entries
+        are not rounded to the global precision; compute with them under
+        ``mpmath.workdps(dps)`` or a context of your own).
 
     Raises
     ------
     ValueError
-        Bad shapes, NaN/inf, an asymmetric matrix, or ``f`` undefined at an
-        eigenvalue (division by zero, non-finite value).
+        Bad shapes, NaN/inf, an asymmetric matrix, ``f`` undefined at an
+        eigenvalue (division by zero, non-finite value), or a float64 result that
+        overflows.
+    TypeError
+        ``f`` not callable, or returning something other than a number of at least
+        ``dps`` digits.
 
     References
     ----------
@@ -74,47 +86,70 @@ def mp_apply_function(
     Examples
     --------
     >>> import numpy as np, mpmath
-    >>> mp_apply_function(np.diag([4.0, 9.0]), np.ones(2), lambda x: 1 / mpmath.sqrt(x))
+    >>> mp_apply_function(np.diag([4.0, 9.0]), np.ones(2), lambda x: 1 / x.context.sqrt(x))
     array([0.5       , 0.33333333])
     """
     if not callable(f):
         raise TypeError(f"f must be a callable of one mpmath number, got {type(f).__name__}")
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 15:
+    if isinstance(dps, bool) or not isinstance(dps, numbers.Integral) or dps < 15:
         raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
     host_matrix, host_g = _validated_host(matrix, g)
     complex_input = np.iscomplexobj(host_matrix) or np.iscomplexobj(host_g)
     n = host_g.shape[0]
-    with mpmath.workdps(dps):
-        A = mpmath.matrix(host_matrix.tolist())
-        A = (A + A.H) / 2 if complex_input else (A + A.T) / 2
-        if complex_input:
-            eigenvalues, Q = mpmath.eighe(A)
-        else:
-            eigenvalues, Q = mpmath.eigsy(A)
-        values = []
-        for eigenvalue in eigenvalues:
-            try:
-                value = f(eigenvalue)
-            except ZeroDivisionError:
-                raise ValueError(
-                    f"f is undefined at the eigenvalue {mpmath.nstr(eigenvalue, 6)} of the "
-                    "matrix (division by zero): is it singular?"
-                ) from None
-            if not mpmath.isfinite(value):
-                raise ValueError(
-                    f"f returned {value} at the eigenvalue {mpmath.nstr(eigenvalue, 6)}"
-                )
-            values.append(value)
-        coordinates = Q.H * mpmath.matrix(host_g.tolist())
-        for i in range(n):
-            coordinates[i] *= values[i]
-        result = Q * coordinates
-        if output == "mpmath":
-            return result
-        convert = complex if complex_input else float
-        return np.array([convert(result[i]) for i in range(n)])
+    ctx = _context(int(dps))
+    A = ctx.matrix(host_matrix.tolist())
+    A = (A + A.H) / 2 if complex_input else (A + A.T) / 2
+    eigenvalues, Q = ctx.eighe(A) if complex_input else ctx.eigsy(A)
+    values = [_value_at(ctx, f, eigenvalue) for eigenvalue in eigenvalues]
+    coordinates = Q.H * ctx.matrix(host_g.tolist())
+    for i in range(n):
+        coordinates[i] *= values[i]
+    result = Q * coordinates
+    if output == "mpmath":
+        # An mpmath.matrix of the global context holding the entries unrounded (the
+        # conversion copies the mantissas): do arithmetic on it under workdps(dps).
+        return mpmath.matrix([[result[i]] for i in range(n)])
+    convert = complex if complex_input else float
+    host = np.array([convert(result[i]) for i in range(n)])
+    if not np.all(np.isfinite(host)):
+        raise ValueError("the result overflows float64: use output='mpmath'")
+    return host
+
+
+def _context(dps: int) -> Any:
+    """A private mpmath context at ``dps`` digits: the global ``mpmath.mp`` is untouched."""
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    return ctx
+
+
+def _value_at(ctx: Any, f: Callable[[Any], Any], eigenvalue: Any) -> Any:
+    """``f(eigenvalue)`` as a finite number of ``ctx``, or a clear error."""
+    try:
+        value = f(eigenvalue)
+    except ZeroDivisionError:
+        raise ValueError(
+            f"f is undefined at the eigenvalue {ctx.nstr(eigenvalue, 6)} of the "
+            "matrix (division by zero): is it singular?"
+        ) from None
+    source = getattr(value, "context", None)
+    if source is not None and source is not ctx and source.prec < ctx.prec:
+        raise TypeError(
+            f"f returned a number at {source.dps} digits, below the {ctx.dps} asked for: "
+            "compute with the functions of the eigenvalue's own context "
+            "(x.context.sqrt(x), not mpmath.sqrt(x))"
+        )
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(f"f must return a number, got {value!r}")
+    try:
+        value = ctx.convert(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"f must return a number, got {type(value).__name__}") from None
+    if not ctx.isfinite(value):
+        raise ValueError(f"f returned {value} at the eigenvalue {ctx.nstr(eigenvalue, 6)}")
+    return value
 
 
 def mp_abs_inv(matrix: Any, g: Any, *, dps: int = 50, output: str = "float64") -> Any:
@@ -176,14 +211,14 @@ def mp_binomial_coefficients(alpha: float, n: int) -> tuple[float, ...]:
     The recurrence :math:`c_k = c_{k-1} (\alpha + k - 1)/k` carried at 40 digits:
     relative error about :math:`k \cdot 10^{-40}` before the final rounding to float64.
     """
-    with mpmath.workdps(_GUARD_DIGITS):
-        a = mpmath.mpf(alpha)
-        c = mpmath.mpf(1)
-        values = []
-        for k in range(n):
-            if k:
-                c = c * (a + k - 1) / k
-            values.append(float(c))
+    ctx = _context(_GUARD_DIGITS)
+    a = ctx.mpf(alpha)
+    c = ctx.mpf(1)
+    values = []
+    for k in range(n):
+        if k:
+            c = c * (a + k - 1) / k
+        values.append(float(c))
     return tuple(values)
 
 
@@ -203,35 +238,35 @@ def mp_abs_damped_coefficients(delta: float, n: int) -> tuple[float, ...]:
     r = 1.0 - delta * delta
     digits = _GUARD_DIGITS + (n * math.log10(1.0 / abs(r)) if 0.0 < abs(r) < 1.0 else 0.0)
     if r == 0.0:
-        with mpmath.workdps(_GUARD_DIGITS):
-            b = _mp_sqrt_coefficients(n + 1)
-            return tuple(float(-b[k + 1]) for k in range(n))
+        ctx = _context(_GUARD_DIGITS)
+        b = _mp_sqrt_coefficients(ctx, n + 1)
+        return tuple(float(-b[k + 1]) for k in range(n))
     if digits <= _MAX_FORWARD_DIGITS:
-        with mpmath.workdps(int(digits) + 1):
-            b = _mp_sqrt_coefficients(n)
-            r_mp = 1 - mpmath.mpf(delta) ** 2
-            d = 1 / (1 + mpmath.mpf(delta))
-            values = [float(d)]
-            for k in range(1, n):
-                d = (d + b[k]) / r_mp
-                values.append(float(d))
+        ctx = _context(int(digits) + 1)
+        b = _mp_sqrt_coefficients(ctx, n)
+        r_mp = 1 - ctx.mpf(delta) ** 2
+        d = 1 / (1 + ctx.mpf(delta))
+        values = [float(d)]
+        for k in range(1, n):
+            d = (d + b[k]) / r_mp
+            values.append(float(d))
         return tuple(values)
-    with mpmath.workdps(_GUARD_DIGITS):
-        r_mp = 1 - mpmath.mpf(delta) ** 2
-        tail = int(_GUARD_DIGITS / math.log10(1.0 / abs(r))) + 2
-        b = _mp_sqrt_coefficients(n + tail + 1)
-        d = mpmath.mpf(0)
-        values = [0.0] * n
-        for k in range(n + tail - 1, -1, -1):
-            d = r_mp * d - b[k + 1]
-            if k < n:
-                values[k] = float(d)
+    ctx = _context(_GUARD_DIGITS)
+    r_mp = 1 - ctx.mpf(delta) ** 2
+    tail = int(_GUARD_DIGITS / math.log10(1.0 / abs(r))) + 2
+    b = _mp_sqrt_coefficients(ctx, n + tail + 1)
+    d = ctx.mpf(0)
+    values = [0.0] * n
+    for k in range(n + tail - 1, -1, -1):
+        d = r_mp * d - b[k + 1]
+        if k < n:
+            values[k] = float(d)
     return tuple(values)
 
 
-def _mp_sqrt_coefficients(n: int) -> list:
-    """Coefficients of sqrt(1 - z) at the current mpmath precision."""
-    b = [mpmath.mpf(1)]
+def _mp_sqrt_coefficients(ctx: Any, n: int) -> list:
+    """Coefficients of sqrt(1 - z) in the context ``ctx``."""
+    b = [ctx.mpf(1)]
     for k in range(1, n):
-        b.append(b[-1] * (k - mpmath.mpf(3) / 2) / k)
+        b.append(b[-1] * (k - ctx.mpf(3) / 2) / k)
     return b

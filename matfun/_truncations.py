@@ -9,7 +9,8 @@ Each function evaluates the series' polynomial on the eigenvalues of the operato
 so that a series can be checked to rounding error rather than to its truncation
 error. The coefficients come from :mod:`matfun._exact_mp` (mpmath, algorithms
 independent of :mod:`matfun.coefficients`); the eigendecomposition and the checks
-from :mod:`matfun.exact`, which re-exports these functions: use them from there.
+from :mod:`matfun._eigen`. :mod:`matfun.exact` re-exports these functions: use them
+from there.
 
 References
 ----------
@@ -23,9 +24,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-# matfun.exact imports this module while it initialises; its helpers are looked up
-# at call time, when it is complete.
-from . import exact as _exact
+from ._eigen import apply_values, check_damping, check_scale, check_terms
 from ._exact_mp import mp_abs_damped_coefficients, mp_binomial_coefficients
 from ._validation import check_real
 
@@ -64,8 +63,8 @@ def truncated_inv_sqrt_series(
     >>> truncated_inv_sqrt_series(np.diag([1.0]), np.ones(1), terms=2, scale=2.0)
     array([0.88388348])
     """
-    lam = _exact._check_damping(damping, damping_kind)
-    K, V = _exact._check_terms(terms), _exact._check_scale(scale)
+    lam = check_damping(damping, damping_kind)
+    K, V = check_terms(terms), check_scale(scale)
     if damping_kind == "abs" and lam > 0:
         coefficients = mp_abs_damped_coefficients(lam / math.sqrt(V), K)
     else:
@@ -80,7 +79,7 @@ def truncated_inv_sqrt_series(
             squared = w * w
         return V**-0.5 * _horner(coefficients, 1.0 - squared / V)
 
-    return _exact._apply_values(op, g, values)
+    return apply_values(op, g, values)
 
 
 def truncated_neumann_series(op: Any, g: Any, *, terms: int, scale: float) -> Any:
@@ -102,7 +101,7 @@ def truncated_neumann_series(op: Any, g: Any, *, terms: int, scale: float) -> An
     >>> truncated_neumann_series(np.diag([1.0]), np.ones(1), terms=3, scale=2.0)
     array([0.875])
     """
-    K, V = _exact._check_terms(terms), _exact._check_scale(scale)
+    K, V = check_terms(terms), check_scale(scale)
 
     def values(xp: Any, w: Any) -> Any:
         u = w / V
@@ -114,7 +113,7 @@ def truncated_neumann_series(op: Any, g: Any, *, terms: int, scale: float) -> An
         return xp.where(zero, xp.full_like(w, K / V),
                         one_minus_power / xp.where(zero, xp.ones_like(w), w))
 
-    return _exact._apply_values(op, g, values)
+    return apply_values(op, g, values)
 
 
 def truncated_binomial_series(
@@ -136,9 +135,9 @@ def truncated_binomial_series(
     array([0.875])
     """
     p = check_real(exponent, "exponent")
-    K, V = _exact._check_terms(terms), _exact._check_scale(scale)
+    K, V = check_terms(terms), check_scale(scale)
     coefficients = mp_binomial_coefficients(-p, K)
-    return _exact._apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))
+    return apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))
 
 
 def _horner(coefficients: Sequence[float], z: Any) -> Any:

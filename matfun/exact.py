@@ -30,27 +30,27 @@ Higham (2008), *Functions of Matrices: Theory and Computation*, SIAM, ch. 1 and 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-import array_api_compat
-
-from ._backend import all_finite, as_vector, is_complex, namespace, to_float
+from ._backend import all_finite, is_complex, to_float
+from ._eigen import (
+    DAMPING_KINDS,
+    check_damping,
+    combine,
+    decompose,
+    eigendecomposition,
+    namespace_of,
+    to_dense,
+)
 from ._exact_mp import mp_abs_inv, mp_apply_function
 from ._truncations import (
     truncated_binomial_series,
     truncated_inv_sqrt_series,
     truncated_neumann_series,
 )
-from ._validation import check_real, positive_integer
-from .operators import (
-    Operator,
-    _check_symmetric,
-    _is_scipy_sparse,
-    _is_torch_sparse,
-    as_operator,
-)
-from .operators import _is_array as _has_namespace
+from ._validation import check_real, power_of_two
 
 __all__ = [
     "to_dense",
@@ -67,70 +67,6 @@ __all__ = [
     "mp_abs_inv",
     "DAMPING_KINDS",
 ]
-
-DAMPING_KINDS = ("abs", "shift", "square")
-
-
-def to_dense(op: Any, *, like: Any) -> Any:
-    """The matrix of ``op`` as a 2-D array of ``like``'s backend.
-
-    A dense array (or an :class:`~matfun.Operator` built from one) is returned as it
-    is (integers promoted to floating); a SciPy sparse matrix is densified; any other
-    operator is applied to the ``n`` columns of the identity, in ``like``'s dtype
-    (``n`` matvecs, counted on the operator).
-
-    Raises
-    ------
-    ValueError
-        Non-square, size different from ``like``, NaN/inf, or not symmetric to within
-        ``sqrt(eps)`` relative.
-    TypeError
-        ``op`` of an unsupported kind, or an array of a different library than ``like``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_dense(lambda v: 2 * v, like=np.zeros(2))
-    array([[2., 0.],
-           [0., 2.]])
-    """
-    xp, like = as_vector(like, "like")
-    if isinstance(op, Operator) and op.array is not None:
-        op = op.array
-    if _is_scipy_sparse(op):
-        op = xp.asarray(op.toarray(), device=_device(like))
-    elif _is_torch_sparse(op):
-        op = op.to_dense()
-    if _has_namespace(op):
-        namespace(op, like)  # mixed libraries: TypeError with both names
-        return as_operator(op, like=like, name="op").array
-    operator = as_operator(op, like=like, name="op")
-    identity = xp.eye(operator.size, dtype=like.dtype, device=_device(like))
-    matrix = xp.stack([operator.matvec(identity[:, j]) for j in range(operator.size)], axis=1)
-    _check_symmetric(xp, matrix, "op")
-    return matrix
-
-
-def eigendecomposition(op: Any, *, like: Any) -> tuple[Any, Any]:
-    """Eigenvalues (ascending) and orthonormal eigenvectors of ``op``, in double precision.
-
-    The matrix of :func:`to_dense` is symmetrised, :math:`(H + H^H)/2`, and passed to
-    ``xp.linalg.eigh`` in float64 (complex128): ``H = Q diag(w) Q^H``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> w, Q = eigendecomposition(np.diag([3.0, -1.0]), like=np.zeros(2))
-    >>> w
-    array([-1.,  3.])
-    """
-    xp, like = as_vector(like, "like")
-    matrix = to_dense(op, like=like)
-    complex_case = is_complex(xp, matrix) or is_complex(xp, like)
-    matrix = xp.astype(matrix, xp.complex128 if complex_case else xp.float64)
-    transpose = xp.conj(matrix.mT) if complex_case else matrix.mT
-    eigenvalues, eigenvectors = xp.linalg.eigh((matrix + transpose) / 2)
-    return eigenvalues, eigenvectors
 
 
 def apply_function(op: Any, g: Any, f: Callable[[Any], Any]) -> Any:
@@ -165,17 +101,8 @@ def apply_function(op: Any, g: Any, f: Callable[[Any], Any]) -> Any:
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    xp, g = as_vector(g, "g")
-    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
-    values = f(eigenvalues)
-    if not _has_namespace(values):
-        values = xp.asarray(values, device=_device(g))
-    try:
-        namespace(values, g)
-    except TypeError:
-        raise TypeError(f"f returned a {type(values).__module__}.{type(values).__name__} for "
-                        f"eigenvalues of {type(g).__module__}.{type(g).__name__}: use the "
-                        "vector's array library in f") from None
+    xp, g, eigenvalues, eigenvectors = decompose(op, g)
+    values = namespace_of(f(eigenvalues), g)
     if tuple(values.shape) != tuple(eigenvalues.shape):
         raise ValueError(f"f must return one value per eigenvalue, shape "
                          f"{tuple(eigenvalues.shape)}; got {tuple(values.shape)}")
@@ -184,7 +111,7 @@ def apply_function(op: Any, g: Any, f: Callable[[Any], Any]) -> Any:
     if not all_finite(xp, values):
         bad = eigenvalues[~xp.isfinite(values)]
         raise ValueError(f"f is undefined (NaN or inf) at eigenvalue(s) {_show(bad)} of op")
-    return _combine(xp, eigenvectors, values, g)
+    return combine(xp, eigenvectors, values, g)
 
 
 def abs_inv(op: Any, g: Any) -> Any:
@@ -233,12 +160,21 @@ def inv_sqrt_square(op: Any, g: Any, *, damping: float = 0.0, damping_kind: str 
     >>> inv_sqrt_square(H, np.ones(2), damping=7.0, damping_kind="square")
     array([0.25      , 0.30151134])
     """
-    lam = _check_damping(damping, damping_kind)
+    lam = check_damping(damping, damping_kind)
     if damping_kind == "abs":
         return _inverse(op, g, lambda xp, w: xp.abs(w) + lam, "|H| + damping I")
     if damping_kind == "shift":
         return _inverse(op, g, lambda xp, w: xp.abs(w + lam), "H + damping I")
-    return _inverse(op, g, lambda xp, w: xp.sqrt(w * w + lam), "H^2 + damping I")
+    return _inverse(op, g, functools.partial(_square_damped, lam), "H^2 + damping I")
+
+
+def _square_damped(lam: float, xp: Any, w: Any) -> Any:
+    """``sqrt(w^2 + lam)`` without squaring a large ``w``: scaled by a power of two."""
+    # Host scalar: the scale, once.
+    largest = max(to_float(xp.max(xp.abs(w))), lam**0.5)
+    factor = power_of_two(largest) if largest > 0 else 1.0
+    scaled = w / factor
+    return xp.sqrt(scaled * scaled + (lam / factor) / factor) * factor
 
 
 def fractional_power(op: Any, g: Any, exponent: float) -> Any:
@@ -256,8 +192,7 @@ def fractional_power(op: Any, g: Any, exponent: float) -> Any:
     array([0.5       , 0.33333333])
     """
     p = check_real(exponent, "exponent")
-    xp, g = as_vector(g, "g")
-    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    xp, g, eigenvalues, eigenvectors = decompose(op, g)
     n = eigenvalues.shape[0]
     # Host scalars: a decision on definiteness.
     smallest = to_float(xp.min(eigenvalues))
@@ -274,62 +209,27 @@ def fractional_power(op: Any, g: Any, exponent: float) -> Any:
                 f"its smallest eigenvalue is {smallest:.6g}"
             )
         values = xp.clip(eigenvalues, min=0.0) ** p
-    return _combine(xp, eigenvectors, values, g)
+    if not all_finite(xp, values):
+        raise ValueError(f"the power {p:g} of an eigenvalue of op overflows (inf)")
+    return combine(xp, eigenvectors, values, g)
 
 
 def _inverse(op: Any, g: Any, phi: Callable[[Any, Any], Any], what: str) -> Any:
     """``Q diag(1/phi(w)) Q^H g``, refusing a zero (or non-finite) ``phi``."""
-    xp, g = as_vector(g, "g")
-    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
+    xp, g, eigenvalues, eigenvectors = decompose(op, g)
     denominators = phi(xp, eigenvalues)
     # Host scalar: a decision (singular or not).
     if to_float(xp.min(xp.abs(denominators))) == 0.0:
         raise ValueError(f"op is singular: {what} has a zero eigenvalue, so the inverse "
                          "does not exist")
-    return _combine(xp, eigenvectors, 1.0 / denominators, g)
+    if not all_finite(xp, denominators):
+        raise ValueError(f"{what} overflows (inf) at an eigenvalue of op")
+    return combine(xp, eigenvectors, 1.0 / denominators, g)
 
 
-def _apply_values(op: Any, g: Any, values: Callable[[Any, Any], Any]) -> Any:
-    xp, g = as_vector(g, "g")
-    eigenvalues, eigenvectors = eigendecomposition(op, like=g)
-    return _combine(xp, eigenvectors, values(xp, eigenvalues), g)
-
-
-def _combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
-    """``Q diag(values) Q^H g`` in the eigenvectors' precision, returned in ``g``'s dtype."""
-    work = xp.astype(g, eigenvectors.dtype)
-    adjoint = xp.conj(eigenvectors.mT) if is_complex(xp, eigenvectors) else eigenvectors.mT
-    result = eigenvectors @ (xp.astype(values, eigenvectors.dtype) * (adjoint @ work))
-    if not is_complex(xp, g) and is_complex(xp, result):
-        result = xp.real(result)
-    if not all_finite(xp, result):
-        raise ValueError("the result overflows (inf): the function's values are too large "
-                         "for floating point")
-    return xp.astype(result, g.dtype)
-
-
-def _check_damping(damping: float, kind: str) -> float:
-    if kind not in DAMPING_KINDS:
-        raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
-    lam = check_real(damping, "damping")
-    if lam < 0:
-        raise ValueError(f"damping must be non-negative, got {lam}")
-    return lam
-
-
-def _check_terms(terms: Any) -> int:
-    return positive_integer(terms, "terms")
-
-
-def _check_scale(scale: Any) -> float:
-    V = check_real(scale, "scale")
-    if V <= 0:
-        raise ValueError(f"scale must be positive, got {V}")
-    return V
-
-
-def _device(x: Any) -> Any:
-    return array_api_compat.device(x)
+# matfun.testing (another module) imports these two private names from here.
+_check_damping = check_damping
+_combine = combine
 
 
 def _show(values: Any) -> str:

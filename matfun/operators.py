@@ -14,22 +14,46 @@ from, and :attr:`Operator.matvecs` always counts calls of the user's function.
 
 from __future__ import annotations
 
+import functools
+import numbers
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from array_api_compat import device
 
-from ._backend import all_finite, namespace, real_dtype
+from ._backend import all_finite, conj_transpose, namespace, real_dtype
+from ._validation import check_real
 
 __all__ = ["Operator", "as_operator", "square", "shift", "scale"]
 
 
 class _Counter:
-    __slots__ = ("count",)
+    """A thread-safe matvec count that also adds to the count it was opened from.
 
-    def __init__(self) -> None:
+    A per-call view of an operator (see :func:`as_operator`) gets its own counter,
+    whose ``parent`` is the operator's: the call reads its own matvecs while the
+    operator's total still sees every product, however many threads share it.
+    """
+
+    __slots__ = ("count", "parent", "_lock")
+
+    def __init__(self, parent: _Counter | None = None) -> None:
         self.count = 0
+        self.parent = parent
+        self._lock = threading.Lock()
+
+    def add(self, k: int = 1) -> None:
+        counter: _Counter | None = self
+        while counter is not None:
+            with counter._lock:  # `+=` on an attribute is not atomic across threads
+                counter.count += k
+            counter = counter.parent
+
+    def reset(self) -> None:
+        with self._lock:
+            self.count = 0
 
 
 class Operator:
@@ -55,7 +79,16 @@ class Operator:
     Attributes
     ----------
     matvecs : int
-        Number of calls of the user's matvec so far (shared with derived operators).
+        Number of calls of the user's matvec so far (shared with derived operators,
+        and including the products of every per-call view, see :func:`as_operator`).
+        Counted under a lock: exact when threads share the operator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = Operator(lambda v: 2 * v, 3, name="twice")
+    >>> op.matvec(np.ones(3)), op.matvecs
+    (array([2., 2., 2.]), 1)
     """
 
     def __init__(
@@ -67,17 +100,41 @@ class Operator:
         name: str = "operator",
         array: Any = None,
         check: bool = True,
-        _counter: _Counter | None = None,
-        _counted: bool = True,
     ) -> None:
+        if not callable(apply):
+            raise TypeError(f"apply must be callable, got {type(apply).__name__}")
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(f"size must be a positive integer, got {size!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__}")
+        if not isinstance(check, bool):
+            raise TypeError(f"check must be True or False, got {check!r}")
+        self._setup(apply, int(size), dtype, name, array, check, _Counter(), True, None, None)
+
+    @classmethod
+    def _make(cls, apply: Callable[[Any], Any], size: int, *, dtype: Any, name: str,
+              array: Any, check: bool, counter: _Counter, counted: bool,
+              base: Operator | None = None,
+              recipe: Callable[[Operator], Callable[[Any], Any]] | None = None) -> Operator:
+        """Build without the public checks: a view or a derived operator (internal)."""
+        op = cls.__new__(cls)
+        op._setup(apply, size, dtype, name, array, check, counter, counted, base, recipe)
+        return op
+
+    def _setup(self, apply, size, dtype, name, array, check, counter, counted, base,
+               recipe) -> None:
         self._apply = apply
-        self.size = int(size)
+        self.size = size
         self.dtype = dtype
         self.name = name
         self.array = array
         self.check = check
-        self._counter = _Counter() if _counter is None else _counter
-        self._counted = _counted
+        self._counter = counter
+        self._counted = counted
+        # A derived operator (H^2, H + lam I, c H) remembers how it was built from its
+        # base, so that a per-call view rebuilds it on a view of the base.
+        self._base = base
+        self._recipe = recipe
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -90,8 +147,8 @@ class Operator:
         return self._counter.count
 
     def reset_count(self) -> None:
-        """Set the shared matvec counter back to zero."""
-        self._counter.count = 0
+        """Set this operator's matvec counter back to zero (shared with derived ones)."""
+        self._counter.reset()
 
     def matvec(self, v: Any) -> Any:
         """Return ``H v``, validated and cast to the floating dtype of ``v``."""
@@ -101,7 +158,7 @@ class Operator:
             )
         if not self._counted:
             return self._apply(v)
-        self._counter.count += 1
+        self._counter.add()
         result = self._apply(v)
         return self._validate(v, result) if self.check else result
 
@@ -146,16 +203,24 @@ class Operator:
             raise ValueError(f"{self.name}: matvec returned NaN or inf")
         return result
 
-    def _derived(self, apply: Callable[[Any], Any], name: str) -> Operator:
-        return Operator(
-            apply,
-            self.size,
-            dtype=self.dtype,
-            name=name,
-            check=self.check,
-            _counter=self._counter,
-            _counted=False,
-        )
+    def _derived(self, recipe: Callable[[Operator], Callable[[Any], Any]], name: str
+                 ) -> Operator:
+        """An operator applying ``recipe(self)``, counting on ``self``'s counter."""
+        return Operator._make(recipe(self), self.size, dtype=self.dtype, name=name,
+                              array=None, check=self.check, counter=self._counter,
+                              counted=False, base=self, recipe=recipe)
+
+    def _view(self) -> Operator:
+        """The same operator with a fresh counter that also adds to this one's.
+
+        What :func:`as_operator` returns for an :class:`Operator`: a call counts its
+        own matvecs (``view.matvecs``) even while other threads use the operator.
+        """
+        if self._base is not None:
+            return self._base._view()._derived(self._recipe, self.name)
+        return Operator._make(self._apply, self.size, dtype=self.dtype, name=self.name,
+                              array=self.array, check=self.check,
+                              counter=_Counter(parent=self._counter), counted=self._counted)
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
@@ -163,19 +228,40 @@ class Operator:
 
 def square(op: Operator) -> Operator:
     """``H^2`` as an operator: two matvecs of ``op`` per product, none extra."""
-    return op._derived(lambda v: op.matvec(op.matvec(v)), f"({op.name})^2")
+    _check_operator(op, "op")
+    return op._derived(_square_recipe, f"({op.name})^2")
 
 
 def shift(op: Operator, lam: float) -> Operator:
     """``H + lam I`` as an operator: one matvec of ``op`` per product."""
-    lam = float(lam)
-    return op._derived(lambda v: op.matvec(v) + lam * v, f"{op.name} + {lam:g} I")
+    _check_operator(op, "op")
+    lam = check_real(lam, "lam")
+    return op._derived(functools.partial(_shift_recipe, lam), f"{op.name} + {lam:g} I")
 
 
 def scale(op: Operator, factor: float) -> Operator:
     """``factor * H`` as an operator: one matvec of ``op`` per product."""
-    factor = float(factor)
-    return op._derived(lambda v: factor * op.matvec(v), f"{factor:g} * {op.name}")
+    _check_operator(op, "op")
+    factor = check_real(factor, "factor")
+    return op._derived(functools.partial(_scale_recipe, factor), f"{factor:g} * {op.name}")
+
+
+def _check_operator(op: Any, name: str) -> None:
+    if not isinstance(op, Operator):
+        raise TypeError(f"{name} must be an Operator (see as_operator), got "
+                        f"{type(op).__name__}")
+
+
+def _square_recipe(base: Operator) -> Callable[[Any], Any]:
+    return lambda v: base.matvec(base.matvec(v))
+
+
+def _shift_recipe(lam: float, base: Operator) -> Callable[[Any], Any]:
+    return lambda v: base.matvec(v) + lam * v
+
+
+def _scale_recipe(factor: float, base: Operator) -> Callable[[Any], Any]:
+    return lambda v: factor * base.matvec(v)
 
 
 def as_operator(
@@ -191,7 +277,10 @@ def as_operator(
     Parameters
     ----------
     operator
-        One of: an :class:`Operator` (returned as is); a square 2-D array of any
+        One of: an :class:`Operator` (a per-call view of it is returned: it applies
+        the same matvec, counts its own products in ``matvecs``, and adds them to
+        the original's ``matvecs`` too, under a lock -- so one operator can be
+        shared by threads and each call still sees only its own count); a square 2-D array of any
         array-API library (applied as ``A @ v``); a SciPy sparse matrix or array, or
         a sparse torch tensor;
         an object with a ``matvec`` method (a SciPy ``LinearOperator``, for
@@ -221,8 +310,13 @@ def as_operator(
     (array([ 1., -2.]), 1)
     """
     size = None if like is None else _vector_length(like)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    for flag_name, flag in (("check", check), ("check_symmetric", check_symmetric)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{flag_name} must be True or False, got {flag!r}")
     if isinstance(operator, Operator):
-        result = operator
+        result = operator._view()
     elif _is_scipy_sparse(operator):
         result = _from_shaped(operator, lambda v: operator @ v, name, check)
     elif hasattr(operator, "matvec"):
@@ -364,13 +458,12 @@ def _asymmetry(xp: Any, array: Any) -> tuple[float, float]:
     """
     size = array.shape[0]
     block = max(128, size // 16)
-    complex_ = xp.isdtype(array.dtype, "complex floating")
     worst = magnitude = xp.zeros((), dtype=real_dtype(xp, array), device=device(array))
     for i in range(0, size, block):
         for j in range(i, size, block):
             i_end, j_end = min(i + block, size), min(j + block, size)  # array API: no overrun
             upper, lower = array[i:i_end, j:j_end], array[j:j_end, i:i_end]
-            mirrored = xp.conj(lower.mT) if complex_ else lower.mT
+            mirrored = conj_transpose(xp, lower)
             worst = xp.maximum(worst, xp.max(xp.abs(upper - mirrored)))
             magnitude = xp.maximum(magnitude, xp.maximum(xp.max(xp.abs(upper)),
                                                          xp.max(xp.abs(lower))))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import all_finite, as_float_array, namespace, norm, to_float
+from .._backend import all_finite, as_float_array, matrix_transpose, namespace, norm, to_float
 from .._validation import check_real
 from ._base import NonFiniteError
 
@@ -116,7 +116,7 @@ def dense_hessian(hvp: HVPCounter, params: Any) -> Any:
     rows = xp.stack([hvp(identity[i, :]) for i in range(size)], axis=0)
     # Row i is (H e_i)^T; averaging with the transpose removes the asymmetry of
     # rounding (and of an oracle that is only approximately symmetric).
-    return 0.5 * (rows + rows.mT)
+    return 0.5 * (rows + matrix_transpose(xp, rows))
 
 
 def directional(oracle: Any, params: Any, u: Any, step: int) -> float:

@@ -117,7 +117,7 @@ def test_mpmath_oracle_on_a_hilbert_matrix():
 
 
 def test_mp_apply_function_closed_form_and_complex():
-    x = mp_apply_function(np.diag([4, 9]), np.array([1, 1]), lambda v: 1 / mpmath.sqrt(v))
+    x = mp_apply_function(np.diag([4, 9]), np.array([1, 1]), lambda v: 1 / v.context.sqrt(v))
     np.testing.assert_allclose(x, [0.5, 1 / 3], rtol=EPS)
     # Hermitian: [[2, i], [-i, 2]] has eigenvalues 1, 3.
     H = np.array([[2, 1j], [-1j, 2]])
@@ -443,3 +443,142 @@ def test_positive_semidefinite_rounding_is_accepted_for_positive_powers():
     np.testing.assert_allclose(x, np.sqrt(3) / 3 * u, rtol=1e-7, atol=1e-7)
     with pytest.raises(ValueError, match="positive definite"):
         fractional_power(H - 1e-6 * np.eye(3), np.ones(3), 0.5)
+
+
+def _hermitian(n, seed, condition):
+    """H = U diag(w) U^H with a random unitary U and eigenvalues of both signs."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+    u, _ = np.linalg.qr(z)
+    w = np.geomspace(1.0, condition, n) * rng.choice([-1.0, 1.0], n)
+    H = (u * w) @ u.conj().T
+    return (H + H.conj().T) / 2, w
+
+
+def _embedding(H):
+    """The real symmetric 2n x 2n [[A, -B], [B, A]] of H = A + iB: same eigenvalues, twice."""
+    A, B = H.real, H.imag
+    return np.block([[A, -B], [B, A]])
+
+
+@settings(max_examples=25)
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**16), condition=st.floats(1.0, 1e3),
+       real_g=st.booleans())
+def test_complex_hermitian_oracles_against_the_real_embedding(xp, n, seed, condition, real_g):
+    # f(H) g = x + iy  <=>  f(E) [Re g; Im g] = [x; y] for the real embedding E, a matrix
+    # the oracles only ever see as real: an independent computation of the complex case.
+    H, w = _hermitian(n, seed, condition)
+    rng = np.random.default_rng(seed + 1)
+    g = rng.standard_normal(n) + (0 if real_g else 1j * rng.standard_normal(n))
+    E, stacked = _embedding(H), np.concatenate([g.real, np.imag(g)])
+    kappa = max(abs(w)) / min(abs(w))
+    shifted = abs(w + 0.5)
+    # Per case, the ratio max|f| / min|f| over the spectrum (the condition number that
+    # multiplies eps in the inverse-type bound): kappa for 1/|l|, 1/l and
+    # 1/sqrt(l^2 + 1/2) (<= kappa), that of |l + 1/2| for the shift, kappa^3 for l^3; the
+    # truncated series' values lie in [1, 5] / sqrt(V) (z in [1/2, 1), 5 positive terms).
+    cases = [
+        (lambda M, v: abs_inv(M, v), kappa),
+        (lambda M, v: inv(M, v), kappa),
+        (lambda M, v: inv_sqrt_square(M, v, damping=0.5, damping_kind="shift"),
+         max(shifted) / min(shifted)),
+        (lambda M, v: inv_sqrt_square(M, v, damping=0.5, damping_kind="square"), kappa),
+        (lambda M, v: apply_function(M, v, lambda t: t**3), kappa**3),
+        (lambda M, v: truncated_inv_sqrt_series(M, v, terms=5, scale=2 * max(w**2)), 5.0),
+    ]
+    for oracle, condition_of_f in cases:
+        expected = oracle(E, stacked)
+        got = to_numpy(oracle(xp.asarray(H), xp.asarray(g)))
+        assert np.iscomplexobj(got)
+        got = np.concatenate([got.real, got.imag])
+        # Both sides are backward stable eigendecompositions of the same spectrum (E has
+        # it twice): the inverse-type bound with n -> 2n.
+        bound = inverse_bound(2 * n, condition_of_f)
+        assert np.linalg.norm(got - expected) <= bound * np.linalg.norm(expected)
+
+
+def test_complex_hermitian_issue_example():
+    # [[2, i], [-i, 3]] is positive definite: |H|^{-1} g = H^{-1} g, imaginary part kept.
+    H, g = np.array([[2, 1j], [-1j, 3]]), np.array([1.0, 0.0])
+    expected = np.array([0.6, 0.2j])  # the closed form: H^{-1} = [[3, -i], [i, 2]] / 5
+    for oracle in (abs_inv, inv, mp_abs_inv):
+        np.testing.assert_allclose(oracle(H, g), expected, rtol=0, atol=8 * EPS)
+    np.testing.assert_allclose(fractional_power(H, g, -1.0), expected, atol=8 * EPS)
+    x = apply_function(H, g.astype(np.float32), lambda t: 1 / t)
+    assert x.dtype == np.complex64
+
+
+def test_complex_callable_operator_is_refused_with_a_real_vector():
+    H = np.array([[2, 1j], [-1j, 3]])
+    with pytest.raises(TypeError, match="complex values for a real vector"):
+        abs_inv(lambda v: H @ v, np.array([1.0, 0.0]))
+    np.testing.assert_allclose(abs_inv(lambda v: H @ v, np.array([1.0, 0.0j])),
+                               [0.6, 0.2j], atol=8 * EPS)
+
+
+@pytest.mark.parametrize("c", [2.0**-1000, 1e-300, 1e-150, 1.0, 1e150, 1e300])
+@pytest.mark.parametrize("d", [1e-300, 1e-100, 1.0, 1e100, 1e300])
+def test_scale_invariance(c, d):
+    # |cH|^{-1} (d g) = (d/|c|) |H|^{-1} g, checked wherever the answer is a normal float.
+    if not 1e-290 < d / c < 1e290:
+        pytest.skip("the true answer over- or underflows float64")
+    H0 = np.array([[2.0, 1.0, 0.0], [1.0, -3.0, 0.5], [0.0, 0.5, 1.0]])
+    g0 = np.array([1.0, 2.0, -1.0])
+    H, g = c * H0, d * g0
+    # c * H0 rounds each entry once (c is not a power of two): relative perturbation eps,
+    # amplified by kappa(H0) < 10 in the inverse-type oracles.
+    for oracle in (abs_inv, inv):
+        expected = oracle(H0, g0) * (d / c)
+        np.testing.assert_allclose(oracle(H, g), expected, rtol=100 * EPS, atol=0)
+    expected = inv_sqrt_square(H0, g0, damping=0.25, damping_kind="square") * (d / c)
+    if 1e-300 < c * c < 1e300:
+        got = inv_sqrt_square(H, g, damping=0.25 * c * c, damping_kind="square")
+        np.testing.assert_allclose(got, expected, rtol=100 * EPS, atol=0)
+    w, _ = eigendecomposition(H, like=g)
+    np.testing.assert_allclose(w / c, np.linalg.eigvalsh(H0), rtol=100 * EPS)
+
+
+def test_mpmath_precision_is_private_to_the_call():
+    # Another thread sees mpmath's global precision unchanged while an oracle runs.
+    import threading
+
+    seen, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.add(mpmath.mp.dps)
+
+    watcher = threading.Thread(target=watch)
+    before = mpmath.mp.dps
+    watcher.start()
+    try:
+        for _ in range(20):
+            mp_abs_inv(np.diag([1.0, -2.0, 3.0]), np.ones(3), dps=80)
+            truncated_inv_sqrt_series(np.diag([1.0]), np.ones(1), terms=40, scale=2.0,
+                                      damping=0.9, damping_kind="abs")
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {before} and mpmath.mp.dps == before
+
+
+def test_mp_function_at_lower_precision_is_refused():
+    with pytest.raises(TypeError, match="digits"):
+        mp_apply_function(np.diag([4.0, 9.0]), np.ones(2), lambda v: 1 / mpmath.sqrt(v))
+    with pytest.raises(TypeError, match="f must return a number"):
+        mp_apply_function(np.diag([4.0, 9.0]), np.ones(2), lambda v: "x")
+
+
+def test_no_import_cycle_between_exact_and_truncations():
+    import ast
+    from pathlib import Path
+
+    source = Path(matfun.__file__).with_name("_truncations.py").read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.ImportFrom)} | {
+        alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
+        for alias in node.names}
+    assert "exact" not in imported and "matfun.exact" not in imported
+    assert not any(
+        isinstance(node, ast.ImportFrom) and node.level and "exact" in [a.name for a in node.names]
+        for node in ast.walk(ast.parse(source)))

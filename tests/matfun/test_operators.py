@@ -150,9 +150,126 @@ def test_vector_of_wrong_shape_is_caught(xp):
         op.matvec(xp.ones(2))
 
 
-def test_operator_passes_through():
+def test_operator_gives_a_counted_view():
+    # as_operator(an Operator) is a per-call view: same matvec, its own count, and the
+    # original's total still sees every product.
     op = Operator(lambda v: v, 2)
-    assert as_operator(op) is op
+    view = as_operator(op)
+    assert view is not op and view.shape == op.shape and view.name == op.name
+    view.matvec(np.ones(2))
+    view.matvec(np.ones(2))
+    op.matvec(np.ones(2))
+    assert (view.matvecs, op.matvecs) == (2, 3)
+    inner = as_operator(view)  # nested views add all the way up
+    inner.matvec(np.ones(2))
+    assert (inner.matvecs, view.matvecs, op.matvecs) == (1, 3, 4)
+
+
+def test_view_of_a_derived_operator_counts_its_own_products(xp):
+    base = as_operator(xp.asarray(_symmetric(3)))
+    derived = square(shift(base, 1.0))
+    view = as_operator(derived)
+    v = xp.asarray(np.arange(3.0))
+    xp_assert_close(view.matvec(v), derived.matvec(v), rtol=0, atol=0, xp=xp)
+    assert view.matvecs == 2  # the view's own count: two products of H per product of (H+I)^2
+    assert base.matvecs == derived.matvecs == 4  # the total: the view's two and derived's two
+
+
+def test_public_signature_has_no_private_parameter():
+    import inspect
+
+    for function in (Operator, as_operator, square, shift, scale):
+        parameters = inspect.signature(function).parameters
+        assert not [name for name in parameters if name.startswith("_")], function
+
+
+def test_operator_constructor_checks_its_arguments():
+    with pytest.raises(TypeError, match="apply must be callable"):
+        Operator(3, 2)
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        Operator(lambda v: v, 0)
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        Operator(lambda v: v, True)
+    with pytest.raises(TypeError, match="check must be True or False"):
+        Operator(lambda v: v, 2, check="yes")
+    with pytest.raises(TypeError, match="op must be an Operator"):
+        square(np.eye(2))
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        shift(Operator(lambda v: v, 2), "1")
+
+
+def test_shared_operator_counts_exactly_under_threads():
+    # Four threads share one operator: each call sees exactly its own matvecs and
+    # stays within its budget; the operator's total is the exact sum (no lost update).
+    import threading
+
+    import matfun
+
+    H = np.diag(np.linspace(1.0, 2.0, 20))
+    shared = Operator(lambda v: H @ v, 20, name="shared")
+    g = np.ones(20)
+    results, errors = [], []
+
+    def solve():
+        try:
+            for _ in range(5):
+                x, info = matfun.inv_sqrt_series(shared, g, terms=30, scale=8.0,
+                                                 max_matvecs=60, full_output=True)
+                results.append(info.matvecs)
+        except Exception as error:  # reported below: a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=solve) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    # terms=30 at a fixed scale: 2 matvecs per term after the first, as in one thread.
+    alone, = {matfun.inv_sqrt_series(Operator(lambda v: H @ v, 20), g, terms=30, scale=8.0,
+                                     max_matvecs=60, full_output=True)[1].matvecs}
+    assert results == [alone] * 20
+    assert shared.matvecs == 20 * alone
+
+
+def test_counter_loses_no_update_under_threads():
+    import threading
+
+    op = Operator(lambda v: v, 1)
+    views = [as_operator(op) for _ in range(4)]
+    v = np.ones(1)
+
+    def hammer(view):
+        for _ in range(5000):
+            view.matvec(v)
+
+    threads = [threading.Thread(target=hammer, args=(view,)) for view in views]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [view.matvecs for view in views] == [5000] * 4
+    assert op.matvecs == 20000
+
+
+def test_complex_hermitian_operator(xp):
+    H = np.array([[2.0, 1j], [-1j, 3.0]])
+    op = as_operator(xp.asarray(H))
+    v = np.array([1.0, 1j])
+    xp_assert_close(op.matvec(xp.asarray(v)), H @ v, rtol=1e-15, atol=0, xp=xp)
+    with pytest.raises(ValueError, match="Hermitian"):
+        as_operator(xp.asarray(np.array([[2.0, 1j], [1j, 3.0]])))  # symmetric, not Hermitian
+    with pytest.raises(TypeError, match="complex values for a real vector"):
+        op.matvec(xp.asarray(np.ones(2)))
+
+
+def test_no_mT_attribute_in_owned_modules():
+    # Dask arrays have no .mT: the portable transpose of matfun._backend is used instead.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "matfun"
+    for name in ("operators.py", "exact.py", "optim/_oracle_calls.py"):
+        assert ".mT" not in (root / name).read_text(), name
 
 
 @pytest.mark.parametrize("where", [(0, 1), (5, 290), (127, 128), (299, 0)])
