@@ -8,6 +8,8 @@ anything is updated, and so that every HVP is counted.
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 from typing import Any
 
 from .._backend import all_finite, as_float_array, matrix_transpose, namespace, norm, to_float
@@ -24,19 +26,74 @@ __all__ = [
     "directional",
     "gradient_and_loss",
     "parameters",
+    "step_inputs",
     "value_at",
 ]
 
 
 def parameters(params: Any) -> Any:
-    """Validate a flat parameter vector; integers are promoted to the default float."""
-    try:
-        xp = namespace(params)
-    except TypeError:
-        raise TypeError(f"params must be an array, got {type(params).__name__}") from None
+    """Validate a flat parameter vector; integers are promoted to the default float.
+
+    Real, 1-D, non-empty and finite (one host synchronisation): the objectives are
+    real functions of real parameters, and NaN parameters are the caller's, not an
+    oracle's, fault.
+    """
+    if not _is_array(params):
+        raise TypeError(f"params must be an array, got {type(params).__name__}")
+    xp = namespace(params)
     if params.ndim != 1:
         raise ValueError(f"params must be a 1-D vector, got shape {tuple(params.shape)}")
-    return as_float_array(xp, params)
+    if params.shape[0] == 0:
+        raise ValueError("params must not be empty")
+    try:
+        params = as_float_array(xp, params)
+    except TypeError:
+        raise TypeError(f"params must be numeric, got dtype {params.dtype}") from None
+    if xp.isdtype(params.dtype, "complex floating"):
+        raise TypeError(f"params must be real (the objective is a real function of real "
+                        f"parameters), got dtype {params.dtype}")
+    if not all_finite(xp, params):
+        raise ValueError("params contains NaN or inf (the parameters passed in, before any "
+                         "oracle call)")
+    return params
+
+
+def step_inputs(state: Any, params: Any, oracle: Any, state_type: type, optimizer: str
+                ) -> Any:
+    """Validate what ``update(state, params, oracle)`` receives; return ``params``.
+
+    ``state`` must be a ``state_type`` (what ``optimizer``'s ``init`` returns) whose
+    vectors match ``params``; ``oracle`` must have callable ``value``, ``grad`` and
+    ``hvp``.
+    """
+    params = parameters(params)
+    if not isinstance(state, state_type):
+        raise TypeError(f"state must be the {state_type.__name__} returned by "
+                        f"{optimizer}'s init(params), got {type(state).__name__}")
+    step = getattr(state, "step", 0)
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        raise ValueError(f"state.step must be a non-negative integer, got {step!r}")
+    for field in dataclasses.fields(state):
+        value = getattr(state, field.name)
+        if _is_array(value) and value.ndim == 1 and tuple(value.shape) != tuple(params.shape):
+            raise ValueError(f"state.{field.name} has shape {tuple(value.shape)} but params "
+                             f"has shape {tuple(params.shape)}: a state of another problem?")
+    missing = [name for name in ("value", "grad", "hvp")
+               if not callable(getattr(oracle, name, None))]
+    if missing:
+        raise TypeError(f"oracle must have callable value, grad and hvp (an Oracle); "
+                        f"{type(oracle).__name__} lacks {', '.join(missing)}")
+    return params
+
+
+def _is_array(x: Any) -> bool:
+    if x is None or isinstance(x, bool | int | float | complex | str | bytes):
+        return False
+    try:
+        namespace(x)
+    except TypeError:
+        return False
+    return True
 
 
 def _finite(xp: Any, x: Any, what: str, step: int) -> Any:
@@ -47,6 +104,9 @@ def _finite(xp: Any, x: Any, what: str, step: int) -> Any:
 
 
 def _vector(xp: Any, x: Any, params: Any, what: str) -> Any:
+    if type(x) is not type(params) and not _is_array(x):
+        raise TypeError(f"{what} returned {type(x).__name__}; expected an array of the "
+                        "parameters' library")
     try:
         # Same array type: same library, no need to ask array-api-compat (which costs
         # more than a small HVP on some backends, and this runs for every product).
@@ -58,16 +118,32 @@ def _vector(xp: Any, x: Any, params: Any, what: str) -> Any:
     if tuple(x.shape) != tuple(params.shape):
         raise ValueError(f"{what} returned shape {tuple(x.shape)}, expected "
                          f"{tuple(params.shape)}")
-    return x if x.dtype == params.dtype else xp.astype(x, params.dtype)
+    if x.dtype == params.dtype:
+        return x
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise TypeError(f"{what} returned complex values (dtype {x.dtype}) for real "
+                        "parameters; the derivatives of a real objective are real")
+    if not xp.isdtype(x.dtype, ("real floating", "integral")):
+        raise TypeError(f"{what} returned dtype {x.dtype}; expected real numbers")
+    return xp.astype(x, params.dtype)
 
 
 def value_at(oracle: Any, params: Any, step: int) -> float:
     """``f(params)`` as a float (it is logged and compared: a host scalar is needed)."""
     xp = namespace(params)
-    value = xp.asarray(oracle.value(params))
+    raw = oracle.value(params)
+    if raw is None or isinstance(raw, bool | str | bytes):
+        raise TypeError(f"oracle.value returned {raw!r}; expected a real scalar")
+    try:
+        value = xp.asarray(raw)
+    except (TypeError, ValueError):
+        raise TypeError(f"oracle.value returned {type(raw).__name__}; expected a real "
+                        "scalar") from None
     if value.ndim != 0:
         raise ValueError(f"oracle.value returned shape {tuple(value.shape)}, expected a "
                          "scalar")
+    if not xp.isdtype(value.dtype, ("real floating", "integral")):
+        raise TypeError(f"oracle.value returned dtype {value.dtype}; expected a real scalar")
     _finite(xp, value, "oracle.value", step)
     return to_float(value)
 
@@ -130,7 +206,10 @@ def directional(oracle: Any, params: Any, u: Any, step: int) -> float:
         raise ValueError("the oracle has no third callable (D^3 f[u, u, u]); it is needed "
                          "for the cubic regularisation")
     xp = namespace(params)
-    result = xp.asarray(oracle.third(params, u))
+    raw = oracle.third(params, u)
+    if raw is None or isinstance(raw, bool | str | bytes):
+        raise TypeError(f"oracle.third returned {raw!r}; expected a real scalar")
+    result = xp.asarray(raw)
     if result.ndim != 0:
         result = _vector(xp, result, params, "oracle.third")
     _finite(xp, result, "oracle.third", step)

@@ -47,6 +47,7 @@ from ._oracle_calls import (
     check_positive,
     gradient_and_loss,
     parameters,
+    step_inputs,
 )
 from .adaptive import _levenberg_marquardt
 
@@ -135,7 +136,7 @@ def adamqlr(
         return AdamQLRState(step=0, first_moment=zeros, second_moment=zeros, damping=lam0)
 
     def update(state: AdamQLRState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, AdamQLRState, "adamqlr")
         xp = namespace(params)
         if getattr(oracle, product_name) is None:
             raise ValueError(f"curvature={curvature!r} needs the oracle's {product_name} "

@@ -68,7 +68,7 @@ from typing import Any
 
 from .._backend import all_finite, namespace, to_float
 from ._base import Optimizer
-from ._oracle_calls import check_fraction, check_positive, parameters
+from ._oracle_calls import check_fraction, check_positive, parameters, step_inputs
 from .sfn import ExactRule, Proposal, SeriesRule
 
 __all__ = ["AdaptiveState", "adaptive"]
@@ -165,7 +165,7 @@ def adaptive(
         return AdaptiveState(step=0, damping=lam0, update=0.0 * params, aux=rule.init(params))
 
     def update(state: AdaptiveState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, AdaptiveState, "adaptive")
         lam = state.damping
         proposal = rule.propose(state.aux, state.step, params, oracle, lam, ema=ema)
         gram, linear = _model(rule, proposal, state.update, lam)

@@ -36,6 +36,7 @@ from ._oracle_calls import (
     dense_hessian,
     gradient_and_loss,
     parameters,
+    step_inputs,
 )
 
 __all__ = ["AdamState", "MomentumState", "adam", "gradient_descent", "newton"]
@@ -99,7 +100,7 @@ def gradient_descent(*, learning_rate: float, momentum: float = 0.0) -> Optimize
         return MomentumState(step=0, update=0.0 * params)
 
     def update(state: MomentumState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, MomentumState, "gradient_descent")
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         delta = -rate * gradient + mu * state.update
         info = {"loss": loss, "grad_norm": grad_norm, "matvecs": 0,
@@ -165,7 +166,7 @@ def adam(
         return AdamState(step=0, first_moment=zeros, second_moment=zeros)
 
     def update(state: AdamState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, AdamState, "adam")
         xp = namespace(params)
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         t = state.step + 1
@@ -231,7 +232,7 @@ def newton(*, learning_rate: float = 1.0, damping: float = 0.0) -> Optimizer:
         return MomentumState(step=0, update=0.0 * params)
 
     def update(state: MomentumState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, MomentumState, "newton")
         xp = namespace(params)
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         hvp = HVPCounter(oracle, params, state.step)

@@ -59,6 +59,7 @@ from ._oracle_calls import (
     directional,
     gradient_and_loss,
     parameters,
+    step_inputs,
 )
 
 __all__ = ["GroupedNewtonState", "grouped_newton"]
@@ -167,7 +168,7 @@ def grouped_newton(
         return GroupedNewtonState(step=0, direction=0.0 * params)
 
     def update(state: GroupedNewtonState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, GroupedNewtonState, "grouped_newton")
         xp = namespace(params)
         labels = labels_like(xp, params)
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)

@@ -15,6 +15,7 @@ inspected or resumed.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,7 +154,7 @@ def run(
     params : array
         The initial flat parameter vector.
     steps : int
-        Number of updates, ``>= 0``.
+        Number of updates, ``>= 0`` (a Python or NumPy integer).
     state : optional
         Resume from this optimiser state (e.g. ``record.state`` of an earlier run)
         instead of ``optimizer.init(params)``.
@@ -173,10 +174,14 @@ def run(
         ``params`` is not a vector, or its size differs from ``problem.dimension``.
     RunStopped
         When an oracle returns NaN or inf; it carries the record so far.
-    ArithmeticError
-        Another numerical failure of a step (e.g. :class:`~matfun.SeriesDivergenceError`,
-        :class:`~matfun.optim.SingularCurvatureError`), re-raised with the record so
-        far attached as its ``record`` attribute.
+    BaseException
+        Any other exception raised during a step or the final loss -- a numerical
+        failure (e.g. :class:`~matfun.SeriesDivergenceError`,
+        :class:`~matfun.optim.SingularCurvatureError`), a bad oracle output, or
+        ``KeyboardInterrupt`` -- is re-raised unchanged in type, with the
+        :class:`Record` of the completed steps attached as its ``record`` attribute
+        (``record.params`` and ``record.state`` are those after the last completed
+        step, ready to resume from).
 
     Examples
     --------
@@ -191,8 +196,11 @@ def run(
     """
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"optimizer must have init and update, got {type(optimizer).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = int(steps)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     oracle = as_oracle(problem)
@@ -216,12 +224,11 @@ def run(
             except NonFiniteError as error:
                 raise RunStopped(f"{record.name} stopped at step {t} of the run: {error}",
                                  record) from error
-            except ArithmeticError as error:
-                # Other numerical failures (series divergence, a singular or unbounded
-                # model) keep their type; the record rides along for inspection.
-                error.record = record
-                error.add_note(f"{record.name} stopped at step {t} of the run; the "
-                               "record so far is in the exception's .record")
+            except BaseException as error:
+                # Any other failure -- numerical (series divergence, a singular model),
+                # a bad input, KeyboardInterrupt -- keeps its type; the record of the
+                # completed steps rides along for inspection or resumption.
+                _attach(error, record, f"{record.name} stopped at step {t} of the run")
                 raise
             # info holds host scalars, so the step's device work has finished here.
             record.append(t, info, time.perf_counter() - start)
@@ -236,10 +243,24 @@ def run(
         except NonFiniteError as error:
             raise RunStopped(f"{record.name}: the final loss is not finite: {error}",
                              record) from error
+        except BaseException as error:
+            _attach(error, record, f"{record.name}: measuring the final loss failed")
+            raise
     finally:
         if bar is not None:
             bar.close()
     return record
+
+
+def _attach(error: BaseException, record: Record, where: str) -> None:
+    """Put ``record`` on ``error`` as ``error.record``, with a note saying so."""
+    try:
+        error.record = record
+    except AttributeError:  # an exception type with __slots__: the note still says where
+        error.add_note(f"{where}; the record so far could not be attached")
+        return
+    error.add_note(f"{where}; the record of the {len(record)} completed steps is in the "
+                   "exception's .record")
 
 
 def _progress(steps: int, name: str) -> Any:

@@ -52,6 +52,7 @@ from ._oracle_calls import (
     dense_hessian,
     gradient_and_loss,
     parameters,
+    step_inputs,
 )
 
 __all__ = ["ExactSFNState", "SeriesSFNState", "exact_sfn", "sfn_series"]
@@ -148,7 +149,7 @@ def exact_sfn(
         return ExactSFNState(step=0, update=0.0 * params)
 
     def update(state: ExactSFNState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, ExactSFNState, "exact_sfn")
         proposal = rule.propose(None, state.step, params, oracle, 0.0)
         delta = -rate * proposal.direction + mu * state.update
         info = proposal.info(learning_rate=rate, momentum=mu)
@@ -259,7 +260,7 @@ def sfn_series(
         return SeriesSFNState(step=0, scale=rule.init(params), update=0.0 * params)
 
     def update(state: SeriesSFNState, params: Any, oracle: Any):
-        params = parameters(params)
+        params = step_inputs(state, params, oracle, SeriesSFNState, "sfn_series")
         proposal = rule.propose(state.scale, state.step, params, oracle, lam)
         delta = -rate * proposal.direction + mu * state.update
         info = proposal.info(learning_rate=rate, momentum=mu, damping=lam)
