@@ -31,7 +31,9 @@ __all__ = [
 def as_vector(g, name: str = "g"):
     """Validate a right-hand side: a finite 1-D numeric array, returned as floating.
 
-    Returns ``(xp, g)`` with ``xp`` the array namespace of ``g``.
+    Returns ``(xp, g)`` with ``xp`` the array namespace of ``g``. Every error
+    (``TypeError`` for a non-array or non-numeric dtype, ``ValueError`` for a wrong
+    shape, emptiness, NaN or inf) names ``name``.
     """
     try:
         xp = namespace(g)
@@ -41,7 +43,10 @@ def as_vector(g, name: str = "g"):
         raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(g.shape)}")
     if g.shape[0] == 0:
         raise ValueError(f"{name} must not be empty")
-    g = as_float_array(xp, g)
+    try:
+        g = as_float_array(xp, g)
+    except TypeError:
+        raise TypeError(f"{name} must be numeric, got dtype {g.dtype}") from None
     if not all_finite(xp, g):
         raise ValueError(f"{name} contains NaN or inf")
     return xp, g

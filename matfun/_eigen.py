@@ -166,9 +166,18 @@ def check_damping(damping: Any, kind: Any) -> float:
     return lam
 
 
+# A truncation longer than this takes minutes in the mpmath coefficient recurrences
+# (and its polynomial is the limit to rounding error long before): refused at once.
+MAX_TERMS = 10**6
+
+
 def check_terms(terms: Any) -> int:
-    """A positive integer number of terms."""
-    return positive_integer(terms, "terms")
+    """A positive integer number of terms, at most :data:`MAX_TERMS`."""
+    K = positive_integer(terms, "terms")
+    if K > MAX_TERMS:
+        raise ValueError(f"terms must be at most {MAX_TERMS} for the exact truncations, "
+                         f"got {terms!r}")
+    return K
 
 
 def check_scale(scale: Any) -> float:

@@ -24,6 +24,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from ._validation import check_integer
+
 __all__ = ["mp_apply_function", "mp_abs_inv"]
 
 # Digits carried by the coefficient recurrences beyond those lost to amplification.
@@ -33,6 +35,8 @@ _GUARD_DIGITS = 40
 # used instead.
 _MAX_FORWARD_DIGITS = 4000
 _OUTPUTS = ("float64", "mpmath")
+# Beyond this many digits the Jacobi eigensolver of an n x n matrix takes hours.
+_MAX_DPS = 100_000
 
 
 def mp_apply_function(
@@ -62,7 +66,7 @@ def mp_apply_function(
         precision (e.g. with ``mpmath.sqrt``, which works at the global precision)
         is refused.
     dps : int
-        Working precision in decimal digits.
+        Working precision in decimal digits, 15 to 100000.
     output : {"float64", "mpmath"}
         Return a NumPy float64 (complex128 for complex input) array, or an
         ``n x 1`` ``mpmath.matrix`` holding the full-precision result (its entries
@@ -93,8 +97,7 @@ def mp_apply_function(
         raise TypeError(f"f must be a callable of one mpmath number, got {type(f).__name__}")
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-    if isinstance(dps, bool) or not isinstance(dps, numbers.Integral) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    dps = check_integer(dps, "dps", minimum=15, maximum=_MAX_DPS)
     host_matrix, host_g = _validated_host(matrix, g)
     complex_input = np.iscomplexobj(host_matrix) or np.iscomplexobj(host_g)
     n = host_g.shape[0]
@@ -191,11 +194,13 @@ def _validated_host(matrix: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ValueError(f"matrix must be a non-empty square 2-D array, got shape {A.shape}")
     if v.ndim != 1 or v.shape[0] != A.shape[0]:
-        raise ValueError(f"g must be a vector of length {A.shape[0]}, got shape {v.shape}")
+        raise ValueError(f"g must be a vector of length {A.shape[0]} (matrix is "
+                         f"{A.shape[0]} x {A.shape[0]}), got shape {v.shape}")
     A = A.astype(np.complex128 if A.dtype.kind == "c" else np.float64)
     v = v.astype(np.complex128 if v.dtype.kind == "c" else np.float64)
-    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(v))):
-        raise ValueError("matrix and g must not contain NaN or inf")
+    for name, x in (("matrix", A), ("g", v)):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name} contains NaN or inf")
     # Same test as matfun.operators: sqrt(eps) leaves room for matrices symmetrised in
     # floating point while catching a matrix that is not symmetric at all.
     asymmetry = np.max(np.abs(A - A.conj().T))

@@ -136,8 +136,15 @@ def truncated_binomial_series(
     """
     p = check_real(exponent, "exponent")
     K, V = check_terms(terms), check_scale(scale)
+    try:
+        factor = V**p
+    except OverflowError:
+        factor = math.inf
+    if not math.isfinite(factor) or factor == 0.0:
+        raise ValueError(f"scale ** exponent = {V:g} ** {p:g} is not a normal float64 "
+                         "number: rescale op")
     coefficients = mp_binomial_coefficients(-p, K)
-    return apply_values(op, g, lambda xp, w: V**p * _horner(coefficients, 1.0 - w / V))
+    return apply_values(op, g, lambda xp, w: factor * _horner(coefficients, 1.0 - w / V))
 
 
 def _horner(coefficients: Sequence[float], z: Any) -> Any:

@@ -6,7 +6,21 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["check_real", "check_tolerances", "positive_integer", "power_of_two"]
+from ._backend import as_vector
+
+__all__ = [
+    "check_callable",
+    "check_choice",
+    "check_flag",
+    "check_integer",
+    "check_nonnegative",
+    "check_positive",
+    "check_real",
+    "check_tolerances",
+    "check_vector",
+    "positive_integer",
+    "power_of_two",
+]
 
 
 def check_real(value: Any, name: str) -> float:
@@ -80,3 +94,70 @@ def power_of_two(value: float) -> float:
     any magnitude to about 1 before norms, squares or inner products.
     """
     return math.ldexp(1.0, math.frexp(value)[1])
+
+
+# The validators below complete the one validation layer: every public function
+# normalises its scalars through them at entry (SciPy's ``_..._iv`` pattern), and
+# vectors through ``check_vector``, operators through ``matfun.as_operator``.
+
+
+def check_integer(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None
+                  ) -> int:
+    """``value`` as a Python int in ``[minimum, maximum]``: Python and NumPy integers.
+
+    Booleans, floats (even ``3.0``), strings and ``None`` are a ``TypeError``; an
+    integer out of range a ``ValueError``, both naming ``name``. ``maximum`` guards
+    sizes that would exhaust memory or time before doing anything useful.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return number
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool: ``True``/``False`` (NumPy booleans too), nothing else."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of the strings ``choices``; a ``ValueError`` naming ``name``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_callable(value: Any, name: str) -> Any:
+    """``value`` if callable; a ``TypeError`` naming ``name`` otherwise."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A finite float ``> 0`` (see :func:`check_real`)."""
+    number = check_real(value, name)
+    if not number > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """A finite float ``>= 0`` (see :func:`check_real`)."""
+    number = check_real(value, name)
+    if not number >= 0:
+        raise ValueError(f"{name} must be non-negative, got {value!r}")
+    return number
+
+
+def check_vector(value: Any, name: str = "g") -> tuple[Any, Any]:
+    """``(xp, value)``: a finite, non-empty 1-D numeric array (integers promoted).
+
+    The one vector check (:func:`matfun._backend.as_vector`), errors naming ``name``.
+    """
+    return as_vector(value, name)

@@ -210,7 +210,7 @@ def fractional_power(op: Any, g: Any, exponent: float) -> Any:
             )
         values = xp.clip(eigenvalues, min=0.0) ** p
     if not all_finite(xp, values):
-        raise ValueError(f"the power {p:g} of an eigenvalue of op overflows (inf)")
+        raise ValueError(f"exponent = {p:g}: a power of an eigenvalue of op overflows (inf)")
     return combine(xp, eigenvectors, values, g)
 
 

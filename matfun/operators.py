@@ -152,7 +152,10 @@ class Operator:
 
     def matvec(self, v: Any) -> Any:
         """Return ``H v``, validated and cast to the floating dtype of ``v``."""
-        if tuple(v.shape) != (self.size,):
+        shape = getattr(v, "shape", None)
+        if shape is None:
+            raise TypeError(f"{self.name}: matvec needs an array, got {type(v).__name__}")
+        if tuple(shape) != (self.size,):
             raise ValueError(
                 f"{self.name}: expected a vector of shape ({self.size},), got {tuple(v.shape)}"
             )
@@ -169,7 +172,7 @@ class Operator:
             # The common case, same library, shape and dtype: only finiteness is left
             # to check (the type tests below cost more than the check itself).
             if not all_finite(namespace(v), result):
-                raise ValueError(f"{self.name}: matvec returned NaN or inf")
+                self._non_finite(v)
             return result
         xp = namespace(v)
         # array_namespace skips None and Python scalars, so test for an array first.
@@ -200,8 +203,15 @@ class Operator:
                 )
             result = xp.astype(result, v.dtype)
         if not all_finite(xp, result):
-            raise ValueError(f"{self.name}: matvec returned NaN or inf")
+            self._non_finite(v)
         return result
+
+    def _non_finite(self, v: Any) -> None:
+        # Only on failure: blame the vector when it was already NaN/inf.
+        if not all_finite(namespace(v), v):
+            raise ValueError(f"{self.name}: the vector it was applied to contains NaN or "
+                             "inf")
+        raise ValueError(f"{self.name}: matvec returned NaN or inf")
 
     def _derived(self, recipe: Callable[[Operator], Callable[[Any], Any]], name: str
                  ) -> Operator:
@@ -355,6 +365,10 @@ def _vector_length(v: Any) -> int:
     shape = getattr(v, "shape", None)
     if shape is None or len(shape) != 1:
         raise ValueError(f"like must be a 1-D vector, got shape {shape}")
+    if not _is_array(v) or not namespace(v).isdtype(
+            v.dtype, ("real floating", "complex floating", "integral", "bool")):
+        raise TypeError(f"like must be a numeric array, got {type(v).__name__} of dtype "
+                        f"{getattr(v, 'dtype', None)}")
     return int(shape[0])
 
 
@@ -416,6 +430,8 @@ def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Op
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {tuple(array.shape)}")
     size = _square_shape(array, name)
+    if not xp.isdtype(array.dtype, ("real floating", "complex floating", "integral", "bool")):
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
     if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
         array = xp.astype(array, xp.float64)
     if not all_finite(xp, array):

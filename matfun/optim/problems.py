@@ -31,8 +31,13 @@ import array_api_compat.numpy as np_compat
 import numpy as np
 
 from .._backend import namespace
+from .._validation import check_integer, check_real
 from . import _mlp
 from ._base import Oracle
+
+# Test problems larger than this (parameters, samples, layers) exhaust memory before
+# they are useful: refused at once.
+_MAX_SIZE = 10**7
 
 __all__ = ["Problem", "mlp_regression", "quadratic_saddle", "rosenbrock", "six_hump_camel"]
 
@@ -140,11 +145,15 @@ def quadratic_saddle(*, curvatures: tuple[float, float] = (1.0, -0.5),
     >>> float(problem.oracle.value(0 * x))
     0.0
     """
-    values = tuple(float(c) for c in curvatures)
-    if len(values) != 2 or not all(math.isfinite(c) and c != 0 for c in values):
+    try:
+        if isinstance(curvatures, str):
+            raise TypeError
+        values = tuple(check_real(c, "curvatures") for c in curvatures)
+    except TypeError:
+        raise TypeError(f"curvatures must be two real numbers, got {curvatures!r}") from None
+    if len(values) != 2 or not all(c != 0 for c in values):
         raise ValueError(f"curvatures must be two non-zero finite numbers, got {curvatures!r}")
-    if not math.isfinite(float(angle)):
-        raise ValueError(f"angle must be finite, got {angle!r}")
+    angle = check_real(angle, "angle")
     rotation = np.array([[math.cos(angle), -math.sin(angle)],
                          [math.sin(angle), math.cos(angle)]])
     constants = _Constants(rotation @ np.diag(values) @ rotation.T)
@@ -211,8 +220,7 @@ def rosenbrock(dimension: int = 2) -> Problem:
     >>> float(problem.oracle.value(x * 0 + 1))
     0.0
     """
-    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 2:
-        raise ValueError(f"dimension must be an integer >= 2, got {dimension!r}")
+    dimension = check_integer(dimension, "dimension", minimum=2, maximum=_MAX_SIZE)
 
     def value(x):
         head, tail = x[:-1], x[1:]
@@ -372,11 +380,12 @@ def mlp_regression(*, depth: int = 7, width: int = 12, inputs: int = 8, samples:
     >>> bool(problem.oracle.value(w) > 0)
     True
     """
-    for name, number, low in (("depth", depth, 0), ("width", width, 1), ("inputs", inputs, 1),
-                              ("samples", samples, 2), ("seed", seed, 0)):
-        if isinstance(number, bool) or not isinstance(number, int) or number < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {number!r}")
-    if activation not in _mlp.ACTIVATIONS:
+    depth, width, inputs, samples = (
+        check_integer(number, name, minimum=low, maximum=_MAX_SIZE)
+        for name, number, low in (("depth", depth, 0), ("width", width, 1),
+                                  ("inputs", inputs, 1), ("samples", samples, 2)))
+    seed = check_integer(seed, "seed")
+    if not isinstance(activation, str) or activation not in _mlp.ACTIVATIONS:
         raise ValueError(f"activation must be one of {_mlp.ACTIVATIONS}, got {activation!r}")
     shapes = _mlp.layer_shapes(inputs, width, depth)
     constants = _Constants(*_mlp.synthetic_regression(samples, inputs, seed))

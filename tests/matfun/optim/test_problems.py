@@ -283,14 +283,14 @@ def test_initial_points_are_reproducible():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: rosenbrock(1), "dimension must be an integer >= 2"),
-        (lambda: rosenbrock(2.0), "dimension must be an integer"),
+        (lambda: rosenbrock(1), r"dimension must be an integer in \[2, "),
+        (lambda: rosenbrock(10**30), "dimension must be an integer in"),
         (lambda: quadratic_saddle(curvatures=(1.0, 0.0)), "curvatures must be two non-zero"),
         (lambda: quadratic_saddle(curvatures=(1.0,)), "curvatures must be two"),
         (lambda: quadratic_saddle(angle=math.inf), "angle must be finite"),
-        (lambda: mlp_regression(depth=-1), "depth must be an integer >= 0"),
-        (lambda: mlp_regression(width=0), "width must be an integer >= 1"),
-        (lambda: mlp_regression(samples=1), "samples must be an integer >= 2"),
+        (lambda: mlp_regression(depth=-1), r"depth must be an integer in \[0, "),
+        (lambda: mlp_regression(width=0), r"width must be an integer in \[1, "),
+        (lambda: mlp_regression(samples=1), r"samples must be an integer in \[2, "),
         (lambda: mlp_regression(activation="relu"), "activation must be one of"),
         (lambda: rosenbrock(2).initial(-1), "seed must be a non-negative integer"),
         (lambda: rosenbrock(2).initial(0, dtype=np.int64), "dtype must be a real floating"),
@@ -298,4 +298,19 @@ def test_initial_points_are_reproducible():
 )
 def test_bad_input(build, message):
     with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: rosenbrock(2.0), "dimension must be an integer, got 2.0"),
+        (lambda: rosenbrock(True), "dimension must be an integer, got True"),
+        (lambda: mlp_regression(depth="2"), "depth must be an integer"),
+        (lambda: quadratic_saddle(angle="0.5"), "angle must be a real number"),
+        (lambda: quadratic_saddle(curvatures=None), "curvatures must be two real numbers"),
+    ],
+)
+def test_bad_input_types(build, message):
+    with pytest.raises(TypeError, match=message):
         build()
