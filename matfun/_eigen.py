@@ -207,4 +207,6 @@ def namespace_of(values: Any, g: Any) -> Any:
         raise TypeError(f"f returned a {type(values).__module__}.{type(values).__name__} for "
                         f"eigenvalues of {type(g).__module__}.{type(g).__name__}: use the "
                         "vector's array library in f") from None
+    if not xp.isdtype(values.dtype, ("real floating", "complex floating", "integral")):
+        raise TypeError(f"f must return numbers, got dtype {values.dtype}")
     return values

@@ -146,6 +146,11 @@ def _value_at(ctx: Any, f: Callable[[Any], Any], eigenvalue: Any) -> Any:
         )
     if isinstance(value, bool | str | bytes):
         raise TypeError(f"f must return a number, got {value!r}")
+    if isinstance(value, float | complex | np.floating | np.complexfloating) and ctx.prec > 53:
+        raise TypeError(
+            f"f returned a {type(value).__name__} (about 16 digits), below the {ctx.dps} "
+            "asked for: compute with the eigenvalue's own context (x.context.sqrt(x))"
+        )
     try:
         value = ctx.convert(value)
     except (TypeError, ValueError):

@@ -362,14 +362,17 @@ def as_operator(
 
 
 def _vector_length(v: Any) -> int:
-    shape = getattr(v, "shape", None)
-    if shape is None or len(shape) != 1:
-        raise ValueError(f"like must be a 1-D vector, got shape {shape}")
-    if not _is_array(v) or not namespace(v).isdtype(
-            v.dtype, ("real floating", "complex floating", "integral", "bool")):
-        raise TypeError(f"like must be a numeric array, got {type(v).__name__} of dtype "
-                        f"{getattr(v, 'dtype', None)}")
-    return int(shape[0])
+    """The length of ``like``, checked without a host synchronisation."""
+    if not _is_array(v):
+        raise TypeError(f"like must be an array, got {type(v).__name__}")
+    if v.ndim != 1:
+        raise ValueError(f"like must be a 1-D vector, got shape {tuple(v.shape)}")
+    if v.shape[0] == 0:
+        raise ValueError("like must not be empty")
+    if not namespace(v).isdtype(v.dtype, ("real floating", "complex floating", "integral",
+                                          "bool")):
+        raise TypeError(f"like must be numeric, got dtype {v.dtype}")
+    return int(v.shape[0])
 
 
 def _is_array(x: Any) -> bool:
