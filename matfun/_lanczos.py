@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import namespace, norm, real_dtype, to_float
+from ._backend import conj_transpose, inner, namespace, norm, real_dtype, to_float
 from .operators import Operator
 
 __all__ = ["LanczosProcess"]
@@ -80,7 +80,8 @@ class LanczosProcess:
         q = self.basis[self.steps]
         w = self.op.matvec(q)
         # Decisions follow (alpha, beta and the breakdown test): one sync per step.
-        alpha = to_float(xp.sum(q * w))
+        # q^H H q: real for a Hermitian H (the conjugate makes complex input work).
+        alpha = to_float(xp.real(inner(xp, q, w)))
         w = w - alpha * q
         if self.steps > 0:
             w = w - self.betas[-1] * self.basis[self.steps - 1]
@@ -100,7 +101,7 @@ class LanczosProcess:
         xp = self.xp
         Q = xp.stack(self.basis[: self.steps + 1], axis=1)
         for _ in range(2):
-            w = w - Q @ (xp.matrix_transpose(Q) @ w)
+            w = w - Q @ (conj_transpose(xp, Q) @ w)
         return w
 
     def tridiagonal(self) -> tuple[list[float], list[float]]:

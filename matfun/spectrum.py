@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as array_device
 
-from ._backend import as_vector, namespace, norm, to_float
+from ._backend import as_vector, inner, namespace, norm, to_float
 from ._lanczos import LanczosProcess
 from ._validation import positive_integer
 from .operators import as_operator
@@ -224,6 +224,6 @@ def _power_bound(H, start, steps):
             return 0.0, 0.0
         q = w / size
     w = H.matvec(q)
-    rho = to_float(xp.sum(q * w))
+    rho = to_float(xp.real(inner(xp, q, w)))  # q^H H q: real for a Hermitian H
     residual = to_float(norm(xp, w - rho * q))
     return abs(rho), abs(rho) + residual

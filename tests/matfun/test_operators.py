@@ -281,3 +281,49 @@ def test_asymmetry_found_in_any_tile(xp, where):
     H[where] += 1e-3
     with pytest.raises(ValueError, match="must be symmetric"):
         as_operator(xp.asarray(H), like=xp.asarray(np.ones(300)))
+
+
+def _hermitian(n, seed):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+    u, _ = np.linalg.qr(z)
+    w = np.geomspace(1.0, 10.0, n) * rng.choice([-1.0, 1.0], n)
+    H = (u * w) @ u.conj().T
+    return (H + H.conj().T) / 2, w
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_complex_hermitian_through_every_method(xp, seed):
+    # A complex Hermitian H (kappa = 10) through each matvec method, against the real
+    # 2n x 2n embedding [[A, -B], [B, A]] of H = A + iB solved by numpy's eigh: an oracle
+    # that never sees a complex number. Inner products must conjugate (q^H H q) or the
+    # Lanczos coefficients and the power method's Rayleigh quotient come out wrong.
+    import matfun
+    from matfun import exact, spectrum
+
+    H, w = _hermitian(6, seed)
+    g = np.random.default_rng(seed + 10).standard_normal(6) + 1j
+    E = np.block([[H.real, -H.imag], [H.imag, H.real]])
+    values, vectors = np.linalg.eigh(E)
+    x = vectors @ ((vectors.T @ np.concatenate([g.real, g.imag])) / np.abs(values))
+    expected = x[:6] + 1j * x[6:]
+    Hx, gx = xp.asarray(H), xp.asarray(g)
+    # Default tolerances (1e-8 relative): a converged answer is within 10x of it.
+    for name, call in [("inv_sqrt", lambda: matfun.inv_sqrt(Hx, gx)),
+                       ("lanczos_apply", lambda: matfun.lanczos_apply(
+                           Hx, gx, lambda t: 1 / abs(t))),
+                       ("chebyshev_inv_sqrt", lambda: matfun.chebyshev_inv_sqrt(Hx, gx))]:
+        got = to_numpy(call())
+        assert np.linalg.norm(got - expected) <= 1e-7 * np.linalg.norm(expected), name
+    # 60 terms at a fixed V: the same polynomial as the exact truncation (rounding only).
+    V = 2.0 * np.max(w**2)
+    series = to_numpy(matfun.inv_sqrt_series(Hx, gx, terms=60, scale=V))
+    truncated = exact.truncated_inv_sqrt_series(H, g, terms=60, scale=V)
+    np.testing.assert_allclose(series, truncated, rtol=1e-12, atol=1e-12)
+    radius = np.max(np.abs(w))
+    for method in ("lanczos", "power"):
+        estimate = spectrum.spectral_radius(Hx, like=gx, method=method, steps=6)
+        # An estimate from Ritz values / a Rayleigh quotient never exceeds the radius;
+        # the upper bound (estimate + residual) is certified to bound it.
+        assert estimate.estimate <= radius * (1 + 1e-12), method
+        assert estimate.upper >= radius * (1 - 1e-12), method
