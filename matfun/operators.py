@@ -23,7 +23,7 @@ from typing import Any
 
 from array_api_compat import device
 
-from ._backend import all_finite, conj_transpose, namespace, real_dtype
+from ._backend import all_finite, conj_transpose, namespace, real_dtype, result_float_dtype
 from ._validation import check_real
 
 __all__ = ["Operator", "as_operator", "square", "shift", "scale"]
@@ -201,7 +201,8 @@ class Operator:
                     f"{self.name}: matvec returned complex values for a real vector; "
                     "pass a complex vector"
                 )
-            result = xp.astype(result, v.dtype)
+            # An integer (or bool) vector gets a floating product, never a rounded one.
+            result = xp.astype(result, result_float_dtype(xp, v))
         if not all_finite(xp, result):
             self._non_finite(v)
         return result
@@ -445,11 +446,17 @@ def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Op
     def apply(v: Any) -> Any:
         if v.dtype == array.dtype:
             return array @ v
+        if not xp.isdtype(v.dtype, ("real floating", "complex floating")):
+            # Integers: the product in floating point (strict libraries do not promote).
+            v = xp.astype(v, result_float_dtype(xp, v))
+            if v.dtype == array.dtype:
+                return array @ v
         # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
         # common dtype, then come back to the vector's real dtype (float32 stays float32).
         work = xp.result_type(array.dtype, v.dtype)
         result = array @ (v if v.dtype == work else xp.astype(v, work))
-        if result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating"):
+        if (result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating")
+                and xp.isdtype(v.dtype, "real floating")):
             result = xp.astype(result, v.dtype)
         return result
 

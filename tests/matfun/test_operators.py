@@ -327,3 +327,13 @@ def test_complex_hermitian_through_every_method(xp, seed):
         # the upper bound (estimate + residual) is certified to bound it.
         assert estimate.estimate <= radius * (1 + 1e-12), method
         assert estimate.upper >= radius * (1 - 1e-12), method
+
+
+def test_integer_vector_gets_a_floating_product(xp):
+    # H v for an integer v is the exact product in floating point, never rounded back.
+    op = as_operator(xp.asarray(np.array([[0.5, 0.0], [0.0, 1.5]])))
+    xp_assert_close(op.matvec(xp.asarray(np.array([1, 3]))), np.array([0.5, 4.5]),
+                    rtol=0, xp=xp, check_dtype=False)
+    half = as_operator(lambda v: 0.5 * xp.astype(v, xp.float64), like=xp.asarray(np.ones(2)))
+    xp_assert_close(half.matvec(xp.asarray(np.array([1, 3]))), np.array([0.5, 1.5]),
+                    rtol=0, xp=xp, check_dtype=False)
