@@ -92,7 +92,8 @@ VECTORS = [
     ("int", np.array([1, 2, 3]), EDGE), ("bool", np.ones(3, dtype=bool), EDGE),
 ]
 INTEGERS = [
-    ("None", None, EDGE),  # the default of many optional integers ("string", "3", BAD), ("True", True, BAD), ("False", False, BAD),
+    ("None", None, EDGE),  # the default of many optional integers
+    ("string", "3", BAD), ("True", True, BAD), ("False", False, BAD),
     ("2.5", 2.5, BAD), ("NaN", math.nan, BAD), ("inf", math.inf, BAD), ("list", [3], BAD),
     ("complex", 3j, BAD), ("-1", -1, EDGE), ("0", 0, EDGE), ("10**30", 10**30, EDGE),
     ("np.int64", np.int64(3), EDGE), ("3.0", 3.0, EDGE),
