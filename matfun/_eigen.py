@@ -19,15 +19,10 @@ from typing import Any
 import array_api_compat
 
 from ._backend import all_finite, as_vector, conj_transpose, is_complex, namespace, to_float
+from ._operator_forms import check_symmetric, is_scipy_sparse, is_torch_sparse
+from ._operator_forms import is_array as _has_namespace
 from ._validation import check_real, positive_integer, power_of_two
-from .operators import (
-    Operator,
-    _check_symmetric,
-    _is_scipy_sparse,
-    _is_torch_sparse,
-    as_operator,
-)
-from .operators import _is_array as _has_namespace
+from .operators import Operator, as_operator
 
 __all__ = ["eigendecomposition", "to_dense"]
 
@@ -64,9 +59,9 @@ def to_dense(op: Any, *, like: Any) -> Any:
 def _dense(xp: Any, op: Any, like: Any) -> Any:
     if isinstance(op, Operator) and op.array is not None:
         op = op.array
-    if _is_scipy_sparse(op):
+    if is_scipy_sparse(op):
         op = xp.asarray(op.toarray(), device=_device(like))
-    elif _is_torch_sparse(op):
+    elif is_torch_sparse(op):
         op = op.to_dense()
     if _has_namespace(op):
         return as_operator(op, like=like, name="op").array
@@ -78,7 +73,7 @@ def _dense(xp: Any, op: Any, like: Any) -> Any:
         dtype = xp.complex64 if like.dtype in (xp.float32, xp.complex64) else xp.complex128
     identity = xp.eye(operator.size, dtype=dtype, device=_device(like))
     matrix = xp.stack([operator.matvec(identity[:, j]) for j in range(operator.size)], axis=1)
-    _check_symmetric(xp, matrix, "op")
+    check_symmetric(xp, matrix, "op")
     return matrix
 
 

@@ -1,0 +1,160 @@
+"""The kinds of input :func:`matfun.as_operator` accepts: recognising and checking them.
+
+Private helpers of :mod:`matfun.operators` (and the exact oracles): what is an array,
+a sparse matrix of SciPy or torch, a square shape, a dense matrix's product and its
+symmetry check. Nothing here builds an :class:`~matfun.Operator`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from array_api_compat import device
+
+from ._backend import all_finite, conj_transpose, namespace, real_dtype, result_float_dtype
+
+__all__ = [
+    "asymmetry",
+    "check_symmetric",
+    "dense_apply",
+    "is_array",
+    "is_scipy_sparse",
+    "is_torch_sparse",
+    "same_library",
+    "sparse_apply",
+    "square_shape",
+    "vector_length",
+]
+
+
+def vector_length(v: Any) -> int:
+    """The length of ``like``, checked without a host synchronisation."""
+    if not is_array(v):
+        raise TypeError(f"like must be an array, got {type(v).__name__}")
+    if v.ndim != 1:
+        raise ValueError(f"like must be a 1-D vector, got shape {tuple(v.shape)}")
+    if v.shape[0] == 0:
+        raise ValueError("like must not be empty")
+    if not namespace(v).isdtype(v.dtype, ("real floating", "complex floating", "integral",
+                                          "bool")):
+        raise TypeError(f"like must be numeric, got dtype {v.dtype}")
+    return int(v.shape[0])
+
+
+def is_array(x: Any) -> bool:
+    try:
+        namespace(x)
+    except TypeError:
+        return False
+    return True
+
+
+def same_library(array: Any, like: Any, name: str) -> None:
+    try:
+        namespace(array, like)
+    except TypeError:
+        raise TypeError(
+            f"{name} is a {type(array).__module__}.{type(array).__name__} but the vector "
+            f"is a {type(like).__module__}.{type(like).__name__}: use one array library "
+            "for both"
+        ) from None
+
+
+def is_torch_sparse(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor) and x.layout != torch.strided
+
+
+def sparse_apply(matrix: Any) -> Callable[[Any], Any]:
+    # Sparse torch tensors support few element-wise operations (no finiteness or
+    # symmetry check of the matrix itself; the products are still checked).
+    def apply(v: Any) -> Any:
+        work = v if v.dtype == matrix.dtype else v.to(matrix.dtype)
+        return matrix @ work
+
+    return apply
+
+
+def is_scipy_sparse(x: Any) -> bool:
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+def square_shape(operator: Any, name: str) -> int:
+    shape = tuple(operator.shape)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"{name} must be square, got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {shape}")
+    return int(shape[0])
+
+
+def check_symmetric(xp: Any, array: Any, name: str) -> None:
+    # sqrt(eps) leaves room for matrices symmetrised in floating point while
+    # catching a matrix that is not symmetric at all.
+    eps = xp.finfo(array.dtype).eps
+    worst, magnitude = asymmetry(xp, array)
+    if worst > eps**0.5 * magnitude:
+        raise ValueError(
+            f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
+            f"against max|A| = {magnitude:.3g}"
+        )
+
+
+def asymmetry(xp: Any, array: Any) -> tuple[float, float]:
+    """``(max|A - A^H|, max|A|)``, comparing tiles ``A[I, J]`` with ``A[J, I]^H``.
+
+    Tile by tile, each entry is read once and no ``n x n`` temporary is made:
+    about 4x faster than ``A - A^H`` on a 2000 x 2000 matrix, whose strided
+    transpose defeats the cache. One host synchronisation at the end.
+    """
+    size = array.shape[0]
+    block = max(128, size // 16)
+    worst = magnitude = xp.zeros((), dtype=real_dtype(xp, array), device=device(array))
+    for i in range(0, size, block):
+        for j in range(i, size, block):
+            i_end, j_end = min(i + block, size), min(j + block, size)  # array API: no overrun
+            upper, lower = array[i:i_end, j:j_end], array[j:j_end, i:i_end]
+            mirrored = conj_transpose(xp, lower)
+            worst = xp.maximum(worst, xp.max(xp.abs(upper - mirrored)))
+            magnitude = xp.maximum(magnitude, xp.maximum(xp.max(xp.abs(upper)),
+                                                         xp.max(xp.abs(lower))))
+    return float(worst), float(magnitude)
+
+
+def dense_apply(array: Any, name: str, symmetric: bool
+                ) -> tuple[Callable[[Any], Any], int, Any]:
+    """``(apply, n, array)`` for a square dense array, checked (floating, finite, symmetric)."""
+    xp = namespace(array)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {tuple(array.shape)}")
+    size = square_shape(array, name)
+    if not xp.isdtype(array.dtype, ("real floating", "complex floating", "integral", "bool")):
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
+        array = xp.astype(array, xp.float64)
+    if not all_finite(xp, array):
+        raise ValueError(f"{name} contains NaN or inf")
+    if symmetric:
+        check_symmetric(xp, array, name)
+
+    def apply(v: Any) -> Any:
+        if v.dtype == array.dtype:
+            return array @ v
+        if not xp.isdtype(v.dtype, ("real floating", "complex floating")):
+            # Integers: the product in floating point (strict libraries do not promote).
+            v = xp.astype(v, result_float_dtype(xp, v))
+            if v.dtype == array.dtype:
+                return array @ v
+        # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
+        # common dtype, then come back to the vector's real dtype (float32 stays float32).
+        work = xp.result_type(array.dtype, v.dtype)
+        result = array @ (v if v.dtype == work else xp.astype(v, work))
+        if (result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating")
+                and xp.isdtype(v.dtype, "real floating")):
+            result = xp.astype(result, v.dtype)
+        return result
+
+    return apply, size, array
