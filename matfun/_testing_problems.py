@@ -30,7 +30,7 @@ _DTYPES = {np.dtype(t): np.dtype(t).kind for t in (np.float32, np.float64, np.co
                                                    np.complex128)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class HermitianProblem:
     r"""A Hermitian matrix with its prescribed eigendecomposition and a right-hand side.
 
@@ -65,6 +65,15 @@ class HermitianProblem:
     def summary(self) -> str:
         """One line for a failure message: see :func:`spectrum_summary`."""
         return spectrum_summary(self.eigenvalues, dtype=np.asarray(self.g).dtype)
+
+    def __repr__(self) -> str:
+        # What hypothesis prints for a falsifying example: the spectrum, not the arrays.
+        return (f"HermitianProblem({self.summary()}, matrix_scale={self.matrix_scale:g}, "
+                f"rhs_scale={self.rhs_scale:g})")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # hypothesis's (and IPython's) pretty printer would list every array field.
+        printer.text(repr(self))
 
 
 def spectrum_summary(eigenvalues: Any, *, dtype: Any = None) -> str:

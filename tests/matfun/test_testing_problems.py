@@ -38,6 +38,7 @@ def dense_abs_inv(H, g):
 def test_problems_have_their_eigendecomposition(problem):
     H, g = problem.matrix, problem.g
     assert isinstance(problem, HermitianProblem)
+    assert repr(problem).startswith("HermitianProblem(n = ") and len(repr(problem)) < 200
     assert H.dtype == g.dtype and H.shape == (g.shape[0],) * 2
     np.testing.assert_array_equal(H, H.conj().T)  # exactly Hermitian
     q, w = problem.eigenvectors, problem.eigenvalues
