@@ -7,12 +7,20 @@ Build (strict: every warning is an error)::
 
 from __future__ import annotations
 
-import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+# Document the source tree this file belongs to, installed or not.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import accel  # noqa: E402
 
 project = "matfun-accel"
-author = "the matfun-accel authors"
-copyright = "2024-2025, " + author
-release = importlib.metadata.version("matfun-accel")
+author = "the matfun-accel developers"
+copyright = "2026, " + author
+# The version of the source being documented (not of whatever happens to be installed).
+release = accel.__version__
 version = release
 
 extensions = [
@@ -53,4 +61,37 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+templates_path = ["_templates"]
+# Every page's left sidebar lists the whole site (see _templates/sidebar-site-nav.html).
+html_sidebars = {"**": ["sidebar-site-nav"]}
+
+# --- Mathematics with no network access: the vendored MathJax 3 (a single file, fonts
+# included as SVG paths; see _static/mathjax/README.md) instead of Sphinx's default CDN.
+# tests/test_docs.py checks that no page loads a remote script or stylesheet.
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {
+    # The context menu's speech and exploration options load more components, some
+    # from a CDN: without the menu nothing beyond tex-svg.js is ever fetched.
+    "options": {"enableMenu": False},
+}
+
+
+# --- Signatures: default values as a reader writes them. autodoc prints repr(), which
+# gives ``dtype=<class 'numpy.float64'>`` for a type and ``<ufunc 'absolute'>`` for a
+# NumPy ufunc.
+_REPRS = (
+    (re.compile(r"<class '([\w.]+)'>"), r"\1"),
+    (re.compile(r"<ufunc '(\w+)'>"), r"numpy.\1"),
+)
+
+
+def _clean_signature(app, what, name, obj, options, signature, return_annotation):
+    if signature:
+        for pattern, replacement in _REPRS:
+            signature = pattern.sub(replacement, signature)
+    return signature, return_annotation
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _clean_signature)

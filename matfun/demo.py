@@ -43,21 +43,55 @@ def _cosine(x: np.ndarray, exact: np.ndarray) -> float:
 def series_curves(matrix, g, exact, terms, accelerators):
     """Relative error after each term of the plain and the accelerated series.
 
-    Returns ``(matvecs, {label: errors}, cosines of the plain series, scale)``.
+    Returns ``(matvecs, {label: errors}, cosines of the plain series, scale,
+    partial sums)``, the partial sums stacked as rows.
     """
     scale = float(np.max(np.abs(np.linalg.eigvalsh(matrix)))) ** 2
     streams = {label: accel.accelerator(method, order=order)
                for label, (method, order) in accelerators.items()}
     matvecs, cosines, errors = [], [], {"series": [], **{label: [] for label in streams}}
+    sums = []
     for partial in matfun.inv_sqrt_partial_sums(matrix, g, terms=terms, scale=scale):
         value = np.asarray(partial.value)
+        sums.append(value.copy())
         matvecs.append(partial.matvecs)
         cosines.append(_cosine(value, exact))
         errors["series"].append(_relative_error(value, exact))
         for label, stream in streams.items():
             stream.push(partial.value)
             errors[label].append(_relative_error(np.asarray(stream.result().estimate), exact))
-    return np.array(matvecs), {k: np.array(v) for k, v in errors.items()}, cosines, scale
+    return (np.array(matvecs), {k: np.array(v) for k, v in errors.items()}, cosines, scale,
+            np.array(sums))
+
+
+def spikes(errors, factor=10.0, window=5):
+    """Indices where ``errors`` exceeds ``factor`` times the median of its neighbours."""
+    local = np.array([np.median(errors[max(0, i - window): i + window + 1])
+                      for i in range(errors.size)])
+    return np.nonzero(errors > factor * local)[0]
+
+
+def levin_cancellation(sums, index, exact, estimate, beta=1.0):
+    r"""Why Levin's t transform (order 2) spikes at ``index``: its denominator cancels.
+
+    Componentwise, the order-k t transform is a ratio of two sums over the last
+    ``k + 1`` terms, :math:`\sum_j (-1)^j inom{k}{j} (rac{n+j+eta}{n+k+eta})^{k-1}
+    x_{n+j} / a_{n+j}` with :math:`x = s` above and :math:`x = 1` below, where
+    :math:`a_n = s_n - s_{n-1}`. Returns, for the component with the largest error:
+    its index, the cancellation of the denominator (its size over the sum of its
+    terms' sizes) there and its median over all components, and that component's
+    last term over the root mean square of the last term (is the term itself small?).
+    """
+    k = 2
+    n = index - k
+    terms = np.diff(sums[: index + 1], axis=0, prepend=0.0)[n:]
+    weights = np.array([(-1.0) ** j * (1, 2, 1)[j] * ((n + j + beta) / (n + k + beta)) ** (k - 1)
+                        for j in range(k + 1)])
+    parts = weights[:, None] / terms
+    cancellation = np.abs(parts.sum(axis=0)) / np.abs(parts).sum(axis=0)
+    worst = int(np.argmax(np.abs(estimate - exact)))
+    size = abs(terms[-1, worst]) / (np.linalg.norm(terms[-1]) / np.sqrt(terms.shape[1]))
+    return worst, float(cancellation[worst]), float(np.median(cancellation)), float(size)
 
 
 def fast_methods(matrix, g, exact, tolerances):
@@ -65,8 +99,8 @@ def fast_methods(matrix, g, exact, tolerances):
     points = {}
     for method in ("lanczos", "chebyshev"):
         points[method] = []
-        for tol in tolerances:
-            x, info = matfun.inv_sqrt(matrix, g, method=method, tol=tol, full_output=True)
+        for rtol in tolerances:
+            x, info = matfun.inv_sqrt(matrix, g, method=method, rtol=rtol, full_output=True)
             points[method].append((info.matvecs, _relative_error(np.asarray(x), exact)))
     return points
 
@@ -83,7 +117,7 @@ def save_figure(path, matvecs, errors, points):
     for label, curve in errors.items():
         ax.loglog(matvecs, curve, label=label, lw=2 if label == "series" else 1.2)
     for method, marks in points.items():
-        ax.loglog(*zip(*marks, strict=False), "o--", label=f"{method} (tol sweep)")
+        ax.loglog(*zip(*marks, strict=False), "o--", label=f"{method} (rtol sweep)")
     ax.set_xlabel("matvecs (H v products)")
     ax.set_ylabel("relative error in |H|^-1 g")
     ax.set_title("Saddle-free direction: series, accelerators, Krylov and Chebyshev")
@@ -92,6 +126,31 @@ def save_figure(path, matvecs, errors, points):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def explain_levin_spikes(sums, errors, exact):
+    """Print where the Levin t curve spikes and the measured reason."""
+    found = spikes(errors)
+    if not found.size:
+        print("\nlevin t, N=2: no spikes on this problem")
+        return
+    shown = ", ".join(f"{i + 1} ({errors[i]:.1e})" for i in found[:6])
+    print(f"\nlevin t, N=2 spikes (error > 10x its neighbours') after terms {shown}.")
+    print("Levin's t transform works componentwise and divides by a weighted second\n"
+          "difference of the reciprocal terms 1/a_n, 1/a_n+1, 1/a_n+2 (a_n = s_n - s_n-1).\n"
+          "When that difference nearly cancels in one component, the division blows up\n"
+          "that component. Measured at each spike, in the component with the largest error:")
+    for i in found[:6]:
+        stream = accel.accelerator("levin", order=2)
+        for value in sums[: i + 1]:
+            stream.push(value)
+        estimate = np.asarray(stream.result().estimate)
+        worst, cancel, typical, size = levin_cancellation(sums, i, exact, estimate)
+        print(f"  term {i + 1}: component {worst}, denominator cancelled to {cancel:.1e} of its "
+              f"parts (median component {typical:.1e}); its term is {size:.2f} x the rms term")
+    print("The terms themselves are not small there: the spikes come from the\n"
+          "cancellation. Shanks, Sablonniere and MPE divide by norms or inner products of\n"
+          "whole difference vectors, which do not cancel componentwise.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
 
     accelerators = {"shanks, N=2": ("shanks", 2), "sablonniere, N=2": ("sablonniere", 2),
                     "levin t, N=2": ("levin", 2), "mpe, N=2": ("mpe", 2)}
-    matvecs, errors, cosines, scale = series_curves(matrix, g, exact, args.terms, accelerators)
+    matvecs, errors, cosines, scale, sums = series_curves(matrix, g, exact, args.terms,
+                                                          accelerators)
     print(f"binomial series, V = lambda_max(H)^2 = {scale:.4g}; relative error after K terms")
     labels = list(errors)
     print(f"{'terms':>6} {'matvecs':>8} {'cosine':>9} " + " ".join(f"{k:>17}" for k in labels))
@@ -122,8 +182,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{terms:>6} {matvecs[i]:>8} {cosines[i]:>9.6f} "
                   + " ".join(f"{errors[k][i]:>17.3e}" for k in labels))
 
-    x, info = matfun.inv_sqrt_series(matrix, g, tol=1e-8, full_output=True)
-    print(f"\ninv_sqrt_series(H, g, tol=1e-8) with the safe adaptive V: {info.terms} terms, "
+    explain_levin_spikes(sums, errors["levin t, N=2"], exact)
+
+    x, info = matfun.inv_sqrt_series(matrix, g, rtol=1e-8, full_output=True)
+    print(f"\ninv_sqrt_series(H, g, rtol=1e-8) with the safe adaptive V: {info.terms} terms, "
           f"{info.matvecs} matvecs, V = {info.scale:.4g} ({info.restarts} restarts), "
           f"relative error {_relative_error(np.asarray(x), exact):.2e}")
 
@@ -132,10 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\nmatvecs to relative error 1e-6 (first term of the series that gets there):")
     for label in labels:
         hit = first_below(matvecs, errors[label], 1e-6)
-        print(f"  {label:<18} {f'not within {args.terms} terms' if hit is None else hit}")
+        print(f"  {label:<20} {f'not within {args.terms} terms' if hit is None else hit}")
     for method, marks in points.items():
         matvec_count, error = marks[tolerances.index(1e-6)]
-        print(f"  {method + ' tol=1e-6':<18} {matvec_count} (relative error {error:.1e})")
+        print(f"  {method + ' rtol=1e-6':<20} {matvec_count} (relative error {error:.1e})")
 
     figure = args.output / "demo_convergence.png"
     save_figure(figure, matvecs, errors, points)

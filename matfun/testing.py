@@ -16,7 +16,19 @@ the forward error of a backward-stable method (Higham 2002, section 7.1), with
 Mary 2019), :math:`\kappa` the condition number of the matrix being inverted and
 :math:`\epsilon` the unit roundoff of the less precise of ``actual`` and ``g``.
 
-Hypothesis is a test-time dependency: ``pip install matfun-accel[test]`` brings it.
+Hypothesis is a test-time dependency: ``pip install 'matfun-accel[oracle]'`` brings
+it (and nothing else).
+
+Beyond the matrix strategies: :func:`problems` draws a matrix and its right-hand side
+together (``g`` near an eigenvector, extreme scales, complex Hermitian, float32);
+:func:`coefficient_oracle`, :func:`assert_coefficients_match` and
+:func:`assert_truncated_series_matches` check a series implementation piece by piece,
+to rounding error. Failure messages describe the spectrum (``n``, the range of
+:math:`|\lambda|`, :math:`\kappa`, the number of negative eigenvalues), never print
+the matrix, and say when the error would pass with ``condition=kappa**2`` -- the
+condition number of a method that squares ``H``. The walk-through in the
+documentation, *Testing your implementation*, applies all of it to SciPy's
+``funm_multiply_krylov``.
 
 Example: a third-party saddle-free direction through SciPy's polar decomposition
 (:math:`H = U |H|`), checked on matrices with condition numbers up to 10^4:
@@ -52,7 +64,7 @@ try:
     import hypothesis  # noqa: F401  (the strategies need it: say so clearly)
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "matfun.testing needs hypothesis: pip install matfun-accel[test]"
+        "matfun.testing needs hypothesis: pip install 'matfun-accel[oracle]'"
     ) from err
 
 from ._backend import as_vector, namespace
@@ -65,16 +77,47 @@ from ._strategies import (
     symmetric_matrices,
     vectors,
 )
-from .exact import _check_damping, _combine, eigendecomposition
+from ._testing_problems import (
+    RHS_KINDS,
+    HermitianProblem,
+    problems,
+    safe_norm,
+    spectrum_summary,
+)
+from ._testing_series import (
+    SERIES,
+    assert_coefficients_match,
+    assert_truncated_series_matches,
+    coefficient_oracle,
+)
+from .exact import (
+    _check_damping,
+    _combine,
+    eigendecomposition,
+    truncated_binomial_series,
+    truncated_inv_sqrt_series,
+    truncated_neumann_series,
+)
 
 __all__ = [
     "DISTRIBUTIONS",
+    "RHS_KINDS",
+    "SERIES",
+    "HermitianProblem",
     "SymmetricProblem",
     "spectra",
     "symmetric_matrices",
     "vectors",
     "matrix_with_spectrum",
+    "problems",
+    "spectrum_summary",
     "assert_matches_oracle",
+    "coefficient_oracle",
+    "assert_coefficients_match",
+    "truncated_inv_sqrt_series",
+    "truncated_neumann_series",
+    "truncated_binomial_series",
+    "assert_truncated_series_matches",
 ]
 
 _FUNCTIONS = ("abs_inv", "inv", "inv_sqrt_square")
@@ -183,17 +226,37 @@ def assert_matches_oracle(
                 f"below 1 (kappa = {kappa:.3g}, eps = {eps:.3g}): the problem is too "
                 "ill-conditioned for this precision; pass rtol explicitly"
             )
-    error = float(np.linalg.norm(result - expected))
-    size = float(np.linalg.norm(expected))
+    wide = np.promote_types(result.dtype, expected.dtype)
+    error = safe_norm(result.astype(wide) - expected.astype(wide))
+    size = safe_norm(expected)
     relative = error / size if size > 0 else (0.0 if error == 0 else math.inf)
     if error > atol + rtol * size:
         how = (f"rtol = safety * sqrt(n) * kappa * eps with safety = {safety:g}"
                if derived else "rtol given")
         raise AssertionError(
             f"{name}: relative error {relative:.3g} > rtol {rtol:.3g} (kappa = {kappa:.3g}, "
-            f"eps = {eps:.3g}, n = {n}; {how}; atol = {atol:g}) {err_msg}".rstrip()
+            f"eps = {eps:.3g}; {how}; atol = {atol:g}); spectrum: "
+            f"{spectrum_summary(_to_host(eigenvalues, 'eigenvalues'), dtype=result.dtype)}"
+            f"{_squared_hint(relative, safety * math.sqrt(n) * eps, kappa, derived)} "
+            f"{err_msg}".rstrip()
         )
     return relative
+
+
+def _squared_hint(relative, unit, kappa, derived):
+    r"""The hint for an error that a method working on ``H^2`` would make, or ''.
+
+    A method that squares ``H`` (a series or a Krylov method in ``H^2``, a normal
+    equation) solves a problem of condition :math:`\kappa^2`: its forward error is
+    of order :math:`\kappa^2 \epsilon`. An error above the :math:`\kappa` bound but
+    within the :math:`\kappa^2` one is that pattern.
+    """
+    if derived and kappa > 1 and relative <= unit * kappa * kappa:
+        return (f". The error is within the bound for kappa**2 = {kappa * kappa:.3g} "
+                f"({unit * kappa * kappa:.3g}): a method that squares H (a series or a Krylov "
+                "space in H^2) has that condition number -- if yours does, pass "
+                "condition=kappa**2")
+    return ""
 
 
 def _oracle_values(xp, eigenvalues, function, damping, damping_kind):

@@ -59,7 +59,7 @@ if SMALL:
     STEPS, DENSE_STEPS, SEEDS, DENSE_SEEDS = 40, 10, [0, 1], [0]
 else:
     problem = problems.mlp_regression()
-    # About 10 minutes on two cores: a dense step (p = 1057 HVPs and a 1057 x 1057
+    # About 20 minutes on two cores: a dense step (p = 1057 HVPs and a 1057 x 1057
     # eigendecomposition) costs seconds, a series step a tenth of a second.
     STEPS, DENSE_STEPS, SEEDS, DENSE_SEEDS = 200, 20, [0, 1, 2], [0, 1]
 print(f"{problem.name}: {problem.dimension} parameters, {len(problem.groups)} groups")

@@ -26,7 +26,8 @@ PAGES = [
     "index", "getting_started", "mathematics", "accelerators", "fast_methods", "oracle",
     "backends", "optimisers", "notebooks", "benchmark_results", "api/index",
     "api/matfun", "api/operators", "api/scaling", "api/exact", "api/testing",
-    "api/spectrum", "api/lanczos", "api/chebyshev", "api/optim", "api/accel",
+    "api/spectrum", "api/lanczos", "api/chebyshev", "api/optim", "api/problems", "api/accel",
+    "testing_your_implementation",
 ]
 
 
@@ -60,10 +61,16 @@ def test_every_page_is_built(built):
     ("api/matfun", ["matfun.inv_sqrt_series", "matfun.inv_sqrt_partial_sums", "matfun.inv_sqrt",
                     "matfun.neumann_series", "matfun.as_operator"]),
     ("api/optim", ["matfun.optim.sfn_series", "matfun.optim.exact_sfn"]),
+    ("api/problems", ["matfun.optim.problems.rosenbrock", "matfun.optim.problems.mlp_regression",
+                      "matfun.optim.problems.Problem"]),
+    ("api/matfun", ["matfun.series.DAMPING_KINDS"]),
+    ("api/scaling", ["matfun.scaling.SCALE_STRATEGIES"]),
     ("api/accel", ["accel.shanks", "accel.sablonniere", "accel.levin", "accel.pade",
                    "accel.accelerator", "accel.methods"]),
     ("api/exact", ["matfun.exact.abs_inv"]),
-    ("api/testing", ["matfun.testing.assert_matches_oracle"]),
+    ("api/testing", ["matfun.testing.assert_matches_oracle", "matfun.testing.DISTRIBUTIONS",
+                     "matfun.testing.problems", "matfun.testing.assert_coefficients_match",
+                     "matfun.testing.assert_truncated_series_matches"]),
     ("api/lanczos", ["matfun.lanczos.lanczos_apply"]),
     ("api/chebyshev", ["matfun.chebyshev.chebyshev_inv_sqrt"]),
 ])
@@ -84,6 +91,69 @@ def test_mathematics_is_rendered_as_maths(built):
     assert "$$" not in html
 
 
+# A script, stylesheet, font or @import fetched from another host would make the site
+# depend on the network (and on that host's uptime and privacy policy): the mathematics
+# must render from the vendored MathJax. Matched on the built files themselves.
+_REMOTE_TAG = re.compile(r"<(script|link)\b[^>]*?\b(src|href)\s*=\s*[\"']?((https?:)?//[^\"' >]+)",
+                         re.I)
+_REMOTE_CSS = re.compile(r"@import\s+(url\()?\s*[\"']?((https?:)?//[^\"')]+)|"
+                         r"url\(\s*[\"']?((https?:)?//[^\"')]+)", re.I)
+
+
+def test_the_checker_sees_remote_assets():
+    # Guards the patterns: each of these must be caught.
+    assert _REMOTE_TAG.search('<script defer src="https://cdn.example/mathjax.js"></script>')
+    assert _REMOTE_TAG.search("<link rel='stylesheet' href='//cdn.example/a.css'>")
+    assert _REMOTE_CSS.search('@import "https://fonts.example/css";')
+    assert _REMOTE_CSS.search("src: url(https://fonts.example/a.woff2)")
+    assert not _REMOTE_TAG.search('<script src="_static/mathjax/tex-svg.js"></script>')
+    assert not _REMOTE_TAG.search('<a href="https://example.org">a link is fine</a>')
+
+
+def test_the_site_loads_nothing_from_the_network(built):
+    _, out = built
+    remote = []
+    for path in sorted(out.rglob("*.html")):
+        remote += [f"{path.relative_to(out)}: {m.group(3)}"
+                   for m in _REMOTE_TAG.finditer(path.read_text(encoding="utf-8"))]
+    for path in sorted(out.rglob("*.css")):
+        remote += [f"{path.relative_to(out)}: {m.group(0)}"
+                   for m in _REMOTE_CSS.finditer(path.read_text(encoding="utf-8"))]
+    assert not remote, "\n".join(remote[:20])
+
+
+def test_maths_is_typeset_by_the_vendored_mathjax(built):
+    _, out = built
+    html = (out / "mathematics.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]*\bsrc="([^"]*mathjax[^"]*)"', html, re.I)
+    assert [s.split("?")[0] for s in scripts] == ["_static/mathjax/tex-svg.js"], scripts
+    assert (out / "_static" / "mathjax" / "tex-svg.js").stat().st_size > 1_000_000
+    # MathJax 3's configuration (window.MathJax) comes before the component loads.
+    assert html.index("window.MathJax") < html.index("_static/mathjax/tex-svg.js")
+
+
+def test_every_page_has_the_site_navigation_in_its_sidebar(built):
+    _, out = built
+    for page in ("getting_started", "mathematics", "testing_your_implementation", "api/matfun"):
+        html = (out / f"{page}.html").read_text(encoding="utf-8")
+        nav = html[html.index('aria-label="Site navigation"'):]
+        nav = nav[:nav.index("</nav>")]
+        links = set(re.findall(r'href="([^"]*)"', nav))
+        prefix = "../" if "/" in page else ""
+        # Every user-guide page and the API index, the current page as "#".
+        wanted = {f"{prefix}{other}.html" for other in PAGES if "/" not in other
+                  and other not in ("index", page)}
+        wanted.add("index.html" if prefix else "api/index.html")
+        assert wanted <= links, (page, sorted(wanted - links))
+
+
+def test_signatures_show_defaults_as_written(built):
+    _, out = built
+    for page in PAGES:
+        html = (out / f"{page}.html").read_text(encoding="utf-8")
+        assert "&lt;class" not in html, page  # e.g. dtype=<class 'numpy.float64'>
+
+
 # --- The code examples of the user guide run and print what the pages say they print.
 #
 # Every ```python block of a page runs, in order, in one namespace per page (as a reader
@@ -94,6 +164,7 @@ def test_mathematics_is_rendered_as_maths(built):
 
 EXAMPLE_PAGES = [
     "getting_started", "accelerators", "fast_methods", "oracle", "backends",
+    "testing_your_implementation",
     pytest.param("optimisers", marks=pytest.mark.slow),  # trains an MLP for 100 steps (~7 s)
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -133,7 +204,8 @@ def _same_output(printed, expected):
 
 def test_the_pages_have_examples():
     # Guards the parser: a change of fence style must not silently skip every example.
-    for page in ("getting_started", "accelerators", "fast_methods", "oracle", "optimisers"):
+    for page in ("getting_started", "accelerators", "fast_methods", "oracle", "optimisers",
+                 "testing_your_implementation"):
         assert _blocks(page), page
         assert any(_expected_output(b) for b in _blocks(page)) or page == "oracle", page
 
