@@ -75,6 +75,13 @@ class PartialSum:
         Restarts so far.
     matvecs : int
         Matvecs of the user's operator spent so far.
+    power_norm : float
+        :math:`\|p_k\| = \|(I - A/V)^k g\|` (the term without its coefficient and
+        prefactor), in the units of :attr:`term_norm` divided by ``|pi(V) c_k|``.
+    coefficient_growth : float
+        :math:`\gamma_k = \max(1, \sup_{j \ge k} |c_{j+1}/c_j|)` over the coefficients
+        computed so far (exact for the binomial families, whose ratio is monotone in
+        ``j``); 0 when every later coefficient is zero.
     """
 
     index: int
@@ -84,6 +91,8 @@ class PartialSum:
     restarted: bool
     restarts: int
     matvecs: int
+    power_norm: float = math.nan
+    coefficient_growth: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,25 +106,40 @@ class SeriesInfo:
     matvecs : int
         Matvecs of the user's operator spent, restarts and scale estimates included.
     scale : float
-        The ``V`` of the returned partial sum.
+        The ``V`` of the returned partial sum, in the caller's units (``inf`` when it
+        overflows float64, e.g. ``V ~ ||H||^2`` for ``||H|| > 1e154``: then see
+        ``normalised_scale``).
     scale_strategy : str
     restarts : int
         Times the adaptive rule raised ``V`` and restarted.
     stopped_by : str
-        ``"terms"``, ``"tol"``, ``"max_terms"`` or ``"exact"`` (a term was exactly
-        zero: the sum is exact), or ``"diverged"``.
+        ``"terms"``, ``"tol"`` (``atol + rtol * ||x||`` met), ``"max_terms"``,
+        ``"max_matvecs"``, ``"exact"`` (a term was exactly zero: the sum is exact up
+        to rounding), or ``"diverged"``.
     converged : bool
-        The tolerance was met (or the sum is exact).
+        ``stopped_by`` is ``"tol"`` or ``"exact"``: the error estimate met the
+        tolerance. What the estimate guarantees is in :mod:`matfun._driver` and the
+        docstring of :func:`~matfun.inv_sqrt_series` (a bound once the slowest mode
+        present in ``g`` is visible in the terms, a heuristic before).
     diverged : bool
     relative_change : float
         :math:`\|a_K\| / \|s_K\|` of the last term.
     error_estimate : float
-        Estimated relative error: the last term times the tail factor
-        :math:`q/(1-q)` of the observed ratio ``q`` of consecutive terms (``inf`` when
-        ``q >= 1``), or the accelerator's error estimate.
+        The estimated error of the returned vector divided by its norm (relative):
+        the tail bound of the partial sum plus a rounding floor, plus, for an
+        accelerated estimate, its distance to the partial sum (``inf`` when the
+        terms do not decay).
     accelerator : str or None
         The accelerator applied to the partial sums, if any.
     accelerator_status : str or None
+        Its status at the last check.
+    accelerated : bool
+        Whether the returned vector is the accelerator's estimate (False: the plain
+        partial sum, returned when only it met the tolerance).
+    normalised_scale : float
+        ``V`` for the normalised operator ``H / operator_unit`` (about 1).
+    operator_unit : float
+        The power of two the operator was divided by at entry (exact rescaling).
     """
 
     terms: int
@@ -130,6 +154,9 @@ class SeriesInfo:
     error_estimate: float
     accelerator: str | None = None
     accelerator_status: str | None = None
+    accelerated: bool = False
+    normalised_scale: float = math.nan
+    operator_unit: float = 1.0
 
 
 class _Coefficients:
@@ -139,11 +166,36 @@ class _Coefficients:
         self._spec = spec
         self._scale = scale
         self._values = spec.coefficients(scale, _COEFFICIENT_BLOCK)
+        self._growth = _suffix_growth(self._values)
+
+    def _extend(self, k: int) -> None:
+        if k + 1 >= self._values.shape[0]:
+            self._values = self._spec.coefficients(self._scale, 2 * (k + 2))
+            self._growth = _suffix_growth(self._values)
 
     def __getitem__(self, k: int) -> float:
-        if k >= self._values.shape[0]:
-            self._values = self._spec.coefficients(self._scale, 2 * (k + 1))
+        self._extend(k)
         return float(self._values[k])
+
+    def growth(self, k: int) -> float:
+        """``max(1, max_{j >= k} |c_{j+1} / c_j|)`` over the computed block (0: zero tail)."""
+        self._extend(k)
+        return float(self._growth[k])
+
+
+def _suffix_growth(values: np.ndarray) -> np.ndarray:
+    magnitude = np.abs(values)
+    head, tail = magnitude[:-1], magnitude[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tail == 0.0, 0.0, tail / np.where(head == 0.0, 1.0, head))
+    ratio = np.where((head == 0.0) & (tail != 0.0), np.inf, ratio)
+    suffix = np.maximum.accumulate(ratio[::-1])[::-1]
+    # A zero tail (a terminating series, e.g. a positive integer power) has growth 0;
+    # otherwise the ratios of every family here tend to 1 from one side, so the
+    # supremum over the infinite tail is at least 1.
+    zero_tail = np.flip(np.logical_and.accumulate(np.flip(tail == 0.0)))
+    growth = np.where(zero_tail, 0.0, np.maximum(suffix, 1.0))
+    return np.concatenate((growth, [growth[-1] if growth.size else 1.0]))
 
 
 def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int
@@ -176,7 +228,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         p, p_norm = g, g_norm
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
-                         restarts > 0, restarts, op.matvecs - matvecs_before)
+                         restarts > 0, restarts, op.matvecs - matvecs_before, p_norm,
+                         coefficients.growth(0))
         grew = indefinite = False
         for k in range(1, max_terms):
             if product is None:
@@ -203,7 +256,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             weight = prefactor * coefficients[k]
             partial = partial + weight * p
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
-                             op.matvecs - matvecs_before)
+                             op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:
                 return
         else:
