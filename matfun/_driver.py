@@ -143,7 +143,7 @@ def run_series(
     step = None
     stopped_by = "max_terms" if not stopping.fixed_terms else "terms"
     x = None
-    for step in iterate_partial_sums(spec, g, rule, max_terms=limit):
+    for step in iterate_partial_sums(spec, g, rule, max_terms=limit, scale_unit=scale_unit):
         if step.restarted:
             tail = _TailBound(eps)
             accelerator = _make_accelerator(accelerate, order)
@@ -152,7 +152,7 @@ def run_series(
         tail.push(step)
         if accelerator is not None:
             accelerator.push(step.value)
-        if rtol is not None and tail.terms >= _MIN_TERMS:
+        if rtol is not None and (tail.terms >= _MIN_TERMS or tail.exact_tail):
             x = _check(xp, tail, step.value, accelerator, rtol, atol)
             if x is not None:
                 stopped_by = "tol"
@@ -293,6 +293,11 @@ class _TailBound:
         self.last_term = step.term_norm
         self.growth = step.coefficient_growth
         self.sum_norm = None
+
+    @property
+    def exact_tail(self) -> bool:
+        """Every later term is exactly zero (a terminating series): no estimate is needed."""
+        return self.growth == 0.0 or self.last_term == 0.0
 
     def decayed(self, tolerance: float, sum_norm: float) -> bool:
         """``||p_K|| <= sqrt(eps) (tolerance / ||s_K||) ||g||``: see the module docstring."""

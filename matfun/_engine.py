@@ -24,6 +24,7 @@ raises at once instead of raising ``V`` until the growth hides below rounding.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -198,9 +199,11 @@ def _suffix_growth(values: np.ndarray) -> np.ndarray:
     return np.concatenate((growth, [growth[-1] if growth.size else 1.0]))
 
 
-def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int
-                         ) -> Iterator[PartialSum]:
+def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int,
+                         scale_unit: float = 1.0) -> Iterator[PartialSum]:
     """Yield the partial sums ``s_0, s_1, ...`` of ``spec`` applied to ``g`` (``g != 0``).
+
+    ``scale_unit`` converts ``V`` to the caller's units in a divergence error.
 
     Stops after ``max_terms`` partial sums, or early when a term is exactly zero.
     Raises :class:`SeriesDivergenceError` when the terms grow and the rule cannot
@@ -263,7 +266,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             return
         if indefinite or not rule.adaptive or restarts >= _MAX_RESTARTS:
             info = SeriesInfo(
-                terms=k, matvecs=op.matvecs - matvecs_before, scale=scale,
+                terms=k, matvecs=op.matvecs - matvecs_before, scale=scale * scale_unit,
                 scale_strategy=rule.name, restarts=restarts, stopped_by="diverged",
                 converged=False, diverged=True, relative_change=math.inf,
                 error_estimate=math.inf,
@@ -275,9 +278,9 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 + ("" if spec.positive else " or the operator is not positive definite")
             )
             raise SeriesDivergenceError(
-                f"{spec.name} diverged at term {k} with scale V = {scale:.6g}: the terms "
+                f"{spec.name} diverged at term {k} with scale V = {scale * scale_unit:.6g}: the terms "
                 f"grew{reason}. {spec.hint}",
-                info,
+                dataclasses.replace(info, normalised_scale=scale),
             )
         # Restart from g with the larger V: the Rayleigh quotient of the current
         # term, or twice V when the terms grew before the quotient caught up.

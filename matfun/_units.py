@@ -49,7 +49,7 @@ def probe_unit(op: Operator, g: Any) -> tuple[float, Any]:
 
 def scaled_operator(op: Operator, unit: float, g: Any = None, product: Any = None) -> Operator:
     """``H / unit`` sharing ``op``'s matvec counter; ``H g`` is served from ``product`` once."""
-    cache = {"vector": g, "product": product}
+    cache = {"vector": g if product is not None else None, "product": product}
 
     def apply(v: Any) -> Any:
         if cache["vector"] is not None and v is cache["vector"]:
