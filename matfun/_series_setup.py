@@ -165,7 +165,10 @@ def _unit(H: Operator, g_n: Any, scale: Any) -> tuple[float, Any]:
 
 def _in_units(value: Any, e_c: int, power: int, name: str) -> float:
     """``value / c**power`` in normalised units; a clear error when out of range."""
-    result = math.ldexp(_positive(value, name), -power * e_c) if e_c else float(value)
+    try:
+        result = math.ldexp(_positive(value, name), -power * e_c)
+    except OverflowError:
+        result = math.inf
     if not (math.isfinite(result) and result > 0):
         raise SeriesRangeError(
             f"{name} = {value!r} is out of float64's range relative to the operator's norm "

@@ -76,4 +76,5 @@ def two_to(exponent: float, name: str | None = None) -> float:
         if name is None:
             return math.inf
         raise SeriesRangeError(
-            f"{name} is 2^{exponent:.0f}, outside float64's range") from None
+            f"{name} overflows float64 (2^{exponent:.0f}): the answer cannot be "
+            "represented") from None
