@@ -78,6 +78,10 @@ def main() -> None:
         for k, r, name, mv, c, ret, e, est, flag in rows
     ]
     text = "\n".join([
+        "---",
+        "orphan: true",  # linked from mathematics.md, not in a toctree
+        "---",
+        "",
         "# Accelerated stop: matvecs and true error (issue 14)",
         "",
         f"Dense n = {n}, |eigenvalues| geometric in [1, kappa], random signs, seed 0; "
