@@ -303,6 +303,8 @@ class _TailBound:
         """``||p_K|| <= sqrt(eps) (tolerance / ||s_K||) ||g||``: see the module docstring."""
         if self.last_power == 0.0 or self.growth == 0.0:
             return True
+        if not sum_norm > 0:
+            return False
         return self.last_power <= math.sqrt(self.eps) * tolerance / sum_norm * self.first_power
 
     def record_sum(self, value: float) -> float:

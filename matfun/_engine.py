@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import inner, is_complex, namespace, norm, to_float
-from .errors import SeriesDivergenceError
+from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
 from .scaling import ScaleRule
 
@@ -167,12 +167,20 @@ class _Coefficients:
         self._spec = spec
         self._scale = scale
         self._values = spec.coefficients(scale, _COEFFICIENT_BLOCK)
+        self._check()
         self._growth = _suffix_growth(self._values)
 
     def _extend(self, k: int) -> None:
         if k + 1 >= self._values.shape[0]:
             self._values = self._spec.coefficients(self._scale, 2 * (k + 2))
+            self._check()
             self._growth = _suffix_growth(self._values)
+
+    def _check(self) -> None:
+        if not np.all(np.isfinite(self._values)):
+            raise SeriesRangeError(
+                f"{self._spec.name}: the series coefficients overflow float64 "
+                f"(V = {self._scale:.3g}); the exponent is too large for a series")
 
     def __getitem__(self, k: int) -> float:
         self._extend(k)
@@ -227,7 +235,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     restarts = 0
     while True:
         coefficients = _Coefficients(spec, scale)
-        prefactor = spec.prefactor(scale)
+        prefactor = _prefactor(spec, scale)
         p, p_norm = g, g_norm
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
@@ -287,6 +295,17 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         scale = 2.0 * scale if grew else quotient
         restarts += 1
         product = g_product  # A g does not depend on V: reuse it
+
+
+def _prefactor(spec: SeriesSpec, scale: float) -> float:
+    """``pi(V)`` as a finite float, or a clear error (``V ** p`` overflows for huge ``p``)."""
+    try:
+        value = float(spec.prefactor(scale))
+    except (OverflowError, ZeroDivisionError):
+        value = math.inf
+    if not math.isfinite(value):
+        raise SeriesRangeError(f"{spec.name}: the prefactor overflows float64 at V = {scale:.3g}")
+    return value
 
 
 def _curvature(xp: Any, p: Any, product: Any) -> float:

@@ -294,3 +294,22 @@ def test_converged_is_within_ten_rtol_of_the_eigendecomposition(problem, series,
        rtol=st.sampled_from([1e-3, 1e-5, 1e-8, 1e-10]))
 def test_converged_is_within_ten_rtol_of_the_eigendecomposition_slow(problem, series, rtol):
     _check_honest(problem, series, rtol, max_matvecs=20000)
+
+
+@pytest.mark.parametrize(("kind", "c"), [("abs", 1e-300), ("abs", 1e300), ("shift", 1e-300),
+                                         ("shift", 1e300), ("square", 1e-150),
+                                         ("square", 1e150)])
+def test_damping_is_homogeneous(kind, c):
+    # |cH| + c lam, (cH + c lam)^2 and (cH)^2 + c^2 lam: the damping scales with H
+    # (square: lam = c^2, within float64 for |c| in 1e-150..1e150).
+    H = np.diag([2.0, -1.0, 0.5])
+    g = np.array([1.0, 1.0, 1.0])
+    exact = {"abs": 1 / np.array([3.0, 2.0, 1.5]),       # 1 / (|h| + 1)
+             "shift": 1 / np.abs(np.array([3.0, 0.0, 1.5]) + [0, 1e-300, 0]),
+             "square": 1 / np.sqrt([5.0, 2.0, 1.25])}[kind]  # 1 / sqrt(h^2 + 1)
+    if kind == "shift":  # h + 1 = 0 for h = -1: leave that component out of g
+        g, exact = np.array([1.0, 0.0, 1.0]), np.array([1 / 3.0, 0.0, 1 / 1.5])
+    x, info = inv_sqrt_series(c * H, g, rtol=1e-10, damping=c * c if kind == "square" else c,
+                              damping_kind=kind, full_output=True)
+    assert info.converged
+    np.testing.assert_allclose(x * c, exact, rtol=1e-9, atol=1e-12)
