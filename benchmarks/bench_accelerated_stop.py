@@ -27,7 +27,8 @@ import numpy as np
 import accel
 import matfun
 
-RESULTS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "bench_accelerated_stop_results.md"
+RESULTS = (pathlib.Path(__file__).resolve().parent.parent / "docs"
+           / "bench_accelerated_stop_results.md")
 
 
 def problem(n: int, kappa: float, seed: int = 0):

@@ -62,7 +62,7 @@ import accel
 from ._backend import all_finite, namespace, norm, to_float
 from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
 from ._validation import check_tolerances, positive_integer
-from .errors import SeriesConvergenceWarning
+from .errors import SeriesConvergenceWarning, SeriesRangeError
 from .scaling import ScaleRule
 
 __all__ = ["run_series", "check_stopping", "Stopping"]
@@ -200,24 +200,23 @@ def run_series(
             SeriesConvergenceWarning,
             stacklevel=4,
         )
-    x_out = estimate * output_unit if output_unit != 1.0 else estimate
     if output_unit != 1.0:
-        _check_range(xp, spec.name, x_out, estimate, output_unit, info)
-    return x_out, info
+        _check_range(xp, spec.name, estimate, output_unit, info)
+        estimate = estimate * output_unit
+    return estimate, info
 
 
-def _check_range(xp, name, x_out, estimate, unit, info):
-    """The result in the caller's units must be finite and not flushed below the normal range."""
-    from .errors import SeriesRangeError
-
-    if not all_finite(xp, x_out):
+def _check_range(xp, name, estimate, unit, info):
+    """The result in the caller's units (``estimate * unit``) must fit the dtype's normal range."""
+    largest = to_float(xp.max(xp.abs(estimate))) * unit  # decision: over/underflow
+    finfo = xp.finfo(estimate.dtype)
+    if largest > float(finfo.max):
         raise SeriesRangeError(
-            f"{name}: the result overflows {x_out.dtype} in the caller's units "
-            f"(normalised result times {unit:.3g})", info)
-    largest = to_float(xp.max(xp.abs(x_out)))  # decision: underflow
-    if largest < float(xp.finfo(x_out.dtype).smallest_normal) and bool(xp.any(estimate != 0)):
+            f"{name}: the result overflows {estimate.dtype} in the caller's units "
+            f"(largest entry {largest:.3g})", info)
+    if 0 < largest < float(finfo.smallest_normal) or (largest == 0 and unit == 0):
         raise SeriesRangeError(
-            f"{name}: the result underflows {x_out.dtype} in the caller's units "
+            f"{name}: the result underflows {estimate.dtype} in the caller's units "
             f"(largest entry {largest:.3g})", info)
 
 

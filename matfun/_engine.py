@@ -286,7 +286,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 + ("" if spec.positive else " or the operator is not positive definite")
             )
             raise SeriesDivergenceError(
-                f"{spec.name} diverged at term {k} with scale V = {scale * scale_unit:.6g}: the terms "
+                f"{spec.name} diverged at term {k} with scale V = {scale * scale_unit:.6g}: "
+                "the terms "
                 f"grew{reason}. {spec.hint}",
                 dataclasses.replace(info, normalised_scale=scale),
             )

@@ -23,8 +23,8 @@ from .errors import SeriesRangeError
 from .operators import Operator, as_operator, shift, square
 from .scaling import SCALE_STRATEGIES, resolve_scale
 
-__all__ = ["DAMPING_KINDS", "Normalised", "check_options", "operator_and_vector",
-           "setup_inv_sqrt", "setup_spd", "zero_result"]
+__all__ = ["DAMPING_KINDS", "Normalised", "check_damping", "check_options", "is_zero",
+           "operator_and_vector", "setup_inv_sqrt", "setup_spd", "zero_result"]
 
 DAMPING_KINDS = ("abs", "shift", "square")
 

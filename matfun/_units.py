@@ -76,7 +76,7 @@ def log2_unit(unit: float) -> int:
 
 
 def two_to(exponent: float, name: str | None = None) -> float:
-    """``2**exponent`` as a float; past float64's range: ``inf``, or a clear error naming ``name``."""
+    """``2**exponent`` as a float; past float64's range ``inf``, or an error naming ``name``."""
     whole = math.floor(exponent)
     try:
         return math.ldexp(2.0 ** (exponent - whole), whole)

@@ -208,7 +208,7 @@ def _laguerre() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fill_downwards(d, r, minus_b, start, delta, block) -> None:
-    """Blocks ``[lo, top]`` from ``start``: ``d_top`` by quadrature, then ``d_k = r d_{k+1} + |b_{k+1}|``."""
+    """Blocks ``[lo, top]``: ``d_top`` by quadrature, then ``d_k = r d_{k+1} + |b_{k+1}|``."""
     size = d.shape[0]
     lows = np.arange(start, size, block)
     tops = np.minimum(lows + block - 1, size - 1)
