@@ -77,8 +77,9 @@ class PartialSum:
     matvecs : int
         Matvecs of the user's operator spent so far.
     power_norm : float
-        :math:`\|p_k\| = \|(I - A/V)^k g\|` (the term without its coefficient and
-        prefactor), in the units of :attr:`term_norm` divided by ``|pi(V) c_k|``.
+        :math:`\|p_k\| = \|(I - A/V)^k g\|`, the term without its coefficient and
+        prefactor, for the normalised ``g`` (divided by a power of two at entry:
+        entries about 1).
     coefficient_growth : float
         :math:`\gamma_k = \max(1, \sup_{j \ge k} |c_{j+1}/c_j|)` over the coefficients
         computed so far (exact for the binomial families, whose ratio is monotone in
