@@ -17,7 +17,7 @@ from ._validation import check_real
 __all__ = ["binomial_coefficients", "abs_damped_coefficients"]
 
 # Anchors of the abs-damped coefficients: one quadrature every _BLOCK indices, a
-# _NODES-point Gauss-Laguerre rule, and the forward recurrence only where r^{-k} <= e^4.
+# _NODES-point Gauss-Laguerre rule, exact once the pole is _FORWARD_REACH away.
 _BLOCK = 64
 _NODES = 64
 _FORWARD_REACH = 4.0
@@ -112,10 +112,12 @@ def abs_damped_coefficients(delta: float, n: int) -> np.ndarray:
       upwards for :math:`\delta > \sqrt 2` (errors damped by :math:`1/|r|`); for
       :math:`0.9 < |r| < 1.1`, :math:`r < 0`, where neither direction damps and each
       step cancels, every coefficient comes from the quadrature;
-    * for :math:`0 < r < 1` the quadrature needs the pole at
-      :math:`u = \ln r` not too close: below :math:`k = 4 / |\ln r|` (when that
-      is at least 5) the forward recurrence from :math:`d_0 = 1/(1 + \delta)` is
-      used instead, where it amplifies errors by at most :math:`r^{-k} \le e^4`.
+    * for :math:`0 < r < 1` the quadrature needs the pole at :math:`u = \ln r` not too
+      close, :math:`k \ge 4 / |\ln r|`: below that index the coefficients come from
+      the anchor there, downwards (one linear filter: positive terms, errors damped);
+      when that index lies beyond ``4 n`` (tiny :math:`\delta`) the forward recurrence
+      from :math:`d_0 = 1/(1 + \delta)` is used, amplifying errors by at most
+      :math:`r^{-n} < e`.
 
     The relative error is then at most about ``100 k eps``, like the cumulative
     product of :func:`binomial_coefficients` (checked against mpmath up to
@@ -150,26 +152,42 @@ def abs_damped_coefficients(delta: float, n: int) -> np.ndarray:
         return binomial_coefficients(0.5, n)
     r = 1.0 - delta * delta
     size = max(n, _BLOCK + 1)  # anchors then sit at k >= 5, where the quadrature is exact
+    if r > 0:
+        return _positive_ratio(delta, r, size)[:n].copy()
     minus_b = -_sqrt_coefficients(size + 1)  # |b_j| for j >= 1
     d = np.empty(size)
-    start = 0
-    if r > 0:
-        log_r = -math.log1p(-delta * delta)
-        start = size if log_r == 0.0 else min(size, math.floor(_FORWARD_REACH / log_r) + 1)
-        # A zone this short is better served from the anchors (the first forward
-        # steps cancel by 1/r when r is small).
-        start = 0 if start < 5 else start
-        if start:
-            d[:start] = _forward(delta, r, start)
-    if start < size:
-        # Near r = -1 neither direction damps errors and each step cancels by a
-        # factor ~2: every coefficient from the quadrature (O(64 n), still linear).
-        block = 1 if -1.0 - _NEUTRAL < r < -1.0 + _NEUTRAL else _BLOCK
-        if r >= -1.0:
-            _fill_downwards(d, r, minus_b, start, delta, block)
-        else:
-            _fill_upwards(d, r, minus_b, delta, block)
+    # Near r = -1 neither direction damps errors and each step cancels by a factor
+    # ~2: every coefficient from the quadrature (O(64 n), still linear).
+    block = 1 if r > -1.0 - _NEUTRAL and r < -1.0 + _NEUTRAL else _BLOCK
+    if r >= -1.0:
+        _fill_downwards(d, r, minus_b, 0, delta, block)
+    else:
+        _fill_upwards(d, r, minus_b, delta, block)
     return d[:n].copy()
+
+
+def _positive_ratio(delta: float, r: float, size: int) -> np.ndarray:
+    """``0 < r < 1`` (``0 < delta < 1``): the quadrature is exact from ``k = 4 / |ln r|``.
+
+    Below that index the coefficients come from the anchor there, downwards (stable:
+    errors damped by ``r`` per step, every term positive). When that index lies far
+    beyond ``size`` (tiny ``delta``) the forward recurrence is used instead: it
+    amplifies errors by at most ``r^{-size} < e``.
+    """
+    log_r = -math.log1p(-delta * delta)
+    first_top = max(5, math.ceil(_FORWARD_REACH / log_r)) if log_r > 0 else math.inf
+    if first_top > 4 * size:
+        return _forward(delta, r, size)
+    total = max(size, first_top + 1)
+    minus_b = -_sqrt_coefficients(total + 1)
+    d = np.empty(total)
+    # The first block, [0, first_top], may be long: one linear filter, downwards.
+    d[first_top] = _quadrature(delta, r, np.array([first_top]))[0]
+    forcing = np.concatenate(([d[first_top]], minus_b[first_top:0:-1]))
+    d[first_top::-1] = lfilter([1.0], [1.0, -r], forcing)
+    if total > first_top + 1:
+        _fill_downwards(d, r, minus_b, first_top + 1, delta, _BLOCK)
+    return d
 
 
 def _sqrt_coefficients(n: int) -> np.ndarray:
