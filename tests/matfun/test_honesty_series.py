@@ -320,3 +320,14 @@ def test_damping_is_homogeneous(kind, c):
                               damping_kind=kind, full_output=True)
     assert info.converged
     np.testing.assert_allclose(x * c, exact, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1.0, 1e-100, 1e100])
+def test_atol_is_in_the_callers_units(c):
+    # x = |cH|^{-1} g = EXACT3 / c; atol = 1e-6 / c is 1e-6 of the unscaled answer's units.
+    atol = 1e-6 / c
+    x, info = inv_sqrt_series(c * H3, np.ones(3), rtol=0.0, atol=atol, full_output=True)
+    assert info.converged and info.stopped_by == "tol"
+    assert np.linalg.norm(x - EXACT3 / c) <= 10 * atol
+    # Absolute tolerance only: the relative estimate times ||x|| meets atol.
+    assert info.error_estimate * np.linalg.norm(x) <= atol
