@@ -122,9 +122,15 @@ def inv_sqrt_series(
         :math:`p_k = (I - A/V)^k g` so far and :math:`\gamma_K \ge 1` bounding the
         coefficients' growth. **Guarantee**: it bounds the error of the partial sum
         once the slowest eigen-component present in ``g`` dominates :math:`p_K` (the
-        ratios of a moment sequence increase to the slowest rate); a component
-        hidden below faster ones can be missed, by at most its share of the answer.
-        It never fires before 20 terms. With ``accelerate`` the accelerated vector
+        ratios of a moment sequence increase to the slowest rate). A component
+        hidden below faster ones cannot be seen by any matvec-only rule, so the
+        series also waits until :math:`\|p_K\| \le \sqrt\epsilon\,\tau\|g\|`
+        (:math:`\tau` the tolerance relative to :math:`\|s_K\|`): a component still
+        hidden then changes the answer by at most
+        :math:`\sqrt\epsilon\,\tau\,\kappa(H)\|x\|` -- within the tolerance for
+        :math:`\kappa(H) < 1/\sqrt\epsilon` (float64: 6.7e7), below the
+        conditioning floor :math:`\kappa\epsilon` beyond. The price: the returned
+        error is often far below ``rtol``. It never fires before 20 terms. With ``accelerate`` the accelerated vector
         counts as converged only when its distance to the partial sum plus
         :math:`E_K` meets the tolerance (triangle inequality; the accelerator's own
         error estimate is never trusted), else the partial sum is returned if it
