@@ -24,6 +24,7 @@ raises at once instead of raising ``V`` until the growth hides below rounding.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import inner, is_complex, namespace, norm, to_float
-from .errors import SeriesDivergenceError
+from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
 from .scaling import ScaleRule
 
@@ -75,6 +76,14 @@ class PartialSum:
         Restarts so far.
     matvecs : int
         Matvecs of the user's operator spent so far.
+    power_norm : float
+        :math:`\|p_k\| = \|(I - A/V)^k g\|`, the term without its coefficient and
+        prefactor, for the normalised ``g`` (divided by a power of two at entry:
+        entries about 1).
+    coefficient_growth : float
+        :math:`\gamma_k = \max(1, \sup_{j \ge k} |c_{j+1}/c_j|)` over the coefficients
+        computed so far (exact for the binomial families, whose ratio is monotone in
+        ``j``); 0 when every later coefficient is zero.
     """
 
     index: int
@@ -84,6 +93,8 @@ class PartialSum:
     restarted: bool
     restarts: int
     matvecs: int
+    power_norm: float = math.nan
+    coefficient_growth: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,25 +108,40 @@ class SeriesInfo:
     matvecs : int
         Matvecs of the user's operator spent, restarts and scale estimates included.
     scale : float
-        The ``V`` of the returned partial sum.
+        The ``V`` of the returned partial sum, in the caller's units (``inf`` when it
+        overflows float64, e.g. ``V ~ ||H||^2`` for ``||H|| > 1e154``: then see
+        ``normalised_scale``).
     scale_strategy : str
     restarts : int
         Times the adaptive rule raised ``V`` and restarted.
     stopped_by : str
-        ``"terms"``, ``"tol"``, ``"max_terms"`` or ``"exact"`` (a term was exactly
-        zero: the sum is exact), or ``"diverged"``.
+        ``"terms"``, ``"tol"`` (``atol + rtol * ||x||`` met), ``"max_terms"``,
+        ``"max_matvecs"``, ``"exact"`` (a term was exactly zero: the sum is exact up
+        to rounding), or ``"diverged"``.
     converged : bool
-        The tolerance was met (or the sum is exact).
+        ``stopped_by`` is ``"tol"`` or ``"exact"``: the error estimate met the
+        tolerance. What the estimate guarantees is in :mod:`matfun._driver` and the
+        docstring of :func:`~matfun.inv_sqrt_series` (a bound once the slowest mode
+        present in ``g`` is visible in the terms, a heuristic before).
     diverged : bool
     relative_change : float
         :math:`\|a_K\| / \|s_K\|` of the last term.
     error_estimate : float
-        Estimated relative error: the last term times the tail factor
-        :math:`q/(1-q)` of the observed ratio ``q`` of consecutive terms (``inf`` when
-        ``q >= 1``), or the accelerator's error estimate.
+        The estimated error of the returned vector divided by its norm (relative):
+        the tail bound of the partial sum plus a rounding floor, plus, for an
+        accelerated estimate, its distance to the partial sum (``inf`` when the
+        terms do not decay).
     accelerator : str or None
         The accelerator applied to the partial sums, if any.
     accelerator_status : str or None
+        Its status at the last check.
+    accelerated : bool
+        Whether the returned vector is the accelerator's estimate (False: the plain
+        partial sum, returned when only it met the tolerance).
+    normalised_scale : float
+        ``V`` for the normalised operator ``H / operator_unit`` (about 1).
+    operator_unit : float
+        The power of two the operator was divided by at entry (exact rescaling).
     """
 
     terms: int
@@ -130,6 +156,9 @@ class SeriesInfo:
     error_estimate: float
     accelerator: str | None = None
     accelerator_status: str | None = None
+    accelerated: bool = False
+    normalised_scale: float = math.nan
+    operator_unit: float = 1.0
 
 
 class _Coefficients:
@@ -139,16 +168,51 @@ class _Coefficients:
         self._spec = spec
         self._scale = scale
         self._values = spec.coefficients(scale, _COEFFICIENT_BLOCK)
+        self._check()
+        self._growth = _suffix_growth(self._values)
+
+    def _extend(self, k: int) -> None:
+        if k + 1 >= self._values.shape[0]:
+            self._values = self._spec.coefficients(self._scale, 2 * (k + 2))
+            self._check()
+            self._growth = _suffix_growth(self._values)
+
+    def _check(self) -> None:
+        if not np.all(np.isfinite(self._values)):
+            raise SeriesRangeError(
+                f"{self._spec.name}: the series coefficients overflow float64 "
+                f"(V = {self._scale:.3g}); the exponent is too large for a series")
 
     def __getitem__(self, k: int) -> float:
-        if k >= self._values.shape[0]:
-            self._values = self._spec.coefficients(self._scale, 2 * (k + 1))
+        self._extend(k)
         return float(self._values[k])
 
+    def growth(self, k: int) -> float:
+        """``max(1, max_{j >= k} |c_{j+1} / c_j|)`` over the computed block (0: zero tail)."""
+        self._extend(k)
+        return float(self._growth[k])
 
-def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int
-                         ) -> Iterator[PartialSum]:
+
+def _suffix_growth(values: np.ndarray) -> np.ndarray:
+    magnitude = np.abs(values)
+    head, tail = magnitude[:-1], magnitude[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tail == 0.0, 0.0, tail / np.where(head == 0.0, 1.0, head))
+    ratio = np.where((head == 0.0) & (tail != 0.0), np.inf, ratio)
+    suffix = np.maximum.accumulate(ratio[::-1])[::-1]
+    # A zero tail (a terminating series, e.g. a positive integer power) has growth 0;
+    # otherwise the ratios of every family here tend to 1 from one side, so the
+    # supremum over the infinite tail is at least 1.
+    zero_tail = np.flip(np.logical_and.accumulate(np.flip(tail == 0.0)))
+    growth = np.where(zero_tail, 0.0, np.maximum(suffix, 1.0))
+    return np.concatenate((growth, [growth[-1] if growth.size else 1.0]))
+
+
+def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int,
+                         scale_unit: float = 1.0) -> Iterator[PartialSum]:
     """Yield the partial sums ``s_0, s_1, ...`` of ``spec`` applied to ``g`` (``g != 0``).
+
+    ``scale_unit`` converts ``V`` to the caller's units in a divergence error.
 
     Stops after ``max_terms`` partial sums, or early when a term is exactly zero.
     Raises :class:`SeriesDivergenceError` when the terms grow and the rule cannot
@@ -172,11 +236,12 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     restarts = 0
     while True:
         coefficients = _Coefficients(spec, scale)
-        prefactor = spec.prefactor(scale)
+        prefactor = _prefactor(spec, scale)
         p, p_norm = g, g_norm
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
-                         restarts > 0, restarts, op.matvecs - matvecs_before)
+                         restarts > 0, restarts, op.matvecs - matvecs_before, p_norm,
+                         coefficients.growth(0))
         grew = indefinite = False
         for k in range(1, max_terms):
             if product is None:
@@ -203,14 +268,14 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             weight = prefactor * coefficients[k]
             partial = partial + weight * p
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
-                             op.matvecs - matvecs_before)
+                             op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:
                 return
         else:
             return
         if indefinite or not rule.adaptive or restarts >= _MAX_RESTARTS:
             info = SeriesInfo(
-                terms=k, matvecs=op.matvecs - matvecs_before, scale=scale,
+                terms=k, matvecs=op.matvecs - matvecs_before, scale=scale * scale_unit,
                 scale_strategy=rule.name, restarts=restarts, stopped_by="diverged",
                 converged=False, diverged=True, relative_change=math.inf,
                 error_estimate=math.inf,
@@ -222,15 +287,27 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 + ("" if spec.positive else " or the operator is not positive definite")
             )
             raise SeriesDivergenceError(
-                f"{spec.name} diverged at term {k} with scale V = {scale:.6g}: the terms "
+                f"{spec.name} diverged at term {k} with scale V = {scale * scale_unit:.6g}: "
+                "the terms "
                 f"grew{reason}. {spec.hint}",
-                info,
+                dataclasses.replace(info, normalised_scale=scale),
             )
         # Restart from g with the larger V: the Rayleigh quotient of the current
         # term, or twice V when the terms grew before the quotient caught up.
         scale = 2.0 * scale if grew else quotient
         restarts += 1
         product = g_product  # A g does not depend on V: reuse it
+
+
+def _prefactor(spec: SeriesSpec, scale: float) -> float:
+    """``pi(V)`` as a finite float, or a clear error (``V ** p`` overflows for huge ``p``)."""
+    try:
+        value = float(spec.prefactor(scale))
+    except (OverflowError, ZeroDivisionError):
+        value = math.inf
+    if not math.isfinite(value):
+        raise SeriesRangeError(f"{spec.name}: the prefactor overflows float64 at V = {scale:.3g}")
+    return value
 
 
 def _curvature(xp: Any, p: Any, product: Any) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SeriesDivergenceError", "SeriesConvergenceWarning"]
+__all__ = ["SeriesDivergenceError", "SeriesConvergenceWarning", "SeriesRangeError"]
 
 
 class SeriesDivergenceError(ArithmeticError):
@@ -24,3 +24,22 @@ class SeriesDivergenceError(ArithmeticError):
 
 class SeriesConvergenceWarning(RuntimeWarning):
     """A series stopped at ``max_terms`` before reaching its tolerance."""
+
+
+class SeriesRangeError(ArithmeticError):
+    """The answer, or a scale the caller asked for, is outside the dtype's range.
+
+    The series run on data rescaled by powers of two, so any finite nonzero
+    magnitude of the operator and vector works; this is raised only when the result
+    itself (in the caller's units) or a requested ``V`` relative to the operator
+    cannot be represented.
+
+    Attributes
+    ----------
+    info : SeriesInfo or None
+        What the series did, when it ran.
+    """
+
+    def __init__(self, message: str, info: Any = None) -> None:
+        super().__init__(message)
+        self.info = info

@@ -19,16 +19,24 @@ eq. (3)-(4) and appendix D.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._backend import as_vector, namespace, to_float
-from ._driver import check_stopping, run_series
-from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
-from ._validation import positive_integer
-from .coefficients import abs_damped_coefficients, binomial_coefficients
-from .operators import Operator, as_operator, shift, square
-from .scaling import resolve_scale
+from ._driver import run_series
+from ._engine import PartialSum, iterate_partial_sums
+from ._series_setup import (
+    DAMPING_KINDS,
+    check_damping,
+    check_options,
+    is_zero,
+    operator_and_vector,
+    setup_inv_sqrt,
+    setup_spd,
+    zero_result,
+)
+from ._validation import check_real, positive_integer
+from .coefficients import binomial_coefficients
 
 __all__ = [
     "inv_sqrt_series",
@@ -38,12 +46,6 @@ __all__ = [
     "DAMPING_KINDS",
 ]
 
-DAMPING_KINDS = ("abs", "shift", "square")
-
-_SQUARE_HINT = (
-    "Use scale='adaptive' (safe), a Lanczos estimate (scale='lanczos'), or a fixed V above "
-    "lambda_max(H)^2 / 2."
-)
 _SPD_HINT = (
     "The operator must be symmetric positive definite with V > lambda_max / 2; use "
     "scale='adaptive' or scale='lanczos', or check the operator's definiteness."
@@ -55,7 +57,8 @@ def inv_sqrt_series(
     g: Any,
     *,
     terms: int | None = None,
-    tol: float | None = None,
+    rtol: float | None = None,
+    atol: float = 0.0,
     max_terms: int = 100_000,
     max_matvecs: int | None = None,
     scale: float | str = "adaptive",
@@ -81,6 +84,12 @@ def inv_sqrt_series(
     :math:`\kappa(H)^2`. Divergence (the terms grow) raises
     :class:`~matfun.SeriesDivergenceError`.
 
+    Any finite nonzero magnitude of ``H`` and ``g`` works: both are divided by
+    powers of two at entry (exact; ``|cH|^{-1} (d g) = (d/|c|) |H|^{-1} g``), the
+    series runs on data of size about 1, and the result, ``info.scale`` and the
+    callback's partial sums are reported in the caller's units
+    (:class:`~matfun.errors.SeriesRangeError` only if the answer itself overflows).
+
     Damping (``damping = lam > 0``), three kinds:
 
     * ``"abs"`` (default): :math:`(|H| + \lambda I)^{-1} g`, every absolute
@@ -100,20 +109,39 @@ def inv_sqrt_series(
     g : array
         Right-hand side, shape ``(n,)``, any array-API backend.
     terms : int, optional
-        Sum exactly this many terms (unless ``tol`` is met first).
-    tol : float, optional
-        Stop when the estimated relative error of the partial sum is below
-        ``tol``: the last term over the partial sum times the geometric tail
-        factor ``q / (1 - q)``, ``q`` the decay rate of the terms over the last
-        10 (or, when accelerating, the accelerator's error estimate over the
-        norm of its estimate). Default ``sqrt(eps)`` when ``terms`` is not given.
+        Sum exactly this many terms (unless a tolerance is given and met first).
+    rtol, atol : float, optional
+        Stop when the estimated error of the returned vector is at most
+        ``atol + rtol * ||x||`` (SciPy's convention). Default: ``rtol = sqrt(eps)``
+        of ``g``'s dtype and ``atol = 0`` when ``terms`` is not given; no tolerance
+        when only ``terms`` is. ``rtol`` below ``10 eps`` is refused (``ValueError``).
+        The estimate (``info.error_estimate``, relative) is
+        :math:`E_K = \|a_K\| \hat q / (1 - \hat q) + \epsilon \sqrt{K+1} \sum_k \|a_k\|`,
+        :math:`\hat q = \gamma_K \hat\rho_K`, with :math:`\hat\rho_K` the largest ratio
+        :math:`\|p_k\| / \|p_{k-1}\|` of the coefficient-free terms
+        :math:`p_k = (I - A/V)^k g` so far and :math:`\gamma_K \ge 1` bounding the
+        coefficients' growth. **Guarantee**: it bounds the error of the partial sum
+        once the slowest eigen-component present in ``g`` dominates :math:`p_K` (the
+        ratios of a moment sequence increase to the slowest rate). A component
+        hidden below faster ones cannot be seen by any matvec-only rule, so the
+        series also waits until :math:`\|p_K\| \le \sqrt\epsilon\,\tau\|g\|`
+        (:math:`\tau` the tolerance relative to :math:`\|s_K\|`): a component still
+        hidden then changes the answer by at most
+        :math:`\sqrt\epsilon\,\tau\,\kappa(H)\|x\|` -- within the tolerance for
+        :math:`\kappa(H) < 1/\sqrt\epsilon` (float64: 6.7e7), below the
+        conditioning floor :math:`\kappa\epsilon` beyond. The price: the returned
+        error is often far below ``rtol``. It never fires before 20 terms. With ``accelerate`` the accelerated vector
+        counts as converged only when its distance to the partial sum plus
+        :math:`E_K` meets the tolerance (triangle inequality; the accelerator's own
+        error estimate is never trusted), else the partial sum is returned if it
+        meets it. See :mod:`matfun._driver`.
     max_terms : int
-        Upper limit on terms with ``tol``; reaching it warns
+        Upper limit on terms with a tolerance; reaching it warns
         (:class:`~matfun.SeriesConvergenceWarning`).
     max_matvecs : int, optional
         Budget of matvecs for the whole call, scale estimates and adaptive
         restarts included; the sum stops before a term that could exceed it
-        (and warns like ``max_terms`` when ``tol`` is not met).
+        (and warns like ``max_terms`` when the tolerance is not met).
     scale : float or {"adaptive", "paper", "lanczos", "power", "frobenius"}
         The scale ``V`` (see :mod:`matfun.scaling`); ``"adaptive"`` is safe.
     initial_scale : float
@@ -144,20 +172,19 @@ def inv_sqrt_series(
     --------
     >>> import numpy as np
     >>> H = np.diag([2.0, -1.0, 0.5])
-    >>> inv_sqrt_series(H, np.ones(3), tol=1e-12)
+    >>> inv_sqrt_series(H, np.ones(3), rtol=1e-12)
     array([0.5, 1. , 2. ])
     """
-    _check_options(terms, tol, max_terms, order, callback)
-    if max_matvecs is not None:
-        max_matvecs = positive_integer(max_matvecs, "max_matvecs")
-    spec, g, rule, before = _inv_sqrt_setup(op, g, scale, initial_scale, damping,
-                                            damping_kind)
-    if _is_zero(g):
-        return _zero_result(g, rule, full_output)
-    x, info = run_series(spec, g, rule, terms=terms, tol=tol, max_terms=max_terms,
-                         accelerate=accelerate, order=_check_order(order), callback=callback,
-                         matvecs_before=before, max_matvecs=max_matvecs)
-    return (x, info) if full_output else x
+    H, g = operator_and_vector(op, g)
+    stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
+                                                 callback, max_matvecs, scale, initial_scale)
+    lam = check_damping(damping, damping_kind)
+    if is_zero(g):
+        return zero_result(g, scale if isinstance(scale, str) else "fixed", full_output)
+    before = H.matvecs
+    setup = setup_inv_sqrt(H, g, scale, initial_scale, lam, damping_kind)
+    return _run(setup, stopping, accelerate, order, callback, before, max_matvecs,
+                full_output)
 
 
 def inv_sqrt_partial_sums(
@@ -186,11 +213,15 @@ def inv_sqrt_partial_sums(
     >>> [(s.index, round(float(s.value[0]), 6)) for s in sums]  # 2^-1/2 (1 + z/2 + 3z^2/8), z = 1/2
     [(0, 0.707107), (1, 0.883883), (2, 0.950175)]
     """
-    limit = positive_integer(terms, "terms")
-    spec, g, rule, _ = _inv_sqrt_setup(op, g, scale, initial_scale, damping, damping_kind)
-    if _is_zero(g):
+    H, g = operator_and_vector(op, g)
+    terms = positive_integer(terms, "terms")
+    check_options(g, terms, None, 0.0, 1, 1, None, None, scale, initial_scale)
+    lam = check_damping(damping, damping_kind)
+    if is_zero(g):
         raise ValueError("g must be non-zero to stream partial sums")
-    return iterate_partial_sums(spec, g, rule, max_terms=limit)
+    setup = setup_inv_sqrt(H, g, scale, initial_scale, lam, damping_kind)
+    return _in_user_units(setup, iterate_partial_sums(setup.spec, setup.g, setup.rule,
+                                                      max_terms=terms))
 
 
 def neumann_series(
@@ -198,8 +229,10 @@ def neumann_series(
     g: Any,
     *,
     terms: int | None = None,
-    tol: float | None = None,
+    rtol: float | None = None,
+    atol: float = 0.0,
     max_terms: int = 100_000,
+    max_matvecs: int | None = None,
     scale: float | str = "adaptive",
     accelerate: Any = None,
     order: int = 1,
@@ -219,16 +252,19 @@ def neumann_series(
     Examples
     --------
     >>> import numpy as np
-    >>> neumann_series(np.diag([1.0, 2.0]), np.ones(2), tol=1e-13)
+    >>> neumann_series(np.diag([1.0, 2.0]), np.ones(2), rtol=1e-13)
     array([1. , 0.5])
     """
-    _check_options(terms, tol, max_terms, order, callback)
-    H, g = _operator_and_vector(op, g)
+    H, g = operator_and_vector(op, g)
+    stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
+                                                 callback, max_matvecs, scale, 1.0)
+    if is_zero(g):
+        return zero_result(g, scale if isinstance(scale, str) else "fixed", full_output)
     before = H.matvecs
-    spec = SeriesSpec("neumann_series", H, lambda V, n: binomial_coefficients(1.0, n),
-                      lambda V: 1.0 / V, _SPD_HINT)
-    return _run_spd(spec, H, g, 1.0, scale, terms, tol, max_terms, accelerate, order,
-                    callback, full_output, before)
+    setup = setup_spd(H, g, scale, -1.0, "neumann_series",
+                      lambda V, n: binomial_coefficients(1.0, n), lambda V: 1.0 / V, _SPD_HINT)
+    return _run(setup, stopping, accelerate, order, callback, before, max_matvecs,
+                full_output)
 
 
 def binomial_series(
@@ -237,8 +273,10 @@ def binomial_series(
     exponent: float,
     *,
     terms: int | None = None,
-    tol: float | None = None,
+    rtol: float | None = None,
+    atol: float = 0.0,
     max_terms: int = 100_000,
+    max_matvecs: int | None = None,
     scale: float | str = "adaptive",
     accelerate: Any = None,
     order: int = 1,
@@ -261,121 +299,38 @@ def binomial_series(
     Examples
     --------
     >>> import numpy as np
-    >>> binomial_series(np.diag([4.0, 9.0]), np.ones(2), -0.5, tol=1e-13)
+    >>> binomial_series(np.diag([4.0, 9.0]), np.ones(2), -0.5, rtol=1e-13)
     array([0.5       , 0.33333333])
     """
-    _check_options(terms, tol, max_terms, order, callback)
+    H, g = operator_and_vector(op, g)
+    stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
+                                                 callback, max_matvecs, scale, 1.0)
     if isinstance(exponent, bool | str | bytes):
         raise TypeError(f"exponent must be a real number, got {exponent!r}")
-    try:
-        exponent = float(exponent)
-    except (TypeError, ValueError):
-        raise TypeError(f"exponent must be a real number, got {exponent!r}") from None
-    if exponent != exponent or exponent in (float("inf"), float("-inf")):
-        raise ValueError(f"exponent must be finite, got {exponent}")
-    H, g = _operator_and_vector(op, g)
+    exponent = check_real(exponent, "exponent")
+    if is_zero(g):
+        return zero_result(g, scale if isinstance(scale, str) else "fixed", full_output)
     before = H.matvecs
-    spec = SeriesSpec(
-        "binomial_series", H,
+    setup = setup_spd(
+        H, g, scale, exponent, "binomial_series",
         lambda V, n: binomial_coefficients(exponent, n, positive=True),
         lambda V: V**exponent, _SPD_HINT,
     )
-    return _run_spd(spec, H, g, 1.0, scale, terms, tol, max_terms, accelerate, order,
-                    callback, full_output, before)
+    return _run(setup, stopping, accelerate, order, callback, before, max_matvecs,
+                full_output)
 
 
-def _run_spd(spec, H, g, power, scale, terms, tol, max_terms, accelerate, order, callback,
-             full_output, before):
-    rule = resolve_scale(
-        scale, initial_scale=1.0,
-        estimate_radius=lambda method: _radius(H, g, method) ** power,
-        frobenius_bound=lambda: _frobenius(H) ** power,
-    )
-    if _is_zero(g):
-        return _zero_result(g, rule, full_output)
-    x, info = run_series(spec, g, rule, terms=terms, tol=tol, max_terms=max_terms,
-                         accelerate=accelerate, order=_check_order(order), callback=callback,
-                         matvecs_before=before)
+def _run(setup, stopping, accelerate, order, callback, before, max_matvecs, full_output):
+    x, info = run_series(setup.spec, setup.g, setup.rule, stopping, accelerate=accelerate,
+                         order=order, callback=callback, matvecs_before=before,
+                         max_matvecs=max_matvecs, output_unit=setup.output_unit,
+                         scale_unit=setup.scale_unit, operator_unit=setup.operator_unit)
     return (x, info) if full_output else x
 
 
-def _check_options(terms, tol, max_terms, order, callback) -> None:
-    """Validate the options before any matvec is spent (a scale estimate spends some)."""
-    check_stopping(terms, tol, max_terms, 1.0)
-    _check_order(order)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-
-
-def _inv_sqrt_setup(op, g, scale, initial_scale, damping, damping_kind):
-    H, g = _operator_and_vector(op, g)
-    lam = _check_damping(damping, damping_kind)
-    before = H.matvecs
-    base = shift(H, lam) if damping_kind == "shift" and lam else H
-    extra = lam if damping_kind == "square" else 0.0
-    A = shift(square(base), extra) if extra else square(base)
-    coefficients: Callable = lambda V, n: binomial_coefficients(0.5, n)  # noqa: E731
-    if damping_kind == "abs" and lam:
-        coefficients = lambda V, n: abs_damped_coefficients(lam / V**0.5, n)  # noqa: E731
-    spec = SeriesSpec("inv_sqrt_series", A, coefficients, lambda V: V**-0.5, _SQUARE_HINT,
-                      positive=True)
-    rule = resolve_scale(
-        scale, initial_scale=initial_scale,
-        estimate_radius=lambda method: _radius(base, g, method) ** 2 + extra,
-        frobenius_bound=lambda: _frobenius(H, lam if base is not H else 0.0) ** 2 + extra,
-    )
-    return spec, g, rule, before
-
-
-def _operator_and_vector(op: Any, g: Any) -> tuple[Operator, Any]:
-    _, g = as_vector(g, "g")
-    return as_operator(op, like=g, name="op"), g
-
-
-def _check_damping(damping: float, kind: str) -> float:
-    if kind not in DAMPING_KINDS:
-        raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
-    try:
-        lam = float(damping)
-    except (TypeError, ValueError):
-        raise TypeError(f"damping must be a real number, got {damping!r}") from None
-    if not (lam >= 0 and lam != float("inf")):
-        raise ValueError(f"damping must be a non-negative finite number, got {damping}")
-    return lam
-
-
-def _check_order(order: int) -> int:
-    return positive_integer(order, "order")
-
-
-def _radius(op: Operator, g: Any, method: str) -> float:
-    from .spectrum import spectral_radius
-
-    return spectral_radius(op, like=g, method=method).upper
-
-
-def _frobenius(op: Operator, shift_by: float = 0.0) -> float:
-    if op.array is None:
-        raise TypeError("scale='frobenius' needs a dense matrix operator; got a matvec-only "
-                        "operator (use scale='adaptive' or 'lanczos')")
-    xp = namespace(op.array)
-    matrix = op.array
-    if shift_by:
-        matrix = matrix + shift_by * xp.eye(op.size, dtype=matrix.dtype)
-    return to_float(xp.linalg.matrix_norm(matrix, ord="fro"))
-
-
-def _is_zero(g: Any) -> bool:
-    xp = namespace(g)
-    return not bool(xp.any(g != 0))  # decision: exact zero (a norm could underflow)
-
-
-def _zero_result(g: Any, rule: Any, full_output: bool) -> Any:
-    """``f(A) 0 = 0``: no term, no matvec. ``info.scale`` is 0 when no V was chosen."""
-    x = 0.0 * g
-    if not full_output:
-        return x
-    info = SeriesInfo(terms=0, matvecs=0, scale=rule.initial or 0.0, scale_strategy=rule.name,
-                      restarts=0, stopped_by="exact", converged=True, diverged=False,
-                      relative_change=0.0, error_estimate=0.0)
-    return x, info
+def _in_user_units(setup, sums: Iterator[PartialSum]) -> Iterator[PartialSum]:
+    """The partial sums in the caller's units (the series runs on normalised data)."""
+    for step in sums:
+        yield dataclasses.replace(step, value=step.value * setup.output_unit,
+                                  term_norm=step.term_norm * setup.output_unit,
+                                  scale=step.scale * setup.scale_unit)

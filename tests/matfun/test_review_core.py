@@ -83,7 +83,7 @@ def test_curvature_check_has_no_false_alarm_on_spd(problem, data):
     # must still converge to A^{-1} g. Tolerance: tol = 1e-10 on the tail estimate,
     # times a kappa <= 30 float64 rounding allowance.
     g = data.draw(vectors(problem.matrix.shape[0]))
-    x = neumann_series(problem.matrix, g, tol=1e-10)
+    x = neumann_series(problem.matrix, g, rtol=1e-10)
     q, w = problem.eigenvectors, problem.eigenvalues
     expected = q @ ((q.T @ g) / w)
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-8 * np.linalg.norm(expected))
@@ -127,7 +127,7 @@ def test_sparse_torch_tensor_is_an_operator():
     w, q = np.linalg.eigh(H)
     expected = q @ ((q.T @ g) / np.abs(w))
     # The series stops at tol = 1e-12 on its tail estimate; kappa = 5 for |H|.
-    x = inv_sqrt_series(sparse, torch.asarray(g), tol=1e-12)
+    x = inv_sqrt_series(sparse, torch.asarray(g), rtol=1e-12)
     assert isinstance(x, torch.Tensor) and x.dtype == torch.float64
     np.testing.assert_allclose(to_numpy(x), expected, rtol=1e-9)
     # The dense oracle densifies it; float64 eigh, kappa = 5: 1e-13.
@@ -150,7 +150,7 @@ def test_numpy_integers_are_counts():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(tol="1e-6"), TypeError, "tol must be a real number"),
+    (dict(rtol="1e-6"), TypeError, "rtol must be a real number"),
     (dict(callback=3), TypeError, "callback must be callable"),
     (dict(terms=0), ValueError, "terms must be a positive integer"),
     (dict(order=0, accelerate="shanks"), ValueError, "order must be a positive integer"),

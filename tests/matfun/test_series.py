@@ -82,7 +82,7 @@ def test_truncated_series_equals_its_eigenvalue_formula(xp, n, seed, terms, slac
 def test_converged_series_is_the_saddle_free_direction(xp, n, seed):
     H, eigenvalues, q = indefinite(n, seed)
     g = np.random.default_rng(seed).standard_normal(n)
-    x, info = inv_sqrt_series(xp.asarray(H), xp.asarray(g), tol=1e-10, full_output=True)
+    x, info = inv_sqrt_series(xp.asarray(H), xp.asarray(g), rtol=1e-10, full_output=True)
     assert info.converged and not info.diverged
     exact = apply(q, 1 / np.abs(eigenvalues), g)
     # The tail estimate is an estimate: allow 10x, plus kappa * eps rounding (kappa = 5).
@@ -96,7 +96,7 @@ def test_converged_damped_series(xp, kind):
     lam = 0.4
     values = {"abs": 1 / (np.abs(eigenvalues) + lam), "shift": 1 / np.abs(eigenvalues + lam),
               "square": 1 / np.sqrt(eigenvalues**2 + lam)}[kind]
-    x = inv_sqrt_series(xp.asarray(H), xp.asarray(g), tol=1e-12, damping=lam,
+    x = inv_sqrt_series(xp.asarray(H), xp.asarray(g), rtol=1e-12, damping=lam,
                         damping_kind=kind)
     xp_assert_close(x, apply(q, values, g), rtol=1e-10, xp=xp)
 
@@ -192,8 +192,8 @@ def test_paper_rule_diverges_once_the_initial_scale_no_longer_dominates():
     H, _, _ = indefinite(40, 4)
     g = np.random.default_rng(4).standard_normal(40)
     with pytest.raises(SeriesDivergenceError, match="diverged"):
-        inv_sqrt_series(H, g, tol=1e-8, scale="paper", initial_scale=1.0)
-    x = inv_sqrt_series(H, g, tol=1e-8, scale="adaptive")
+        inv_sqrt_series(H, g, rtol=1e-8, scale="paper", initial_scale=1.0)
+    x = inv_sqrt_series(H, g, rtol=1e-8, scale="adaptive")
     w, v = np.linalg.eigh(H)
     exact = v @ ((v.T @ g) / np.abs(w))
     assert np.linalg.norm(x - exact) <= 1e-6 * np.linalg.norm(exact)
@@ -210,7 +210,7 @@ def test_adaptive_scale_converges_on_random_indefinite_matrices(seed):
     kappa = np.max(np.abs(w)) / np.min(np.abs(w))
     if kappa > 30:  # keep the series (~kappa^2 terms) short in the default suite
         return
-    x, info = inv_sqrt_series(H, g, tol=1e-8, full_output=True)
+    x, info = inv_sqrt_series(H, g, rtol=1e-8, full_output=True)
     exact = v @ ((v.T @ g) / np.abs(w))
     assert info.converged and info.scale > np.max(w**2) / 2
     assert np.linalg.norm(x - exact) <= 1e-7 * np.linalg.norm(exact)
@@ -220,7 +220,7 @@ def test_adaptive_scale_converges_on_random_indefinite_matrices(seed):
 def test_estimated_scales_are_safe(strategy):
     H, eigenvalues, q = indefinite(12, 5)
     g = np.ones(12)
-    x, info = inv_sqrt_series(H, g, tol=1e-10, scale=strategy, full_output=True)
+    x, info = inv_sqrt_series(H, g, rtol=1e-10, scale=strategy, full_output=True)
     assert info.scale > np.max(eigenvalues**2) / 2 and info.scale_strategy == strategy
     np.testing.assert_allclose(x, apply(q, 1 / np.abs(eigenvalues), g), rtol=1e-8)
 
@@ -245,7 +245,7 @@ def test_callback_sees_every_partial_sum():
 def test_max_terms_warns_when_tolerance_not_met():
     H, _, _ = indefinite(5, 0, kappa=50)
     with pytest.warns(matfun.SeriesConvergenceWarning, match="max_terms"):
-        _, info = inv_sqrt_series(H, np.ones(5), tol=1e-12, max_terms=20, full_output=True)
+        _, info = inv_sqrt_series(H, np.ones(5), rtol=1e-12, max_terms=20, full_output=True)
     assert not info.converged and info.stopped_by == "max_terms"
 
 
@@ -253,7 +253,15 @@ def test_max_terms_warns_when_tolerance_not_met():
     ("kwargs", "error", "match"),
     [
         ({"terms": 0}, ValueError, "terms must be a positive integer"),
-        ({"tol": -1.0}, ValueError, "tol must be a positive"),
+        ({"rtol": -1.0}, ValueError, "rtol must be non-negative"),
+        ({"rtol": 1e-17}, ValueError, "below what the working precision can reach"),
+        ({"atol": -1.0}, ValueError, "atol must be non-negative"),
+        ({"rtol": 0.0, "atol": 0.0}, ValueError, "both zero"),
+        ({"rtol": float("nan")}, ValueError, "rtol must be finite"),
+        ({"damping": float("inf")}, ValueError, "damping must be finite"),
+        ({"damping": "0.1"}, TypeError, "damping must be a real number"),
+        ({"max_matvecs": 0}, ValueError, "max_matvecs must be a positive integer"),
+        ({"callback": 3}, TypeError, "callback must be callable"),
         ({"max_terms": 0}, ValueError, "max_terms must be a positive integer"),
         ({"scale": "huge"}, ValueError, "scale must be a positive number or one of"),
         ({"scale": -1.0}, ValueError, "scale must be a positive finite"),
@@ -305,7 +313,7 @@ def spd(n, seed, kappa=10.0):
 def test_neumann_is_the_inverse(xp, n, seed):
     A, eigenvalues, q = spd(n, seed)
     g = np.random.default_rng(seed).standard_normal(n)
-    x = matfun.neumann_series(xp.asarray(A), xp.asarray(g), tol=1e-11)
+    x = matfun.neumann_series(xp.asarray(A), xp.asarray(g), rtol=1e-11)
     # kappa = 10: estimated-error tolerance 1e-11, rounding kappa * eps.
     xp_assert_close(x, apply(q, 1 / eigenvalues, g), rtol=1e-9,
                     atol=1e-9 * np.linalg.norm(g), xp=xp)
@@ -314,7 +322,7 @@ def test_neumann_is_the_inverse(xp, n, seed):
 def test_neumann_on_an_indefinite_matrix_diverges():
     H, _, _ = indefinite(6, 0, negatives=2)
     with pytest.raises(SeriesDivergenceError, match="positive definite"):
-        matfun.neumann_series(H, np.ones(6), scale=30.0, tol=1e-8)
+        matfun.neumann_series(H, np.ones(6), scale=30.0, rtol=1e-8)
 
 
 @given(n=st.integers(1, 8), seed=st.integers(0, 2**16),
@@ -322,14 +330,14 @@ def test_neumann_on_an_indefinite_matrix_diverges():
 def test_binomial_series_is_the_matrix_power(xp, n, seed, exponent):
     A, eigenvalues, q = spd(n, seed, kappa=4.0)
     g = np.random.default_rng(seed).standard_normal(n)
-    x = matfun.binomial_series(xp.asarray(A), xp.asarray(g), exponent, tol=1e-11)
+    x = matfun.binomial_series(xp.asarray(A), xp.asarray(g), exponent, rtol=1e-11)
     expected = apply(q, eigenvalues**exponent, g)
     xp_assert_close(x, expected, rtol=1e-8, atol=1e-8 * np.linalg.norm(expected), xp=xp)
 
 
 def test_binomial_integer_power_terminates():
     A, eigenvalues, q = spd(4, 0)
-    x, info = matfun.binomial_series(A, np.ones(4), 2.0, scale=20.0, tol=1e-12,
+    x, info = matfun.binomial_series(A, np.ones(4), 2.0, scale=20.0, rtol=1e-12,
                                      full_output=True)
     np.testing.assert_allclose(x, A @ (A @ np.ones(4)), rtol=1e-13)
     assert info.terms <= 4
@@ -345,4 +353,4 @@ def test_binomial_bad_exponent():
 def test_no_warning_on_a_clean_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        inv_sqrt_series(np.diag([1.0, -2.0]), np.ones(2), tol=1e-10)
+        inv_sqrt_series(np.diag([1.0, -2.0]), np.ones(2), rtol=1e-10)

@@ -101,7 +101,7 @@ def test_converged_series_is_abs_inv(xp, problem, data):
     H = problem.matrix
     g = data.draw(vector_strategy(H.shape[0]))
     tol = 1e-10
-    x, info = inv_sqrt_series(xp.asarray(H), xp.asarray(g), tol=tol, full_output=True)
+    x, info = inv_sqrt_series(xp.asarray(H), xp.asarray(g), rtol=tol, full_output=True)
     assert info.converged and not info.diverged
     # The stopping rule estimates the tail from the observed decay rate: an estimate,
     # allowed to be 10x optimistic (kappa <= 5: rounding is far below 1e-9).
@@ -117,7 +117,7 @@ def test_damping_kinds_converge_to_their_formulas(xp, problem, data, damping, ki
     assume(kind != "shift" or np.min(np.abs(w + damping)) > 0.2)
     g = data.draw(vector_strategy(H.shape[0]))
     tol = 1e-10
-    x = inv_sqrt_series(xp.asarray(H), xp.asarray(g), tol=tol, damping=damping,
+    x = inv_sqrt_series(xp.asarray(H), xp.asarray(g), rtol=tol, damping=damping,
                         damping_kind=kind)
     assert_matches_oracle(x, xp.asarray(H), xp.asarray(g), "inv_sqrt_square", rtol=10 * tol,
                           damping=damping, damping_kind=kind)
@@ -157,7 +157,7 @@ def test_every_operator_form_gives_the_same_answer(xp, problem, data, terms, sla
         assert np.max(np.abs(to_numpy(x) - expected)) <= bound, name
     # The converged default (adaptive scale) agrees across forms as well.
     for name, form in operator_forms(xp, H).items():
-        x = inv_sqrt_series(form, xp.asarray(g), tol=1e-10)
+        x = inv_sqrt_series(form, xp.asarray(g), rtol=1e-10)
         assert_matches_oracle(x, xp.asarray(H), xp.asarray(g), rtol=1e-9, err_msg=name)
 
 
@@ -256,7 +256,7 @@ def test_neumann_series_is_the_inverse(xp, problem, data):
     H = problem.matrix
     g = data.draw(vector_strategy(H.shape[0]))
     tol = 1e-10
-    x = neumann_series(xp.asarray(H), xp.asarray(g), tol=tol)
+    x = neumann_series(xp.asarray(H), xp.asarray(g), rtol=tol)
     assert_matches_oracle(x, xp.asarray(H), xp.asarray(g), "inv", rtol=10 * tol)
     xp_assert_close(fractional_power(xp.asarray(H), xp.asarray(g), -1), to_numpy(
         inv(H, g)), rtol=0, atol=10 * H.shape[0] * problem.condition * EPS *
@@ -270,7 +270,7 @@ def test_binomial_series_is_the_fractional_power(xp, problem, data, exponent):
     H = problem.matrix
     g = data.draw(vector_strategy(H.shape[0]))
     tol = 1e-10
-    x = binomial_series(xp.asarray(H), xp.asarray(g), exponent, tol=tol)
+    x = binomial_series(xp.asarray(H), xp.asarray(g), exponent, rtol=tol)
     expected = to_numpy(fractional_power(H, g, exponent))
     # 10x the tolerance of the tail estimate; the fractional power's own rounding is
     # kappa^|p| n eps <= 1e-12 here.
