@@ -59,15 +59,18 @@ def scaled_operator(op: Operator, unit: float, g: Any = None, product: Any = Non
     """``H / unit`` sharing ``op``'s matvec counter; ``H g`` is served from ``product`` once."""
     cache = {"vector": g if product is not None else None, "product": product}
 
-    def apply(v: Any) -> Any:
-        if cache["vector"] is not None and v is cache["vector"]:
-            result = cache["product"]
-            cache["vector"] = cache["product"] = None
-        else:
-            result = op.matvec(v)
-        return result / unit if unit != 1.0 else result
+    def recipe(base: Operator) -> Any:
+        def apply(v: Any) -> Any:
+            if cache["vector"] is not None and v is cache["vector"]:
+                result = cache["product"]
+                cache["vector"] = cache["product"] = None
+            else:
+                result = base.matvec(v)
+            return result / unit if unit != 1.0 else result
 
-    return op._derived(apply, op.name if unit == 1.0 else f"{op.name} / {unit:.3g}")
+        return apply
+
+    return op._derived(recipe, op.name if unit == 1.0 else f"{op.name} / {unit:.3g}")
 
 
 def log2_unit(unit: float) -> int:
