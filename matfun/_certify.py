@@ -12,39 +12,47 @@ Dense matrices: a posteriori Bauer-Fike
     ``w_j``. So ``min|w| - delta <= |lambda| <= max|w| + delta`` for every
     eigenvalue: deterministic, no matvec of the operator, ``O(n^3)`` flops.
 
-Operators: Lanczos with a random start and the Kuczynski-Wozniakowski theorem
-    After ``k`` Lanczos steps from ``v`` (Gaussian, so uniform on the sphere),
-    ``H Q_k = Q_{k+1} T_{k+1,k}`` and, over the Krylov space ``K_k(H, v)``, the
-    extreme Rayleigh quotients of ``A = H^2`` are the extreme squared singular
-    values of ``T_{k+1,k}``: :math:`s_{\min}^2 \ge \lambda_{\min}(A)` and
-    :math:`s_{\max}^2 \le \lambda_{\max}(A)` (Courant-Fischer). These are the
-    *wrong* sides for a bound; the right sides need a statement about the part of
-    the space the Krylov space has not seen, which no deterministic method with
-    fewer than ``n`` matvecs can make (Kuczynski and Wozniakowski 1992: an
-    adversary hides an eigenvalue orthogonal to the start). A random start makes
-    it a probability: ``K_k(H, v)`` contains ``K_d(A, v)`` with ``d = (k+1)//2``,
-    and their Theorem (Lanczos, PSD matrix, start uniform on the sphere, Krylov
-    information of ``d - 1`` products) gives
+Operators: Lanczos with a random start and its own polynomial
+    A Ritz value with residual ``r`` proves only that *some* eigenvalue lies within
+    ``||r||`` of it (Kato 1949, Temple 1928, Lehmann 1963: inclusion); both ends of a
+    Chebyshev interval need *exclusion* -- no eigenvalue beyond ``upper``, none in
+    ``(-lower, lower)`` -- and no deterministic method with fewer than ``n``
+    matvecs can prove that: an eigenvector orthogonal to the Krylov space is
+    invisible (Kuczynski and Wozniakowski 1992). A random start makes it a
+    probability. Write the start ``v = sum_j gamma_j u_j`` (unit, uniform on the
+    sphere, so ``gamma_j^2 ~ Beta(1/2, (n-1)/2)``; ``Beta(1, n-1)`` for complex
+    ``H``). After ``k`` exact Lanczos steps ``q_{k+1} = p_k(H) v / (beta_1 ...
+    beta_k)`` with ``p_k(t) = prod_i (t - theta_i)`` over the Ritz values, so for
+    every eigenpair
 
-    .. math:: P\bigl(\xi \le (1 - \varepsilon) \lambda_{\max}(B)\bigr)
-              \le 1.648 \sqrt{n}\, e^{-\sqrt\varepsilon\, (2d - 3)}
+    .. math:: \gamma_j^2\, p_k(\lambda_j)^2 \le \|p_k(H) v\|^2
+              = (\beta_1 \cdots \beta_k)^2 .
 
-    for the largest Rayleigh quotient ``xi`` of any PSD ``B`` over that space.
-    With ``B = A``: :math:`\lambda_{\max}(A) \le s_{\max}^2 / (1 - \varepsilon) = c`.
-    With ``B = c I - A`` (same Krylov space, PSD on that event):
-    :math:`\lambda_{\min}(A) \ge (s_{\min}^2 - \varepsilon c) / (1 - \varepsilon)`.
-    Both hold together with probability ``>= 1 - 2 * 1.648 sqrt(n) e^(...)``; the
-    checks happen only at the fixed steps ``8 * 1.15^i``, the ``i``-th
-    charged ``delta * 6 / (pi^2 (i + 1)^2)`` of the failure probability ``delta``
-    (a union bound valid whatever the stopping rule). A complex Hermitian ``H``
-    is a real symmetric one of size ``2n`` (``sqrt(2n)`` replaces ``sqrt(n)``).
-    The theorem is for exact arithmetic: the recurrence runs in floating point
-    (fully reorthogonalised for ``n <= 512``, three-term otherwise), and a rounding
-    margin ``16 k eps ||T||^2`` is added on each side -- a named assumption, backed
-    by Paige's and Greenbaum's analyses of finite-precision Lanczos, not a proof.
-    A breakdown (invariant subspace, small ``n``) makes the Ritz values the exact
-    eigenvalues of the part of ``H`` the start reaches (with probability one,
-    all of it), up to the same margin.
+    * *Top.* If an eigenvalue lay at or beyond ``x > theta_max`` then, ``|p_k|``
+      increasing there, ``gamma_1^2 <= (beta_1...beta_k / |p_k(x)|)^2``. Take ``x``
+      where that ratio first falls to ``s_end``, fixed in advance with
+      ``P(gamma^2 <= s_end) = delta/4``: ``lambda_max < x`` unless that event
+      happened. Likewise below ``theta_min``.
+    * *Gap around 0.* Between consecutive Ritz values ``log|p_k|`` is concave, so
+      on ``[-y, y]`` (free of Ritz values) ``|p_k| >= min(|p_k(-y)|, |p_k(y)|)``; an
+      eigenvalue there forces ``gamma_j^2 <= (beta_1...beta_k / min)^2``; with
+      ``s_mid`` fixed by ``n P(gamma^2 <= s_mid) = delta/2`` (a union over the
+      unknown index ``j``), no eigenvalue lies in ``(-y, y)``.
+
+    The bad events are fixed sets of start vectors, the same for every ``k``: the
+    bounds hold *simultaneously for all steps* with probability ``>= 1 - delta``,
+    whatever the stopping rule, for every ``H`` chosen independently of the seed.
+    This is the approach of van Dorsselaer, Hochstenbach and van der Vorst (2000)
+    for the extreme eigenvalues, extended here to the gap around 0. The identity
+    is for exact arithmetic: the recurrence is fully reorthogonalised for
+    ``n <= 512`` and three-term otherwise, and a margin ``16 k eps ||T||^2`` is
+    added on each side -- a named assumption (Paige's and Greenbaum's analyses
+    of finite-precision Lanczos), checked against ``eigh`` by the tests, not a
+    proof. A breakdown (invariant subspace) makes the Ritz values the exact
+    eigenvalues of the part of ``H`` the start reaches (with probability one, all
+    of it), up to the same margin. The cost of the gap is about
+    ``kappa(H) ln(n / delta)`` matvecs for an indefinite ``H`` (the polynomial
+    must grow at 0 by ``~ n / delta``).
 
 References
 ----------
@@ -52,8 +60,10 @@ T. Kato (1949), J. Phys. Soc. Japan 4, 334-339; G. Temple (1928), Proc. R. Soc. 
 N. J. Lehmann (1963), Numer. Math. 5, 246-272 (inclusion theorems: every interval
 ``[theta - ||r||, theta + ||r||]`` holds an eigenvalue, used for the lower bound of the
 top and not enough on its own for the bottom); B. N. Parlett, *The Symmetric Eigenvalue
-Problem* (SIAM, 1998), ch. 10-11; J. Kuczynski and H. Wozniakowski (1992), SIAM J.
-Matrix Anal. Appl. 13, 1094-1122; F. L. Bauer and C. T. Fike (1960), Numer. Math. 2.
+Problem* (SIAM, 1998), ch. 10-11 and 13; J. Kuczynski and H. Wozniakowski (1992), SIAM J.
+Matrix Anal. Appl. 13, 1094-1122; J. L. M. van Dorsselaer, M. E. Hochstenbach and H. A.
+van der Vorst (2000), SIAM J. Matrix Anal. Appl. 22, 837-852; F. L. Bauer and C. T. Fike
+(1960), Numer. Math. 2, 137-141.
 """
 
 from __future__ import annotations
@@ -63,16 +73,16 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.special
 
 from ._backend import is_complex, namespace, norm, real_dtype, to_float
 from ._validation import power_of_two
 from .operators import Operator
 
-__all__ = ["dense_certificate", "krylov_certificate", "check_steps"]
+__all__ = ["check_steps", "dense_certificate", "krylov_certificate", "polynomial_certificate"]
 
-_KW_CONSTANT = 1.648
 _FIRST_CHECK = 8
-_CHECK_GROWTH = 1.15
+_CHECK_GROWTH = 1.1
 _REORTHOGONALIZE_UP_TO = 512  # dimension: the full basis costs k n memory, k^2 n flops
 _MARGIN = 16.0  # rounding margin, in units of k eps ||T||^2 (see the module docstring)
 
@@ -171,6 +181,93 @@ class _Lanczos:
                 self.basis.append(self.q)
 
 
+def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
+    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)``."""
+    gaps = np.abs(t - ritz)
+    if np.any(gaps == 0):
+        return math.inf
+    return log_betas - float(np.sum(np.log(gaps)))
+
+
+def _outside(ritz, log_betas, level, direction, spread) -> float:
+    """The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1) where the
+    log ratio first drops to ``level``: no eigenvalue beyond it (on the good event)."""
+    edge = ritz[-1] if direction > 0 else ritz[0]
+    step = spread * 1e-12 + np.finfo(float).tiny
+    while _log_ratio(edge + direction * step, ritz, log_betas) > level:
+        step *= 2
+        if step > 1e6 * spread + 1:
+            return math.inf * direction
+    low, high = 0.0, step
+    for _ in range(60):
+        middle = (low + high) / 2
+        if _log_ratio(edge + direction * middle, ritz, log_betas) > level:
+            low = middle
+        else:
+            high = middle
+    return edge + direction * high
+
+
+def _gap_around_zero(ritz, log_betas, level) -> float:
+    """Largest ``y`` with the log ratio ``<= level`` on all of ``[-y, y]`` (0 if none).
+
+    Between consecutive Ritz values ``log|p_k|`` is concave, so the log ratio is
+    convex there and its sublevel set is an interval ``[a, b]``; ``y = min(-a, b)``.
+    """
+    below = ritz[ritz < 0]
+    above = ritz[ritz > 0]
+    if below.size + above.size < ritz.size:
+        return 0.0  # a Ritz value at 0
+    left = float(below[-1]) if below.size else -math.inf
+    right = float(above[0]) if above.size else math.inf
+    if _log_ratio(0.0, ritz, log_betas) > level:
+        return 0.0
+
+    def edge(limit):  # from 0 towards the Ritz value ``limit`` while the ratio stays low
+        if not math.isfinite(limit):
+            # Convex and tending to -inf beyond the last Ritz value: monotone, so the
+            # whole half-line is in the sublevel set once 0 is.
+            return math.inf
+        direction = 1.0 if limit > 0 else -1.0
+        low, high = 0.0, abs(limit)
+        for _ in range(60):
+            middle = (low + high) / 2
+            if _log_ratio(direction * middle, ritz, log_betas) <= level:
+                low = middle
+            else:
+                high = middle
+        return low
+
+    return min(edge(left), edge(right))
+
+
+def polynomial_certificate(alphas: list[float], betas: list[float], dimension: int,
+                           failure_probability: float, complex_field: bool
+                           ) -> tuple[float, float]:
+    """``(lower, upper)`` on ``|lambda|`` from the Lanczos polynomial (module docstring)."""
+    a, b = (1.0, dimension - 1.0) if complex_field else (0.5, (dimension - 1) / 2)
+    # Thresholds fixed in advance: P(gamma^2 <= s_end) = delta/4 for each extreme
+    # eigenvalue, and n P(gamma^2 <= s_mid) = delta/2 for any eigenvalue near 0.
+    s_end = float(scipy.special.betaincinv(a, b, failure_probability / 4))
+    s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2 / dimension))
+    k = len(alphas)
+    ritz = np.sort(scipy.linalg.eigvalsh_tridiagonal(np.asarray(alphas),
+                                                     np.asarray(betas[: k - 1])))
+    if np.any(np.asarray(betas) <= 0):
+        return 0.0, math.inf
+    log_betas = float(np.sum(np.log(np.asarray(betas))))
+    spread = float(ritz[-1] - ritz[0]) + abs(float(ritz[-1])) + abs(float(ritz[0]))
+    top = _outside(ritz, log_betas, 0.5 * math.log(s_end), 1, spread)
+    bottom = _outside(ritz, log_betas, 0.5 * math.log(s_end), -1, spread)
+    upper = max(abs(top), abs(bottom))
+    lower = _gap_around_zero(ritz, log_betas, 0.5 * math.log(s_mid))
+    if bottom > 0:
+        lower = max(lower, bottom)
+    if top < 0:
+        lower = max(lower, -top)
+    return lower, upper
+
+
 def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown: bool
                               ) -> tuple[float, float, float]:
     """``(s_min^2, s_max^2, scale)`` of ``T_{k+1,k} / scale`` (``T_k`` after a breakdown).
@@ -221,44 +318,19 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         ritz = (math.sqrt(low) * scale, math.sqrt(high) * scale)
         if process.breakdown:
             upper2, lower2 = high + margin, low - margin
+        elif dimension >= 2:
+            poly_lower, poly_upper = polynomial_certificate(
+                process.alphas, process.betas, dimension, failure_probability, complex_field)
+            poly_lower, poly_upper = poly_lower * process.factor, poly_upper * process.factor
+            lower2 = (poly_lower / scale) ** 2 - margin if poly_lower > 0 else -1.0
+            upper2 = (poly_upper / scale) ** 2 + margin if math.isfinite(poly_upper) else math.inf
         else:
-            # The probability charged to this check (fixed in advance by its index).
-            share = failure_probability * 6 / (math.pi ** 2 * (index + 1) ** 2) / 2
-            exponent = 2 * ((k + 1) // 2) - 3
-            root = math.log(_KW_CONSTANT * math.sqrt(dimension) / share) / exponent \
-                if exponent > 0 else math.inf
-            epsilon = root * root
-            if epsilon < 1:
-                upper2 = (high + margin) / (1 - epsilon)
-                lower2 = (low - margin - epsilon * upper2) / (1 - epsilon)
-            else:
-                upper2, lower2 = math.inf, -1.0
+            upper2, lower2 = math.inf, -1.0
         best = {"lower": math.sqrt(max(lower2, 0.0)) * scale,
                 "upper": math.sqrt(upper2) * scale if math.isfinite(upper2) else math.inf,
                 "steps": k, "exact": process.breakdown, "ritz": ritz}
         if process.breakdown or (lower2 > 0 and upper2 / lower2 <= slack * high / max(
                 low, np.finfo(float).tiny)):
             break
-        index = _next_check(grid, index, k, low, high, margin, dimension, failure_probability,
-                            slack)
+        index += 1
     return best
-
-
-def _next_check(grid, index, k, low, high, margin, dimension, failure_probability, slack):
-    """Index of the first check step where, if the Ritz values stay put, the bound holds.
-
-    Only a prediction (it saves checks, each of which costs probability): the
-    certificate is recomputed there. Always at least the next grid point.
-    """
-    if low <= margin:
-        return index + 1
-    # Need lower2 >= low / slack roughly: epsilon <= (1 - 1/slack) low / high.
-    target = (1 - 1 / slack) * (low - margin) / (high + margin)
-    for later in range(index + 1, len(grid)):
-        share = failure_probability * 6 / (math.pi ** 2 * (later + 1) ** 2) / 2
-        exponent = 2 * ((grid[later] + 1) // 2) - 3
-        if exponent > 0:
-            root = math.log(_KW_CONSTANT * math.sqrt(dimension) / share) / exponent
-            if root * root <= target:
-                return later
-    return len(grid) - 1 if index < len(grid) - 1 else len(grid)

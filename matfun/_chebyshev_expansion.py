@@ -124,4 +124,4 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
             if bound(int(candidate)) <= target:
                 chosen = int(candidate)
                 break
-    return coefficients[: chosen + 1], chosen, bound(chosen), theory
+    return coefficients[: chosen + 1], chosen, float(bound(chosen)), theory

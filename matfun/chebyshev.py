@@ -287,7 +287,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
         (max_matvecs - spent) // 2, 0)
     # The target relative to ||x*||: ||x*|| <= ||g|| / sqrt(lo), so atol is worth at least
     # atol sqrt(lo) / ||g|| of it.
-    target = rtol + (atol / g_scale) * s * math.sqrt(lo_s) / g_norm_s
+    wanted = rtol + (atol / g_scale) * s * math.sqrt(lo_s) / g_norm_s
+    target = wanted / (1 + wanted)  # so that B / (1 - B) <= wanted
     coefficients, chosen, bound, theory = plan(lo_s, hi_s, target, max_degree, degree)
     if max_matvecs is None and degree is None and bound > target:
         raise ValueError(
@@ -299,7 +300,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     rounding = eps * math.sqrt(chosen + 1) * math.sqrt(hi_s / lo_s) * 4
     relative = bound / (1 - bound) if bound < 1 else math.inf
     # The test in the scaled units (x_s = x / factor), so that nothing overflows.
-    converged = relative * x_norm_s <= atol / factor + rtol * x_norm_s
+    allowance = atol / factor if factor > 0 else (math.inf if atol > 0 else 0.0)
+    converged = bool(relative * x_norm_s <= allowance + rtol * x_norm_s)
     info = _info(chosen, H.matvecs - before, s, lo_s, hi_s, sources, failure, bound, rounding,
                  theory, converged, growth)
     if growth > _GROWTH_LIMIT:
@@ -310,7 +312,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     if not math.isfinite(x_norm_s * factor):
         raise OverflowError(f"(H^2 + mu I)^(-1/2) g has norm about {x_norm_s:.3g} * "
                             f"{factor:.3g}: beyond the floating-point range")
-    x = x_s * factor
+    x = x_s * factor  # (entries below the smallest float underflow, as they must)
     return (x, info) if full_output else x
 
 

@@ -4,8 +4,9 @@ r"""Spectral information about a symmetric operator: certified intervals and rad
   :math:`|\lambda_i(H)|` (so ``[lower^2, upper^2]`` holds the spectrum of ``H^2``),
   *proven*: deterministically for dense matrices (``eigh`` with an a posteriori
   Bauer-Fike bound), or with a stated failure probability over a random start
-  for operators known only through matvecs (Lanczos and the Kuczynski-Wozniakowski
-  theorem). An end that cannot be certified within the budget is reported as such
+  for operators known only through matvecs (Lanczos and its polynomial: an
+  eigenvalue outside the interval would force the random start's component on
+  it to be tiny). An end that cannot be certified within the budget is reported as such
   (``lower = 0`` / ``upper = inf``), never guessed. Proof sketches:
   :mod:`matfun._certify`. The Chebyshev method uses it.
 * :func:`spectral_radius` -- a *heuristic* estimate of :math:`\max|\lambda|` for the
@@ -23,8 +24,7 @@ r"""Spectral information about a symmetric operator: certified intervals and rad
 References
 ----------
 Y. Zhou and R.-C. Li (2011), *Bounding the spectrum of large Hermitian matrices*,
-Linear Algebra and its Applications 435, 480-493. J. Kuczynski and H. Wozniakowski
-(1992), SIAM J. Matrix Anal. Appl. 13, 1094-1122.
+Linear Algebra and its Applications 435, 480-493; and those of :mod:`matfun._certify`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class CertifiedInterval:
         Ritz values are eigenvalues (the start reaches every eigenspace with probability
         one). ``"krylov"``: holds with probability at least ``1 - failure_probability``
         over the random start, for every ``H`` chosen independently of ``seed``
-        (Kuczynski-Wozniakowski; see :mod:`matfun._certify`).
+        (see :mod:`matfun._certify`).
     status : str
         ``"certified"`` (both ends), ``"upper only"`` (``lower = 0``) or
         ``"not certified"`` (``lower = 0``, ``upper = inf``).
