@@ -252,7 +252,8 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
     s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2 / dimension))
     k = len(alphas)
     ritz = np.sort(scipy.linalg.eigvalsh_tridiagonal(np.asarray(alphas),
-                                                     np.asarray(betas[: k - 1])))
+                                                     np.asarray(betas[: k - 1]),
+                                                     lapack_driver="sterf"))
     if np.any(np.asarray(betas) <= 0):
         return 0.0, math.inf
     log_betas = float(np.sum(np.log(np.asarray(betas))))
