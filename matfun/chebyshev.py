@@ -85,33 +85,25 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_vector, namespace, norm, real_dtype, to_float
+from ._backend import as_vector, norm, real_dtype, to_float
 from ._chebyshev_expansion import Expansion, plan
+from ._chebyshev_interval import (
+    SCALES,
+    ChebyshevIntervalError,
+    check_interval,
+    interval_in_units,
+    merge_sources,
+    scale_value,
+)
 from ._validation import check_real, check_tolerances, positive_integer, power_of_two
 from .operators import Operator, as_operator
-from .spectrum import _certify_operator
 
 __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
            "chebyshev_inv_sqrt"]
 
-SCALES = ("certified", "frobenius")
 _GROWTH_LIMIT = 2.0
 # Without max_matvecs, refuse (rather than run) a solve predicted to need more.
 _UNBOUNDED_LIMIT = 1_000_000
-
-
-class ChebyshevIntervalError(ArithmeticError):
-    """No valid interval: it could not be certified, or the expansion diverged on it.
-
-    Attributes
-    ----------
-    info : ChebyshevInfo or None
-        What was done (``None`` when the interval could not be certified).
-    """
-
-    def __init__(self, message: str, info: Any = None) -> None:
-        super().__init__(message)
-        self.info = info
 
 
 @dataclass(frozen=True)
@@ -254,7 +246,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     mu = check_real(damping, "damping")
     if mu < 0:
         raise ValueError(f"damping must be non-negative, got {damping!r}")
-    lo, hi = _check_interval(interval)
+    lo, hi = check_interval(interval)
     if degree is not None and (isinstance(degree, bool) or not isinstance(degree, int)
                                or degree < 0):
         raise ValueError(f"degree must be a non-negative integer, got {degree!r}")
@@ -264,7 +256,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     if not 0 < probability < 1:
         raise ValueError(f"failure_probability must be in (0, 1), got {failure_probability!r}")
     if hi is None and not (isinstance(scale, str) and scale in SCALES):
-        hi = _scale_value(scale)
+        hi = scale_value(scale)
     if lo is not None and hi is not None and lo == hi:
         hi = lo * (1 + 4 * np.finfo(float).eps)
     before = H.matvecs
@@ -272,9 +264,9 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     sources = ("given" if lo is not None else "damping" if mu > 0 else None,
                "given" if hi is not None else None)
     # Interval in units of H / s, with s a power of two: ``hi / s^2`` is about 1.
-    s, lo_s, hi_s, found, failure = _interval(H, g, mu, lo, hi, scale, max_matvecs,
+    s, lo_s, hi_s, found, failure = interval_in_units(H, g, mu, lo, hi, scale, max_matvecs,
                                               probability)
-    sources = _merge(sources, found)
+    sources = merge_sources(sources, found)
     if g_scale == 0.0:
         info = _info(0, H.matvecs - before, s, lo_s, hi_s, sources, failure, 0.0, 0.0, 0, True,
                      1.0)
@@ -316,72 +308,6 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     return (x, info) if full_output else x
 
 
-def _interval(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None, scale: Any,
-              max_matvecs: int | None, probability: float):
-    """``(s, lo / s^2, hi / s^2, sources, failure_probability)`` with ``s`` a power of two.
-
-    Everything missing is certified (never estimated); squares are taken in the
-    rescaled units so that ``|lambda|`` up to the largest float works.
-    """
-    certificate = None
-    sources: list[str | None] = [None, None]
-    failure = 0.0
-    need_lower = lo is None and mu == 0.0
-    if hi is None and scale == "frobenius":
-        if H.array is None:
-            raise TypeError("scale='frobenius' needs a dense matrix operator; use 'certified'")
-        upper = _frobenius(H.array)
-        sources[1] = "frobenius"
-    elif hi is None or need_lower:
-        budget = min(10_000, 50 * H.size) if max_matvecs is None else max_matvecs
-        certificate = _certify_operator(H, g, method="auto", failure_probability=probability,
-                                        budget=budget, slack=2.0, seed=0)
-        failure = certificate.failure_probability
-        upper = certificate.upper
-        if hi is None:
-            sources[1] = certificate.certificate
-        if need_lower:
-            sources[0] = certificate.certificate
-            if not certificate.lower > 0:
-                raise ChebyshevIntervalError(
-                    f"no positive lower bound on |lambda(H)| could be certified "
-                    f"({certificate.status}, {certificate.matvecs} matvecs): H may be singular "
-                    "or too ill-conditioned for the budget; pass damping > 0 or "
-                    "interval=(lo, hi)")
-        if hi is None and not math.isfinite(upper):
-            raise ChebyshevIntervalError(
-                f"no upper bound on |lambda(H)| could be certified within {budget} matvecs; "
-                "pass interval=(lo, hi) or scale=<number>")
-    else:
-        upper = None
-    if hi is not None:
-        s = power_of_two(math.sqrt(hi))
-        hi_s = hi / s / s
-    else:
-        if upper == 0.0:
-            raise ChebyshevIntervalError("H is zero: (H^2)^(-1/2) g is undefined; pass "
-                                         "damping > 0")
-        s = power_of_two(max(upper, math.sqrt(mu)))
-        hi_s = (upper / s) ** 2 + mu / s / s
-    if lo is not None:
-        lo_s = lo / s / s
-    else:
-        lower = certificate.lower if need_lower else 0.0
-        lo_s = (lower / s) ** 2 + mu / s / s
-    if not lo_s > 0:
-        raise ChebyshevIntervalError(
-            "the interval's lower end underflows relative to its upper end (condition number "
-            "beyond the floating-point range); pass a larger damping")
-    if not lo_s <= hi_s:
-        raise ValueError(f"interval needs lo <= hi, got lo={lo_s * s * s}, hi={hi_s * s * s}")
-    hi_s = max(hi_s, lo_s * (1 + 4 * np.finfo(float).eps))
-    return s, lo_s, hi_s, sources, failure
-
-
-def _merge(given, found):
-    return tuple(a if a is not None else b for a, b in zip(given, found, strict=True))
-
-
 def _info(degree, matvecs, s, lo_s, hi_s, sources, failure, bound, rounding, theory, converged,
           growth) -> ChebyshevInfo:
     relative = bound / (1 - bound) if bound < 1 else math.inf
@@ -410,39 +336,3 @@ def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
     if not math.isfinite(growth):
         growth = math.inf
     return x, growth, to_float(norm(xp, x))
-
-
-def _frobenius(array: Any) -> float:
-    xp = namespace(array)
-    largest = to_float(xp.max(xp.abs(array)))
-    if largest == 0.0:
-        return 0.0
-    factor = power_of_two(largest)  # exact: no overflow in the sum of squares
-    return to_float(xp.linalg.matrix_norm(array / factor, ord="fro")) * factor
-
-
-def _check_interval(interval):
-    if interval is None:
-        return None, None
-    if not isinstance(interval, tuple | list) or len(interval) != 2:
-        raise TypeError(f"interval must be a pair (lo, hi), got {interval!r}")
-    lo, hi = interval
-    lo = None if lo is None else _positive(lo, "interval lo")
-    hi = None if hi is None else _positive(hi, "interval hi")
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"interval must have lo <= hi, got {interval!r}")
-    return lo, hi
-
-
-def _scale_value(scale: Any) -> float:
-    if isinstance(scale, str):
-        raise ValueError(f"scale must be a positive number or one of {SCALES} (the Chebyshev "
-                         f"method needs a bound, not an estimate), got {scale!r}")
-    return _positive(scale, "scale")
-
-
-def _positive(value: Any, name: str) -> float:
-    value = check_real(value, name)
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return value

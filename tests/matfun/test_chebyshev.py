@@ -278,3 +278,22 @@ def test_certified_interval_is_deterministic(xp):
     second = chebyshev_inv_sqrt(H, g, rtol=1e-4, full_output=True)
     assert first[1] == second[1] and first[1].lo_source == "eigh"
     assert np.array_equal(to_numpy(first[0]), to_numpy(second[0]))
+
+
+def test_benchmark_smoke(tmp_path):
+    # The benchmark script must not rot: its smallest mode, against its own oracle.
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_chebyshev.py"
+    spec = importlib.util.spec_from_file_location("bench_chebyshev", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    output = tmp_path / "table.md"
+    assert module.main(["--smoke", "--output", str(output)]) == 0
+    rows = [line for line in output.read_text().splitlines() if line.startswith("| dense")
+            or line.startswith("| sparse")]
+    assert len(rows) == 2 and all("| True |" in row for row in rows)
+    assert "| eigh |" in rows[0] and "| 1.00 |" in rows[0]  # dense: no matvec to certify
