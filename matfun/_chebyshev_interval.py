@@ -1,4 +1,4 @@
-"""The interval of :func:`matfun.chebyshev.chebyshev_inv_sqrt`: given, damped or certified (private).
+"""The interval of :func:`matfun.chebyshev.chebyshev_inv_sqrt`: given, damped or certified.
 
 Everything missing is certified by :mod:`matfun.spectrum` (never estimated), and the
 interval is returned in units of ``H / s`` with ``s`` a power of two near ``sqrt(hi)``,
@@ -37,8 +37,8 @@ class ChebyshevIntervalError(ArithmeticError):
         self.info = info
 
 
-def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None, scale: Any,
-              max_matvecs: int | None, probability: float):
+def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None,
+                      scale: Any, max_matvecs: int | None, probability: float):
     """``(s, lo / s^2, hi / s^2, sources, failure_probability)`` with ``s`` a power of two.
 
     Everything missing is certified (never estimated); squares are taken in the
