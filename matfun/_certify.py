@@ -48,9 +48,11 @@ Operators: Lanczos with a random start and its own polynomial
     ``n <= 512`` and three-term otherwise, and a margin ``16 k eps ||T||^2`` is
     added on each side -- a named assumption (Paige's and Greenbaum's analyses
     of finite-precision Lanczos), checked against ``eigh`` by the tests, not a
-    proof. A breakdown (invariant subspace) makes the Ritz values the exact
-    eigenvalues of the part of ``H`` the start reaches (with probability one, all
-    of it), up to the same margin. The cost of the gap is about
+    proof. After ``n`` fully reorthogonalised steps ``T_n`` is similar to ``H``:
+    its eigenvalues are ``H``'s up to the same margin (``"invariant"``). An earlier
+    breakdown (an invariant subspace) goes through the probabilistic argument with
+    ``beta_k`` raised to the breakdown threshold: an eigenvector the start missed
+    is exactly the improbable event. The cost of the gap is about
     ``kappa(H) ln(n / delta)`` matvecs for an indefinite ``H`` (the polynomial
     must grow at 0 by ``~ n / delta``).
 
@@ -317,11 +319,18 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         margin = _MARGIN * k * eps * 9.0  # ||T / scale||^2 <= 9
         scale *= process.factor
         ritz = (math.sqrt(low) * scale, math.sqrt(high) * scale)
-        if process.breakdown:
+        # Exact only when the basis spans the whole space (T_n is similar to H); an
+        # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
+        # so it goes through the probabilistic certificate like any other step, with
+        # beta_k raised to the breakdown threshold.
+        exact = process.breakdown and process.basis is not None and k >= op.size
+        if exact:
             upper2, lower2 = high + margin, low - margin
         elif dimension >= 2:
+            betas = list(process.betas)
+            betas[-1] = max(betas[-1], op.size * eps * process._scale)
             poly_lower, poly_upper = polynomial_certificate(
-                process.alphas, process.betas, dimension, failure_probability, complex_field)
+                process.alphas, betas, dimension, failure_probability, complex_field)
             poly_lower, poly_upper = poly_lower * process.factor, poly_upper * process.factor
             lower2 = (poly_lower / scale) ** 2 - margin if poly_lower > 0 else -1.0
             upper2 = (poly_upper / scale) ** 2 + margin if math.isfinite(poly_upper) else math.inf
@@ -329,7 +338,7 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
             upper2, lower2 = math.inf, -1.0
         best = {"lower": math.sqrt(max(lower2, 0.0)) * scale,
                 "upper": math.sqrt(upper2) * scale if math.isfinite(upper2) else math.inf,
-                "steps": k, "exact": process.breakdown, "ritz": ritz}
+                "steps": k, "exact": exact, "ritz": ritz}
         if process.breakdown or (lower2 > 0 and upper2 / lower2 <= slack * high / max(
                 low, np.finfo(float).tiny)):
             break

@@ -81,9 +81,8 @@ class CertifiedInterval:
         never an estimate.
     certificate : str
         ``"eigh"``: deterministic (a posteriori Bauer-Fike on a dense eigendecomposition,
-        rounding included). ``"invariant"``: Lanczos found an invariant subspace; the
-        Ritz values are eigenvalues (the start reaches every eigenspace with probability
-        one). ``"krylov"``: holds with probability at least ``1 - failure_probability``
+        rounding included). ``"invariant"``: Lanczos spanned the whole space (small
+        ``n``); the Ritz values are the eigenvalues, up to rounding. ``"krylov"``: holds with probability at least ``1 - failure_probability``
         over the random start, for every ``H`` chosen independently of ``seed``
         (see :mod:`matfun._certify`).
     status : str
