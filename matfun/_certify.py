@@ -45,7 +45,7 @@ Operators: Lanczos with a random start and its own polynomial
     This is the approach of van Dorsselaer, Hochstenbach and van der Vorst (2000)
     for the extreme eigenvalues, extended here to the gap around 0. The identity
     is for exact arithmetic: the recurrence is fully reorthogonalised for
-    ``n <= 512`` and three-term otherwise, and a margin ``16 k eps ||T||^2`` is
+    ``n <= 512`` and three-term otherwise, and a margin ``16 k eps ||T||`` is
     added on each side -- a named assumption (Paige's and Greenbaum's analyses
     of finite-precision Lanczos), checked against ``eigh`` by the tests, not a
     proof. After ``n`` fully reorthogonalised steps ``T_n`` is similar to ``H``:
@@ -86,7 +86,7 @@ __all__ = ["check_steps", "dense_certificate", "krylov_certificate", "polynomial
 _FIRST_CHECK = 8
 _CHECK_GROWTH = 1.1
 _REORTHOGONALIZE_UP_TO = 512  # dimension: the full basis costs k n memory, k^2 n flops
-_MARGIN = 16.0  # rounding margin, in units of k eps ||T||^2 (see the module docstring)
+_MARGIN = 16.0  # rounding margin, in units of k eps ||T|| (see the module docstring)
 
 
 def check_steps(limit: int) -> list[int]:
@@ -316,31 +316,34 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         k = len(process.alphas)
         low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
                                                      process.breakdown)
-        margin = _MARGIN * k * eps * 9.0  # ||T / scale||^2 <= 9
-        scale *= process.factor
-        ritz = (math.sqrt(low) * scale, math.sqrt(high) * scale)
+        unit = scale * process.factor  # a power of two >= ||T|| (in H's units)
+        margin = _MARGIN * k * eps * unit
+        ritz = (math.sqrt(low) * unit, math.sqrt(high) * unit)
         # Exact only when the basis spans the whole space (T_n is similar to H); an
         # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
         # so it goes through the probabilistic certificate like any other step, with
         # beta_k raised to the breakdown threshold.
         exact = process.breakdown and process.basis is not None and k >= op.size
+        lower, upper = 0.0, math.inf
         if exact:
-            upper2, lower2 = high + margin, low - margin
+            # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
+            # of T^T T's), each within the margin of one of H's.
+            theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
+                np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
+                lapack_driver="sterf")) * process.factor
+            lower, upper = float(theta.min()) - margin, float(theta.max()) + margin
         elif dimension >= 2:
             betas = list(process.betas)
             betas[-1] = max(betas[-1], op.size * eps * process._scale)
             poly_lower, poly_upper = polynomial_certificate(
                 process.alphas, betas, dimension, failure_probability, complex_field)
-            poly_lower, poly_upper = poly_lower * process.factor, poly_upper * process.factor
-            lower2 = (poly_lower / scale) ** 2 - margin if poly_lower > 0 else -1.0
-            upper2 = (poly_upper / scale) ** 2 + margin if math.isfinite(poly_upper) else math.inf
-        else:
-            upper2, lower2 = math.inf, -1.0
-        best = {"lower": math.sqrt(max(lower2, 0.0)) * scale,
-                "upper": math.sqrt(upper2) * scale if math.isfinite(upper2) else math.inf,
-                "steps": k, "exact": exact, "ritz": ritz}
-        if process.breakdown or (lower2 > 0 and upper2 / lower2 <= slack * high / max(
-                low, np.finfo(float).tiny)):
+            if poly_lower > 0:
+                lower = poly_lower * process.factor - margin
+            upper = poly_upper * process.factor + margin
+        lower = max(lower, 0.0)
+        best = {"lower": lower, "upper": upper, "steps": k, "exact": exact, "ritz": ritz}
+        if process.breakdown or (lower > 0 and math.isfinite(upper) and (upper / lower) ** 2
+                                 <= slack * high / max(low, np.finfo(float).tiny)):
             break
         index += 1
     return best

@@ -94,8 +94,8 @@ class CertifiedInterval:
         Matvecs of the operator spent (0 for ``"eigh"``, which uses the matrix).
     ritz : tuple of float
         ``(s_min, s_max)``: the uncertified Krylov values (extreme singular values of
-        the Lanczos matrix, or ``min/max |w|`` of ``eigh``): ``lower <= s_min`` and
-        ``s_max <= upper``, for comparison.
+        the Lanczos matrix, from its square, so ``s_min`` is accurate only to about
+        ``eps s_max^2 / s_min``; or ``lower, upper`` for ``eigh``), for comparison.
     """
 
     lower: float
