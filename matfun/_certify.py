@@ -268,7 +268,7 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
         lower = max(lower, bottom)
     if top < 0:
         lower = max(lower, -top)
-    return lower, upper
+    return float(lower), float(upper)
 
 
 def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown: bool
@@ -341,7 +341,8 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
                 lower = poly_lower * process.factor - margin
             upper = poly_upper * process.factor + margin
         lower = max(lower, 0.0)
-        best = {"lower": lower, "upper": upper, "steps": k, "exact": exact, "ritz": ritz}
+        best = {"lower": float(lower), "upper": float(upper), "steps": k, "exact": exact,
+                "ritz": (float(ritz[0]), float(ritz[1]))}
         if process.breakdown or (lower > 0 and math.isfinite(upper) and (upper / lower) ** 2
                                  <= slack * high / max(low, np.finfo(float).tiny)):
             break

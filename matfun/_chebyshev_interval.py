@@ -96,7 +96,8 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
     if not lo_s <= hi_s:
         raise ValueError(f"interval needs lo <= hi, got lo={lo_s * s * s}, hi={hi_s * s * s}")
     hi_s = max(hi_s, lo_s * (1 + 4 * np.finfo(float).eps))
-    return s, lo_s, hi_s, sources, failure
+    # Python floats: a NumPy scalar times an array of another library is an error.
+    return float(s), float(lo_s), float(hi_s), sources, float(failure)
 
 
 def merge_sources(given, found):

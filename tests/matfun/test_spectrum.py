@@ -167,3 +167,11 @@ def test_bad_input(function, kwargs, error, match):
 def test_eigh_needs_a_matrix():
     with pytest.raises(TypeError, match="dense"):
         certified_interval(diagonal([1.0, 2.0]), like=np.ones(2), method="eigh")
+
+
+def test_lanczos_certificate_on_every_backend(xp):
+    values = np.geomspace(1.0, 10.0, 600) * (-1.0) ** np.arange(600)
+    H = xp.asarray(np.diag(values))
+    box = certified_interval(H, like=xp.ones(600, dtype=xp.float64), method="lanczos")
+    assert box.certificate == "krylov" and type(box.upper) is float
+    assert_contains(box, values)
