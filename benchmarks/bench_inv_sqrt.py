@@ -203,7 +203,7 @@ def fast_methods(H, g, eigenvalues, oracle, config):
     out = {}
     lam = np.abs(eigenvalues)
     interval = (float(lam.min() ** 2), float(lam.max() ** 2))
-    x, info = chebyshev_inv_sqrt(H, g, interval=interval, tol=TARGET, full_output=True)
+    x, info = chebyshev_inv_sqrt(H, g, interval=interval, rtol=TARGET, full_output=True)
     theory = math.sqrt(interval[1] / interval[0]) * math.log(2 / TARGET) / 2
     out["chebyshev"] = (
         f"{info.matvecs} (err {oracle.error(x):.1e}, {info.matvecs / (2 * theory):.2f}x theory)"

@@ -26,8 +26,8 @@ Coefficients
     (write :math:`1 + s t = |1 + r e^{i\theta}|^2/(1 + r^2)` with
     :math:`s = (hi - lo)/(hi + lo) = 2r/(1 + r^2)` and multiply the binomial series
     of :math:`(1 + r e^{\pm i\theta})^{-1/2}`). They are computed in float64 on the
-    host by a DCT of ``f`` at ``N >= 2d + 64 + 20/ln(1/r)`` Chebyshev points
-    (aliasing error :math:`O(r^{2N - d})`), and checked against this formula in
+    host by a DCT of ``f`` (its aliasing error is bounded and added to the error
+    bound, :mod:`matfun._chebyshev_expansion`), and checked against this formula in
     mpmath by the tests.
 
 Degree and error bound
@@ -36,33 +36,40 @@ Degree and error bound
     :math:`|f - p_d| \le 2 |c_{d+1}| / |1 + r e^{i\theta}|`; and
     :math:`\sqrt{y} = \sqrt{a/(1+r^2)}\, |1 + r e^{i\theta}|`. The relative error
     :math:`|f - p_d|/f` is therefore bounded *uniformly* on the interval, and since
-    :math:`\|e(A) g\| \le \max_y |e(y)/f(y)|\, \|f(A) g\|`,
+    :math:`\|e(A) g\| \le \max_y |e(y)/f(y)|\, \|f(A) g\|` (``A`` symmetric),
 
     .. math::
 
         \frac{\|x_d - A^{-1/2} g\|}{\|A^{-1/2} g\|}
-        \le B_d = 2 \sqrt{\frac{a}{1 + r^2}}\, |c_{d+1}| .
+        \le B_d = 2 \sqrt{\frac{a}{1 + r^2}}\, |c_{d+1}|
+        \le 4 S_0 r^{d+1} .
 
-    The degree is the smallest ``d`` with :math:`B_d \le` ``tol`` (exact arithmetic;
-    rounding adds about ``d eps``). With :math:`b_j \approx (\pi j)^{-1/2}` this is
-    :math:`B_d \approx 4 r^{d+1} {}_2F_1(\dots) / \sqrt{\pi d}`, about
-    :math:`2 \rho^{-d}` with :math:`\rho = 1/r`, so
-    :math:`d \approx \ln(2/tol) / \ln\rho` (reported as ``theory_degree``), i.e.
-    :math:`2d \approx \sqrt{\kappa} \ln(2/tol) = \kappa(H) \ln(2/tol)` matvecs: O(kappa)
-    where the series needs O(kappa^2).
+    The last form needs no coefficient: it fixes a sufficient degree *before*
+    anything is allocated, so ``max_matvecs`` caps degree, memory and time. The
+    degree is the smallest whose bound (plus aliasing) meets the target; converged
+    means ``B/(1 - B) ||x|| <= atol + rtol ||x||`` -- proven in exact arithmetic when
+    the interval holds the spectrum. About :math:`2d \approx \kappa(H) \ln(2/rtol)`
+    matvecs: O(kappa) where the series needs O(kappa^2). Rounding adds an error of
+    about ``eps sqrt(d) sqrt(hi/lo)`` relative (a first-order estimate, reported
+    separately in ``rounding`` and included in ``error_estimate``, not in the proof).
 
 The interval
-    ``hi`` from the same strategies as the series' ``V`` (``scale``), squared for
-    ``H`` and shifted by ``mu``. ``lo = mu`` when ``mu > 0`` (guaranteed), or given
-    (``interval``), or *estimated*: :math:`(\min_j |\theta_j| / 2)^2 + \mu` from the
-    Ritz values of a 30-step Lanczos run from a random start. That estimate is **not
-    guaranteed** (interior Ritz values converge slowly and can lie above the smallest
-    ``|lambda|``). An eigenvalue outside :math:`[lo, hi]` makes :math:`T_j` grow
-    exponentially; the norms of the last two Chebyshev vectors, read once after the
-    loop, detect a gross violation: with an estimated ``lo`` the method then retries
-    with ``lo / 16`` (at most 3 times), otherwise it raises
-    :class:`ChebyshevIntervalError`. A slight violation is not detected and voids the
-    error bound.
+    ``lo = mu`` when ``mu > 0``, or given (``interval``); ``hi`` given or ``scale``;
+    whatever is missing comes from :func:`matfun.spectrum.certified_interval`
+    (``[lower^2 + mu, upper^2 + mu]``): deterministic for a dense matrix, with
+    probability ``1 - failure_probability`` over a random start otherwise, and never
+    a guess -- if it cannot certify an end within the budget, a
+    :class:`ChebyshevIntervalError` says so (pass ``damping > 0`` or ``interval``).
+    A certified interval costs matvecs (``info.matvecs`` includes them): about
+    ``kappa(H) ln(sqrt(n) / failure_probability)`` for an operator, none for a dense
+    matrix. The norms of the last two Chebyshev vectors, read once after the loop,
+    detect a gross violation of a *given* interval (they grow exponentially when an
+    eigenvalue lies outside); a slight violation is not detected and voids the bound.
+
+Scale
+    The operator and ``g`` are divided by powers of two (exact) near ``sqrt(hi)`` and
+    ``max|g|``: the method works at any magnitude the dtype holds, and
+    :math:`(c^2 H^2)^{-1/2} (d g) = (d/|c|) (H^2)^{-1/2} g` exactly.
 
 References
 ----------
@@ -73,38 +80,30 @@ chapters 3 and 8; Y. Saad, *Iterative Methods for Sparse Linear Systems* (2003),
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft
 
-from ._backend import as_vector, namespace, norm, to_float
+from ._backend import as_vector, norm, real_dtype, to_float
+from ._chebyshev_expansion import Expansion, plan
+from ._chebyshev_interval import (
+    SCALES,
+    ChebyshevIntervalError,
+    check_interval,
+    interval_in_units,
+    merge_sources,
+    scale_value,
+)
+from ._validation import check_real, check_tolerances, positive_integer, power_of_two
 from .operators import Operator, as_operator
-from .spectrum import spectral_interval, spectral_radius
 
 __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
            "chebyshev_inv_sqrt"]
 
-SCALES = ("lanczos", "power", "frobenius")
-_ESTIMATE_STEPS = 30
-_RETRIES = 3
-_LO_SHRINK = 16.0
 _GROWTH_LIMIT = 2.0
-
-
-class ChebyshevIntervalError(ArithmeticError):
-    """The spectrum of ``H^2 + mu I`` is not inside the interval: the expansion diverged.
-
-    Attributes
-    ----------
-    info : ChebyshevInfo
-    """
-
-    def __init__(self, message: str, info: Any) -> None:
-        super().__init__(message)
-        self.info = info
+# Without max_matvecs, refuse (rather than run) a solve predicted to need more.
+_UNBOUNDED_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -116,22 +115,29 @@ class ChebyshevInfo:
     degree : int
         Degree ``d`` of the polynomial (``2 d`` matvecs).
     matvecs : int
-        All matvecs, spectral estimation and retries included.
+        All matvecs, spectral certification included.
     interval : tuple of float
-        ``(lo, hi)`` used for ``H^2 + mu I``.
+        ``(lo, hi)`` used for ``H^2 + mu I`` (``inf`` where the square overflows).
     lo_source, hi_source : str
-        ``"damping"``, ``"given"`` or ``"estimated"``; the scale strategy or ``"given"``.
+        ``"given"``, ``"damping"``, ``"frobenius"`` or the certificate of
+        :class:`~matfun.spectrum.CertifiedInterval` (``"eigh"``, ``"invariant"``,
+        ``"krylov"``).
+    failure_probability : float
+        Probability that the interval is wrong (0 unless a ``"krylov"`` certificate).
     error_bound : float
-        Relative truncation bound (valid if the spectrum lies in the interval).
+        Relative truncation + aliasing bound on ``||x - x*|| / ||x*||``: *proven* in
+        exact arithmetic when the spectrum lies in ``interval``.
+    rounding : float
+        First-order estimate of the relative rounding error (a heuristic).
+    error_estimate : float
+        ``error_bound / (1 - error_bound) + rounding``: relative to the computed ``x``.
     theory_degree : int
-        :math:`\lceil \ln(2/tol) / \ln\rho \rceil` (0 when a degree was given).
+        The sufficient degree from ``4 S_0 r^{d+1} <= target`` (module docstring).
     converged : bool
-        ``error_bound <= tol``.
+        ``error_bound / (1 - error_bound) * ||x|| <= atol + rtol * ||x||``.
     growth : float
         ``max(||v_d||, ||v_{d-1}||) / ||g||``; at most 1 in exact arithmetic when the
         interval holds the spectrum.
-    retries : int
-        Times ``lo`` was lowered after detected growth.
     """
 
     degree: int
@@ -139,19 +145,21 @@ class ChebyshevInfo:
     interval: tuple[float, float]
     lo_source: str
     hi_source: str
+    failure_probability: float
     error_bound: float
+    rounding: float
+    error_estimate: float
     theory_degree: int
     converged: bool
     growth: float
-    retries: int
 
 
 def chebyshev_coefficients(lo: float, hi: float, count: int) -> np.ndarray:
     r"""The first ``count`` Chebyshev coefficients of :math:`y^{-1/2}` on ``[lo, hi]``.
 
     Convention :math:`y^{-1/2} = c_0/2 + \sum_{j\ge1} c_j T_j(t)`; computed by a DCT
-    in float64 at ``N = 2 count + 64 + 20 / ln(1/r)`` points, so the aliasing error
-    :math:`O(r^{2N - j})` stays below ``1e-17`` (see the module docstring).
+    in float64 (see :mod:`matfun._chebyshev_expansion` for the number of points and
+    the aliasing bound).
 
     Examples
     --------
@@ -163,29 +171,17 @@ def chebyshev_coefficients(lo: float, hi: float, count: int) -> np.ndarray:
     """
     if not (0 < lo < hi and math.isfinite(hi)):
         raise ValueError(f"need 0 < lo < hi < inf, got lo={lo}, hi={hi}")
-    root = math.sqrt(hi / lo)
-    # Aliasing adds c_{2N-j} ~ r^(2N-j) to c_j: make r^(2N - count) < 1e-17 as well.
-    points = 2 * count + 64 + math.ceil(20.0 / -math.log((root - 1) / (root + 1)))
-    theta = np.pi * (np.arange(points) + 0.5) / points
-    values = ((hi + lo) / 2 + (hi - lo) / 2 * np.cos(theta)) ** -0.5
-    return scipy.fft.dct(values, type=2)[:count] / points
+    count = positive_integer(count, "count")
+    expansion = Expansion(lo, hi)
+    return expansion.coefficients(count, expansion.points_for(count))
 
 
-def _bound_factor(lo: float, hi: float, r: float) -> float:
-    """``B_d / |c_{d+1}|`` (module docstring)."""
-    return 2.0 * math.sqrt((hi + lo) / 2 / (1.0 + r * r))
-
-
-def _degree_for(coefficients: np.ndarray, factor: float, tol: float) -> int | None:
-    bounds = factor * np.abs(coefficients[1:])  # B_d for d = 0, 1, ...
-    hits = np.nonzero(bounds <= tol)[0]
-    return int(hits[0]) if hits.size else None
-
-
-def chebyshev_inv_sqrt(op: Any, g: Any, *, damping: float = 0.0,
+def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: float = 0.0,
+                       damping: float = 0.0,
                        interval: tuple[float | None, float | None] | None = None,
-                       tol: float = 1e-8, degree: int | None = None, scale: Any = "lanczos",
-                       max_matvecs: int | None = None, full_output: bool = False) -> Any:
+                       degree: int | None = None, scale: Any = "certified",
+                       max_matvecs: int | None = None, failure_probability: float = 1e-6,
+                       full_output: bool = False) -> Any:
     r"""``(H^2 + mu I)^{-1/2} g`` by the Chebyshev expansion of :math:`y^{-1/2}` (module docstring).
 
     Parameters
@@ -194,20 +190,28 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, damping: float = 0.0,
         The symmetric ``H``: anything :func:`~matfun.as_operator` accepts.
     g : array
         Shape ``(n,)``, any array-API backend.
+    rtol, atol : float
+        Stop when the proven error bound is ``<= atol + rtol * ||x||`` (SciPy's
+        convention). ``rtol`` defaults to ``max(1e-8, 100 eps)`` of ``g``'s dtype;
+        ``rtol`` below ``10 eps`` is refused.
     damping : float
         ``mu >= 0``; ``mu > 0`` gives the guaranteed lower end ``lo = mu``.
     interval : (lo, hi), optional
-        Bounds of the spectrum of :math:`H^2 + \mu I`; either may be ``None`` (then
-        from ``damping``/estimated, and from ``scale``).
-    tol : float
-        Target relative error: the degree is the smallest whose bound meets it.
+        Bounds of the spectrum of :math:`H^2 + \mu I`, trusted; either may be ``None``
+        (then certified, or from ``damping`` / ``scale``).
     degree : int, optional
-        Use exactly this degree instead (``tol`` then only sets ``converged``).
-    scale : float or {"lanczos", "power", "frobenius"}
-        Upper bound of the spectrum of ``H^2 + mu I`` (a number) or how to get one from
-        ``H`` (as for the series' ``V``).
+        Use exactly this degree (capped by ``max_matvecs``); ``rtol``/``atol`` then
+        only set ``converged``.
+    scale : float or {"certified", "frobenius"}
+        Upper bound of the spectrum of ``H^2 + mu I`` (a number, trusted), or how to
+        get one: ``"certified"`` (:func:`~matfun.spectrum.certified_interval`) or
+        ``"frobenius"`` (``||H||_F^2 + mu``, dense matrices only).
     max_matvecs : int, optional
-        Budget: the degree is capped so that all matvecs fit.
+        Budget for everything (certification included): the degree is capped so that
+        all matvecs fit, and no more than that many coefficients are computed. Without
+        it, a solve predicted to need more than 10^6 matvecs is refused.
+    failure_probability : float
+        For a certificate from matvecs (operators that are not dense matrices).
     full_output : bool
         Also return a :class:`ChebyshevInfo`.
 
@@ -218,142 +222,117 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, damping: float = 0.0,
     info : ChebyshevInfo
         Only with ``full_output=True``.
 
+    Raises
+    ------
+    ChebyshevIntervalError
+        The interval cannot be certified (``H`` singular or too ill-conditioned for
+        the budget), or the expansion diverged on a given interval.
+
     Examples
     --------
     >>> import numpy as np
     >>> H = np.diag([2.0, -1.0, 0.5])
-    >>> x = chebyshev_inv_sqrt(H, np.ones(3), interval=(0.25, 4.0), tol=1e-12)
+    >>> x = chebyshev_inv_sqrt(H, np.ones(3), interval=(0.25, 4.0), rtol=1e-12)
     >>> np.round(x, 10)
     array([0.5, 1. , 2. ])
+    >>> x, info = chebyshev_inv_sqrt(H, np.ones(3), rtol=1e-10, full_output=True)
+    >>> np.round(x, 8), info.lo_source, info.converged
+    (array([0.5, 1. , 2. ]), 'eigh', True)
     """
     xp, g = as_vector(g, "g")
     H = as_operator(op, like=g, name="op")
-    mu = _nonnegative(damping, "damping")
-    tol = _positive(tol, "tol")
-    lo, hi = _check_interval(interval)
+    eps = float(xp.finfo(real_dtype(xp, g)).eps)
+    rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=max(1e-8, 100 * eps))
+    mu = check_real(damping, "damping")
+    if mu < 0:
+        raise ValueError(f"damping must be non-negative, got {damping!r}")
+    lo, hi = check_interval(interval)
     if degree is not None and (isinstance(degree, bool) or not isinstance(degree, int)
                                or degree < 0):
         raise ValueError(f"degree must be a non-negative integer, got {degree!r}")
-    if max_matvecs is not None and (isinstance(max_matvecs, bool)
-                                    or not isinstance(max_matvecs, int) or max_matvecs < 0):
-        raise ValueError(f"max_matvecs must be a non-negative integer, got {max_matvecs!r}")
+    if max_matvecs is not None:
+        max_matvecs = positive_integer(max_matvecs, "max_matvecs")
+    probability = check_real(failure_probability, "failure_probability")
+    if not 0 < probability < 1:
+        raise ValueError(f"failure_probability must be in (0, 1), got {failure_probability!r}")
     if hi is None and not (isinstance(scale, str) and scale in SCALES):
-        hi = _scale_value(scale)
+        hi = scale_value(scale)
+    if lo is not None and hi is not None and lo == hi:
+        hi = lo * (1 + 4 * np.finfo(float).eps)
     before = H.matvecs
-    lo_source = "given" if lo is not None else ("damping" if mu > 0 else "estimated")
-    hi_source = "given" if hi is not None else scale
-    estimate = None
-    if (lo is None and mu == 0.0) or (hi is None and scale == "lanczos"):
-        estimate = spectral_interval(H, like=g, steps=_ESTIMATE_STEPS)
-    if hi is None:
-        hi = _upper(H, g, scale, estimate) ** 2 + mu
-    if lo is None:
-        lo = mu if mu > 0 else (estimate.smallest / 2) ** 2
-        if lo == 0.0:
-            raise ValueError("the estimated smallest |eigenvalue| of H is 0: (H^2)^(-1/2) g is "
-                             "undefined; pass damping > 0")
-    if not lo < hi:
-        hi = lo * (1 + 1e-12) if lo == hi else hi
-    if not lo < hi:
-        raise ValueError(f"interval needs lo < hi, got lo={lo}, hi={hi}")
-    retries = 0
-    while True:
-        budget = None if max_matvecs is None else (max_matvecs - (H.matvecs - before)) // 2
-        x, used, bound, theory, growth = _expand(xp, H, g, mu, lo, hi, tol, degree, budget)
-        info = ChebyshevInfo(used, H.matvecs - before, (lo, hi), lo_source, hi_source, bound,
-                             theory, bound <= tol, growth, retries)
-        if growth <= _GROWTH_LIMIT:
-            break
-        if lo_source != "estimated" or retries == _RETRIES:
-            raise ChebyshevIntervalError(
-                f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
-                f"inside [{lo:.6g}, {hi:.6g}] ({lo_source} lo, {hi_source} hi); pass a wider "
-                "interval or damping > 0", info)
-        lo, retries = lo / _LO_SHRINK, retries + 1
+    g_scale = to_float(xp.max(xp.abs(g)))  # decision: the zero vector has a zero answer
+    sources = ("given" if lo is not None else "damping" if mu > 0 else None,
+               "given" if hi is not None else None)
+    # Interval in units of H / s, with s a power of two: ``hi / s^2`` is about 1.
+    s, lo_s, hi_s, found, failure = interval_in_units(H, g, mu, lo, hi, scale, max_matvecs,
+                                              probability)
+    sources = merge_sources(sources, found)
+    if g_scale == 0.0:
+        info = _info(0, H.matvecs - before, s, lo_s, hi_s, sources, failure, 0.0, 0.0, 0, True,
+                     1.0)
+        return (g * 0, info) if full_output else g * 0
+    g_scale = power_of_two(g_scale)  # dividing by it is exact
+    g_s = g / g_scale
+    g_norm_s = to_float(norm(xp, g_s))
+    spent = H.matvecs - before
+    max_degree = _UNBOUNDED_LIMIT // 2 if max_matvecs is None else max(
+        (max_matvecs - spent) // 2, 0)
+    # The target relative to ||x*||: ||x*|| <= ||g|| / sqrt(lo), so atol is worth at least
+    # atol sqrt(lo) / ||g|| of it.
+    wanted = rtol + (atol / g_scale) * s * math.sqrt(lo_s) / g_norm_s
+    target = wanted / (1 + wanted)  # so that B / (1 - B) <= wanted
+    coefficients, chosen, bound, theory = plan(lo_s, hi_s, target, max_degree, degree)
+    if max_matvecs is None and degree is None and bound > target:
+        raise ValueError(
+            f"the interval [{lo_s * s * s:.3g}, {hi_s * s * s:.3g}] needs about "
+            f"{2 * theory:.3g} matvecs (> {_UNBOUNDED_LIMIT}); pass max_matvecs to accept an "
+            "unconverged result, or damping > 0")
+    x_s, growth, x_norm_s = _expand(xp, H, g_s, s, mu / s / s, lo_s, hi_s, coefficients)
+    factor = g_scale / s  # x = (g_scale / s) (H'^2 + mu')^(-1/2) g'
+    rounding = eps * math.sqrt(chosen + 1) * math.sqrt(hi_s / lo_s) * 4
+    relative = bound / (1 - bound) if bound < 1 else math.inf
+    # The test in the scaled units (x_s = x / factor), so that nothing overflows.
+    allowance = atol / factor if factor > 0 else (math.inf if atol > 0 else 0.0)
+    converged = bool(relative * x_norm_s <= allowance + rtol * x_norm_s)
+    info = _info(chosen, H.matvecs - before, s, lo_s, hi_s, sources, failure, bound, rounding,
+                 theory, converged, growth)
+    if growth > _GROWTH_LIMIT:
+        raise ChebyshevIntervalError(
+            f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
+            f"inside [{info.interval[0]:.6g}, {info.interval[1]:.6g}] ({sources[0]} lo, "
+            f"{sources[1]} hi); pass a wider interval or damping > 0", info)
+    if not math.isfinite(x_norm_s * factor):
+        raise OverflowError(f"(H^2 + mu I)^(-1/2) g has norm about {x_norm_s:.3g} * "
+                            f"{factor:.3g}: beyond the floating-point range")
+    x = x_s * factor  # (entries below the smallest float underflow, as they must)
     return (x, info) if full_output else x
 
 
-def _expand(xp, H: Operator, g, mu, lo, hi, tol, degree, budget):
-    r = (math.sqrt(hi / lo) - 1) / (math.sqrt(hi / lo) + 1)
-    theory = 0
-    if degree is None and r > 0:
-        theory = max(0, math.ceil(math.log(2 / tol) / -math.log(r)))
-    factor = _bound_factor(lo, hi, r)
-    count = (degree if degree is not None else max(theory, 1)) + 2
-    while True:
-        coefficients = chebyshev_coefficients(lo, hi, count)
-        chosen = degree if degree is not None else _degree_for(coefficients, factor, tol)
-        if chosen is not None and chosen + 2 <= count:
-            break
-        count *= 2
-    if budget is not None and chosen > budget:
-        chosen = max(budget, 0)
-    bound = factor * abs(coefficients[chosen + 1])
-    g_norm = to_float(norm(xp, g))  # once, outside the loop
+def _info(degree, matvecs, s, lo_s, hi_s, sources, failure, bound, rounding, theory, converged,
+          growth) -> ChebyshevInfo:
+    relative = bound / (1 - bound) if bound < 1 else math.inf
+    return ChebyshevInfo(degree, matvecs, (lo_s * s * s, hi_s * s * s), sources[0], sources[1],
+                         failure, bound, rounding, relative + rounding, theory, converged, growth)
+
+
+def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
+    """``x_d`` for ``H / s`` (``g``, ``mu``, ``lo``, ``hi`` already in those units)."""
     center, half_width = (hi + lo) / 2, (hi - lo) / 2
+    inverse = 1.0 / s
 
-    def mapped(v):  # L v, two matvecs
-        return (H.matvec(H.matvec(v)) + (mu - center) * v) / half_width
+    def mapped(v):  # L v, two matvecs of H / s
+        return (H.matvec(H.matvec(v) * inverse) * inverse + (mu - center) * v) / half_width
 
-    coefficients = [float(c) for c in coefficients[: chosen + 1]]  # Python scalars keep g's dtype
+    coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
     x = (coefficients[0] / 2) * g
     previous, current = g, g
-    for j in range(1, chosen + 1):
+    for j in range(1, len(coefficients)):
         following = mapped(current) if j == 1 else 2 * mapped(current) - previous
         x = x + coefficients[j] * following
         previous, current = current, following
     # One synchronisation after the loop: growth beyond 1 means a T_j left [-1, 1].
-    growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm \
-        if g_norm > 0 else 0.0
+    g_norm = to_float(norm(xp, g))
+    growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
     if not math.isfinite(growth):
         growth = math.inf
-    return x, chosen, bound, theory, growth
-
-
-def _upper(H: Operator, g: Any, scale: str, estimate: Any) -> float:
-    if scale == "lanczos":
-        return estimate.upper
-    if scale == "power":
-        return spectral_radius(H, like=g, method="power").upper
-    if H.array is None:
-        raise TypeError("scale='frobenius' needs a dense matrix operator; use 'lanczos'")
-    xp = namespace(H.array)
-    return to_float(xp.linalg.matrix_norm(H.array, ord="fro"))
-
-
-def _check_interval(interval):
-    if interval is None:
-        return None, None
-    if not isinstance(interval, tuple | list) or len(interval) != 2:
-        raise TypeError(f"interval must be a pair (lo, hi), got {interval!r}")
-    lo, hi = interval
-    lo = None if lo is None else _positive(lo, "interval lo")
-    hi = None if hi is None else _positive(hi, "interval hi")
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"interval must have lo <= hi, got {interval!r}")
-    return lo, hi
-
-
-def _scale_value(scale: Any) -> float:
-    if isinstance(scale, str):
-        raise ValueError(f"scale must be a positive number or one of {SCALES} (the Chebyshev "
-                         f"method needs an upper bound, not an adaptive rule), got {scale!r}")
-    return _positive(scale, "scale")
-
-
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
-
-
-def _nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a non-negative finite number, got {value}")
-    return value
+    return x, growth, to_float(norm(xp, x))

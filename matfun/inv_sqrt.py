@@ -164,7 +164,7 @@ def _chebyshev(op, g, tol, max_matvecs, lam, kind, options):
     if lam and kind == "shift":
         _, g = as_vector(g, "g")
         op, lam = shift(as_operator(op, like=g, name="op"), lam), 0.0
-    return chebyshev_inv_sqrt(op, g, damping=lam, tol=tol, max_matvecs=max_matvecs,
+    return chebyshev_inv_sqrt(op, g, damping=lam, rtol=tol, max_matvecs=max_matvecs,
                               full_output=True, **options)
 
 

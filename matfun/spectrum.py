@@ -1,46 +1,51 @@
-r"""Estimating the spectral radius of a symmetric operator from matvecs.
+r"""Spectral information about a symmetric operator: certified intervals and radius estimates.
 
-The series need ``V > lambda_max(H^2) / 2`` and the Chebyshev method needs an
-upper bound of the spectrum; both come from here.
+* :func:`certified_interval` -- an interval ``[lower, upper]`` that holds every
+  :math:`|\lambda_i(H)|` (so ``[lower^2, upper^2]`` holds the spectrum of ``H^2``),
+  *proven*: deterministically for dense matrices (``eigh`` with an a posteriori
+  Bauer-Fike bound), or with a stated failure probability over a random start
+  for operators known only through matvecs (Lanczos and its polynomial: an
+  eigenvalue outside the interval would force the random start's component on
+  it to be tiny). An end that cannot be certified within the budget is reported as such
+  (``lower = 0`` / ``upper = inf``), never guessed. Proof sketches:
+  :mod:`matfun._certify`. The Chebyshev method uses it.
+* :func:`spectral_radius` -- a *heuristic* estimate of :math:`\max|\lambda|` for the
+  series' scale ``V`` (which detect divergence and restart, so a slight
+  underestimate is safe there):
 
-* ``method="lanczos"`` (default): ``steps`` Lanczos steps with full
-  reorthogonalisation from a random start. The extreme Ritz values
-  :math:`\theta` converge to the extreme eigenvalues from inside, and
-  :math:`\max|\theta| + \beta_k` (``beta_k`` the last off-diagonal of the
-  tridiagonal matrix) is the practical upper bound of Zhou and Li (2011): the
-  largest eigenvalue lies within ``beta_k`` of the Ritz interval unless the start
-  vector is (nearly) orthogonal to its eigenvector, which a random start avoids
-  with probability one.
-* ``method="power"``: ``steps`` power iterations; the Rayleigh quotient
-  :math:`\rho` and residual ``r = H q - rho q`` give
-  ``upper = |rho| + ||r||`` (an eigenvalue lies within ``||r||`` of ``rho``),
-  times the safety factor. Slower to converge than Lanczos; kept because it
-  needs no basis.
+  * ``method="lanczos"`` (default): ``steps`` Lanczos steps with full
+    reorthogonalisation from a random start; :math:`\max|\theta| + \beta_k`
+    is the practical upper bound of Zhou and Li (2011), not a proven one.
+  * ``method="power"``: the Rayleigh quotient :math:`\rho` and residual ``r`` of
+    ``steps`` power iterations give ``|rho| + ||r||``.
 
-Both are multiplied by ``safety`` (default 1.01). After a Lanczos breakdown the
-Ritz values are eigenvalues and the bound is exact (times ``safety``).
+  Both are multiplied by ``safety`` (default 1.01).
 
 References
 ----------
 Y. Zhou and R.-C. Li (2011), *Bounding the spectrum of large Hermitian matrices*,
-Linear Algebra and its Applications 435, 480-493.
+Linear Algebra and its Applications 435, 480-493; and those of :mod:`matfun._certify`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from array_api_compat import device as array_device
 
-from ._backend import as_vector, inner, namespace, norm, to_float
+from ._backend import as_vector, inner, is_complex, namespace, norm, to_float
+from ._certify import dense_certificate, krylov_certificate
 from ._lanczos import LanczosProcess
-from ._validation import positive_integer
-from .operators import as_operator
+from ._validation import check_real, positive_integer
+from .operators import Operator, as_operator
 
-__all__ = ["SpectralEstimate", "SpectralInterval", "spectral_interval", "spectral_radius",
-           "random_start"]
+__all__ = ["CertifiedInterval", "SpectralEstimate", "certified_interval", "random_start",
+           "spectral_radius"]
+
+_EIGH_UP_TO = 2048
 
 METHODS = ("lanczos", "power")
 
@@ -65,83 +70,139 @@ class SpectralEstimate:
 
 
 @dataclass(frozen=True)
-class SpectralInterval:
-    r"""Estimates of ``min |lambda(H)|`` and ``max |lambda(H)|`` from one Lanczos run.
+class CertifiedInterval:
+    r"""An interval ``[lower, upper]`` holding every :math:`|\lambda_i(H)|`, and how it is known.
 
     Attributes
     ----------
-    smallest : float
-        :math:`\min_j |\theta_j|` over the Ritz values: a *heuristic* estimate of
-        :math:`\min_i |\lambda_i|`. Interior Ritz values converge slowly and a Ritz
-        value may sit in a gap of the spectrum, so it can lie on either side; it is
-        exact only after a breakdown.
-    largest : float
-        :math:`\max_j |\theta_j| \le \max_i |\lambda_i|`: a lower bound (up to rounding).
-    upper : float
-        The safe-side bound ``(largest + beta_k) * safety`` on :math:`\max_i |\lambda_i|`
-        (as :func:`spectral_radius`).
+    lower, upper : float
+        Bounds on :math:`\min_i |\lambda_i|` and :math:`\max_i |\lambda_i|`. Where an end
+        could not be certified within the budget, ``lower`` is 0 and ``upper`` is inf:
+        never an estimate.
+    certificate : str
+        ``"eigh"``: deterministic (a posteriori Bauer-Fike on a dense eigendecomposition,
+        rounding included). ``"invariant"``: Lanczos spanned the whole space (small
+        ``n``); the Ritz values are the eigenvalues, up to rounding. ``"krylov"``: holds with probability at least ``1 - failure_probability``
+        over the random start, for every ``H`` chosen independently of ``seed``
+        (see :mod:`matfun._certify`).
+    status : str
+        ``"certified"`` (both ends), ``"upper only"`` (``lower = 0``) or
+        ``"not certified"`` (``lower = 0``, ``upper = inf``).
+    failure_probability : float
+        0 for ``"eigh"`` and ``"invariant"``.
     matvecs : int
-        Matvecs spent.
-    exact : bool
-        True after a breakdown: the Ritz values are eigenvalues (of the part of the
-        spectrum the random start reaches, with probability one all of it).
+        Matvecs of the operator spent (0 for ``"eigh"``, which uses the matrix).
+    ritz : tuple of float
+        ``(s_min, s_max)``: the uncertified Krylov values (extreme singular values of
+        the Lanczos matrix, from its square, so ``s_min`` is accurate only to about
+        ``eps s_max^2 / s_min``; or ``lower, upper`` for ``eigh``), for comparison.
     """
 
-    smallest: float
-    largest: float
+    lower: float
     upper: float
+    certificate: str
+    status: str
+    failure_probability: float
     matvecs: int
-    exact: bool
+    ritz: tuple[float, float]
+
+    @property
+    def squared(self) -> tuple[float, float]:
+        """``(lower**2, upper**2)``: holds the spectrum of ``H^2`` (inf on overflow)."""
+        return _square(self.lower), _square(self.upper)
 
 
-def spectral_interval(op: Any, *, like: Any, steps: int = 30, seed: int = 0,
-                      safety: float = 1.01) -> SpectralInterval:
-    """Estimate the range of ``|lambda(H)|`` by ``steps`` Lanczos steps from a random start.
+def _square(value: float) -> float:
+    return value * value  # a float product overflows to inf, never raises
 
-    The Chebyshev method needs both ends of the spectrum of :math:`H^2`; the upper
-    end comes with the Zhou-Li bound of the module docstring, the lower end only as
-    a heuristic (see :class:`SpectralInterval`).
+
+def certified_interval(op: Any, *, like: Any, method: str = "auto",
+                       failure_probability: float = 1e-6, max_matvecs: int | None = None,
+                       slack: float = 2.0, seed: int = 0) -> CertifiedInterval:
+    r"""An interval guaranteed to hold every :math:`|\lambda_i(H)|` of a symmetric operator.
+
+    Proof sketches in :mod:`matfun._certify`. In short: a Ritz value with residual
+    ``r`` only proves that *some* eigenvalue lies within ``||r||`` of it (Kato, Temple,
+    Lehmann) -- the wrong side for both ends of a Chebyshev interval; a bound on *all*
+    eigenvalues needs the whole matrix (``method="eigh"``, deterministic) or, from
+    matvecs alone, a random start and a probability (``method="lanczos"``).
 
     Parameters
     ----------
     op : operator-like
-        Anything :func:`matfun.as_operator` accepts.
+        Anything :func:`matfun.as_operator` accepts (symmetric or complex Hermitian).
     like : array
         A vector fixing backend, device and dtype (and ``n`` for callables).
-    steps : int
-        Matvecs to spend (fewer after a breakdown).
+    method : {"auto", "eigh", "lanczos"}
+        ``"auto"``: ``"eigh"`` for a dense matrix with ``n <= 2048``, else ``"lanczos"``.
+    failure_probability : float
+        For ``"lanczos"``: in (0, 1), the probability that the interval is wrong.
+    max_matvecs : int, optional
+        Budget of ``"lanczos"`` (default ``min(10000, 50 n)``).
+    slack : float
+        ``"lanczos"`` stops once ``upper^2 / lower^2`` is within this factor of the
+        uncertified ``(s_max / s_min)^2`` (a Chebyshev solve on the interval then
+        costs at most ``sqrt(slack)`` times what the uncertified one would).
     seed : int
-        Seed of the random start vector.
-    safety : float
-        Factor ``>= 1`` applied to the upper bound.
+        Seed of the random start.
 
     Returns
     -------
-    SpectralInterval
+    CertifiedInterval
 
     Examples
     --------
     >>> import numpy as np
-    >>> from matfun.spectrum import spectral_interval
-    >>> est = spectral_interval(np.diag([1.0, -3.0, 2.0]), like=np.ones(3))
-    >>> round(est.smallest, 12), est.exact
-    (1.0, True)
+    >>> from matfun.spectrum import certified_interval
+    >>> box = certified_interval(np.diag([1.0, -3.0, 2.0]), like=np.ones(3))
+    >>> box.certificate, bool(0.99 < box.lower <= 1.0 and 3.0 <= box.upper < 3.01)
+    ('eigh', True)
+    >>> box = certified_interval(np.diag([1.0, -3.0, 2.0]), like=np.ones(3), method="lanczos")
+    >>> box.certificate, bool(0.99 < box.lower <= 1.0 and 3.0 <= box.upper < 3.01)
+    ('invariant', True)
     """
-    steps = positive_integer(steps, "steps")
-    if not safety >= 1.0:
-        raise ValueError(f"safety must be >= 1, got {safety!r}")
+    if method not in ("auto", "eigh", "lanczos"):
+        raise ValueError(f"method must be 'auto', 'eigh' or 'lanczos', got {method!r}")
+    failure_probability = check_real(failure_probability, "failure_probability")
+    if not 0 < failure_probability < 1:
+        raise ValueError(f"failure_probability must be in (0, 1), got {failure_probability!r}")
+    slack = check_real(slack, "slack")
+    if not slack > 1:
+        raise ValueError(f"slack must be > 1, got {slack!r}")
     _, like = as_vector(like, "like")
     H = as_operator(op, like=like, name="op")
+    budget = min(10_000, 50 * H.size) if max_matvecs is None else positive_integer(
+        max_matvecs, "max_matvecs")
+    return _certify_operator(H, like, method=method, failure_probability=failure_probability,
+                             budget=budget, slack=slack, seed=seed)
+
+
+def _certify_operator(H: Operator, like: Any, *, method: str, failure_probability: float,
+                      budget: int, slack: float, seed: int) -> CertifiedInterval:
+    """:func:`certified_interval` on an already normalised operator (for internal callers)."""
+    if method == "auto":
+        method = "eigh" if H.array is not None and H.size <= _EIGH_UP_TO else "lanczos"
+    if method == "eigh":
+        if H.array is None:
+            raise TypeError("method='eigh' needs a dense matrix; use method='lanczos'")
+        lower, upper, _ = dense_certificate(H.array)
+        return CertifiedInterval(lower, upper, "eigh", _status(lower, upper), 0.0, 0,
+                                 (lower, upper))
     before = H.matvecs
-    process = LanczosProcess(H, random_start(like, H.size, seed))
-    while process.steps < steps and process.step():
-        pass
-    alphas, betas = process.tridiagonal()
-    magnitudes = np.abs(np.linalg.eigvalsh(_tridiagonal_matrix(alphas, betas)))
-    largest = float(np.max(magnitudes))
-    return SpectralInterval(float(np.min(magnitudes)), largest,
-                            (largest + process.residual) * safety, H.matvecs - before,
-                            process.breakdown)
+    found = krylov_certificate(H, random_start(like, H.size, seed),
+                               failure_probability=failure_probability, budget=budget,
+                               slack=slack, complex_field=is_complex(namespace(like), like))
+    lower, upper = found["lower"], found["upper"]
+    kind = "invariant" if found["exact"] else "krylov"
+    return CertifiedInterval(lower, upper, kind, _status(lower, upper),
+                             0.0 if found["exact"] else failure_probability,
+                             H.matvecs - before, found["ritz"])
+
+
+def _status(lower: float, upper: float) -> str:
+    if not math.isfinite(upper):
+        return "not certified"
+    return "certified" if lower > 0 else "upper only"
 
 
 def random_start(like: Any, size: int, seed: int) -> Any:

@@ -1,0 +1,350 @@
+r"""The mathematics behind :func:`matfun.spectrum.certified_interval` (private).
+
+Two certificates for an interval containing every :math:`|\lambda_i(H)|`.
+
+Dense matrices: a posteriori Bauer-Fike
+    ``W, Q = eigh(H)`` (any backend), then ``R = H Q - Q diag(W)`` and
+    ``E = Q^H Q - I`` are computed and their Frobenius norms bounded *including the
+    rounding of the products* (Higham, *Accuracy and Stability*, eq. 3.13:
+    ``|fl(AB) - AB| <= gamma_n |A||B|``). With ``||E|| < 1``, ``H = Q W Q^{-1} + R
+    Q^{-1}``, and the Bauer-Fike theorem puts every eigenvalue of ``H`` within
+    ``delta = ||Q|| ||Q^{-1}||^2 ||R|| <= sqrt(1 + e) / (1 - e) ||R||`` of some
+    ``w_j``. So ``min|w| - delta <= |lambda| <= max|w| + delta`` for every
+    eigenvalue: deterministic, no matvec of the operator, ``O(n^3)`` flops.
+
+Operators: Lanczos with a random start and its own polynomial
+    A Ritz value with residual ``r`` proves only that *some* eigenvalue lies within
+    ``||r||`` of it (Kato 1949, Temple 1928, Lehmann 1963: inclusion); both ends of a
+    Chebyshev interval need *exclusion* -- no eigenvalue beyond ``upper``, none in
+    ``(-lower, lower)`` -- and no deterministic method with fewer than ``n``
+    matvecs can prove that: an eigenvector orthogonal to the Krylov space is
+    invisible (Kuczynski and Wozniakowski 1992). A random start makes it a
+    probability. Write the start ``v = sum_j gamma_j u_j`` (unit, uniform on the
+    sphere, so ``gamma_j^2 ~ Beta(1/2, (n-1)/2)``; ``Beta(1, n-1)`` for complex
+    ``H``). After ``k`` exact Lanczos steps ``q_{k+1} = p_k(H) v / (beta_1 ...
+    beta_k)`` with ``p_k(t) = prod_i (t - theta_i)`` over the Ritz values, so for
+    every eigenpair
+
+    .. math:: \gamma_j^2\, p_k(\lambda_j)^2 \le \|p_k(H) v\|^2
+              = (\beta_1 \cdots \beta_k)^2 .
+
+    * *Top.* If an eigenvalue lay at or beyond ``x > theta_max`` then, ``|p_k|``
+      increasing there, ``gamma_1^2 <= (beta_1...beta_k / |p_k(x)|)^2``. Take ``x``
+      where that ratio first falls to ``s_end``, fixed in advance with
+      ``P(gamma^2 <= s_end) = delta/4``: ``lambda_max < x`` unless that event
+      happened. Likewise below ``theta_min``.
+    * *Gap around 0.* Between consecutive Ritz values ``log|p_k|`` is concave, so
+      on ``[-y, y]`` (free of Ritz values) ``|p_k| >= min(|p_k(-y)|, |p_k(y)|)``; an
+      eigenvalue there forces ``gamma_j^2 <= (beta_1...beta_k / min)^2``; with
+      ``s_mid`` fixed by ``n P(gamma^2 <= s_mid) = delta/2`` (a union over the
+      unknown index ``j``), no eigenvalue lies in ``(-y, y)``.
+
+    The bad events are fixed sets of start vectors, the same for every ``k``: the
+    bounds hold *simultaneously for all steps* with probability ``>= 1 - delta``,
+    whatever the stopping rule, for every ``H`` chosen independently of the seed.
+    This is the approach of van Dorsselaer, Hochstenbach and van der Vorst (2000)
+    for the extreme eigenvalues, extended here to the gap around 0. The identity
+    is for exact arithmetic: the recurrence is fully reorthogonalised for
+    ``n <= 512`` and three-term otherwise, and a margin ``16 k eps ||T||`` is
+    added on each side -- a named assumption (Paige's and Greenbaum's analyses
+    of finite-precision Lanczos), checked against ``eigh`` by the tests, not a
+    proof. After ``n`` fully reorthogonalised steps ``T_n`` is similar to ``H``:
+    its eigenvalues are ``H``'s up to the same margin (``"invariant"``). An earlier
+    breakdown (an invariant subspace) goes through the probabilistic argument with
+    ``beta_k`` raised to the breakdown threshold: an eigenvector the start missed
+    is exactly the improbable event. The cost of the gap is about
+    ``kappa(H) ln(n / delta)`` matvecs for an indefinite ``H`` (the polynomial
+    must grow at 0 by ``~ n / delta``).
+
+References
+----------
+T. Kato (1949), J. Phys. Soc. Japan 4, 334-339; G. Temple (1928), Proc. R. Soc. A 119;
+N. J. Lehmann (1963), Numer. Math. 5, 246-272 (inclusion theorems: every interval
+``[theta - ||r||, theta + ||r||]`` holds an eigenvalue, used for the lower bound of the
+top and not enough on its own for the bottom); B. N. Parlett, *The Symmetric Eigenvalue
+Problem* (SIAM, 1998), ch. 10-11 and 13; J. Kuczynski and H. Wozniakowski (1992), SIAM J.
+Matrix Anal. Appl. 13, 1094-1122; J. L. M. van Dorsselaer, M. E. Hochstenbach and H. A.
+van der Vorst (2000), SIAM J. Matrix Anal. Appl. 22, 837-852; F. L. Bauer and C. T. Fike
+(1960), Numer. Math. 2, 137-141.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+from ._backend import is_complex, namespace, norm, real_dtype, to_float
+from ._validation import power_of_two
+from .operators import Operator
+
+__all__ = ["check_steps", "dense_certificate", "krylov_certificate", "polynomial_certificate"]
+
+_FIRST_CHECK = 8
+_CHECK_GROWTH = 1.1
+_REORTHOGONALIZE_UP_TO = 512  # dimension: the full basis costs k n memory, k^2 n flops
+_MARGIN = 16.0  # rounding margin, in units of k eps ||T|| (see the module docstring)
+
+
+def check_steps(limit: int) -> list[int]:
+    """The fixed steps at which the Krylov certificate may be checked, up to ``limit``."""
+    steps, value = [], float(_FIRST_CHECK)
+    while int(value) < limit:
+        if not steps or int(value) > steps[-1]:
+            steps.append(int(value))
+        value *= _CHECK_GROWTH
+    steps.append(limit)
+    return steps
+
+
+def dense_certificate(array: Any) -> tuple[float, float, float]:
+    """``(lower, upper, delta)`` for ``|lambda|`` of a dense matrix (module docstring).
+
+    The matrix is first divided by a power of two near ``max|H|`` (exact), so the
+    squares inside the norms cannot overflow at any magnitude.
+    """
+    xp = namespace(array)
+    size = array.shape[0]
+    largest = to_float(xp.max(xp.abs(array)))  # decision: the rescaling factor
+    if largest == 0.0:
+        return 0.0, 0.0, 0.0
+    factor = power_of_two(largest)
+    scaled = array / factor
+    values, vectors = xp.linalg.eigh(scaled)
+    conjugate = xp.conj(vectors) if is_complex(xp, vectors) else vectors
+    residual = scaled @ vectors - vectors * values[None, :]
+    defect = xp.matrix_transpose(conjugate) @ vectors - xp.eye(size, dtype=vectors.dtype)
+    unit = float(xp.finfo(real_dtype(xp, vectors)).eps) / 2
+    gamma = (size + 2) * unit / (1 - (size + 2) * unit)
+    fro = lambda m: to_float(xp.linalg.matrix_norm(m, ord="fro"))  # noqa: E731
+    h_norm, q_norm = fro(scaled), fro(vectors)
+    top = to_float(xp.max(xp.abs(values)))
+    # Norm of the computed product plus the rounding of the product (Higham 3.13),
+    # doubled for the rounding of the norms themselves.
+    r_bound = (fro(residual) + gamma * q_norm * (h_norm + top)) * (1 + 2 * gamma) * 2
+    e_bound = (fro(defect) + gamma * q_norm * q_norm) * (1 + 2 * gamma) * 2
+    if e_bound >= 0.5:
+        return 0.0, math.inf, math.inf  # eigenvectors too far from orthonormal
+    delta = math.sqrt(1 + e_bound) / (1 - e_bound) * r_bound
+    smallest = to_float(xp.min(xp.abs(values)))
+    return max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor
+
+
+class _Lanczos:
+    """The Lanczos recurrence for the tridiagonal only (basis kept only for small ``n``)."""
+
+    def __init__(self, op: Operator, start: Any) -> None:
+        self.op, self.xp = op, namespace(start)
+        self.q = start / norm(self.xp, start)
+        self.previous = None
+        self.alphas: list[float] = []
+        self.betas: list[float] = []
+        self.basis = [self.q] if op.size <= _REORTHOGONALIZE_UP_TO else None
+        self.breakdown = False
+        self._eps = float(self.xp.finfo(real_dtype(self.xp, start)).eps)
+        self._scale = 0.0
+        self.factor: float | None = None
+
+    def run_to(self, steps: int) -> None:
+        xp = self.xp
+        while len(self.alphas) < steps and not self.breakdown:
+            w = self.op.matvec(self.q)
+            if self.factor is None:
+                # Decision, once: work with H / factor (a power of two near |H q|), so
+                # that norms cannot overflow or underflow at any magnitude of H.
+                largest = to_float(xp.max(xp.abs(w)))
+                self.factor = power_of_two(largest) if largest > 0 else 1.0
+            w = w / self.factor
+            # Decisions follow (alpha, beta, breakdown): one host sync per step.
+            alpha = to_float(xp.real(xp.sum(xp.conj(self.q) * w)))
+            w = w - alpha * self.q
+            if self.previous is not None:
+                w = w - self.betas[-1] * self.previous
+            if self.basis is not None:
+                Q = xp.stack(self.basis, axis=1)
+                QH = xp.conj(xp.matrix_transpose(Q)) if is_complex(xp, Q) else \
+                    xp.matrix_transpose(Q)
+                for _ in range(2):  # twice is enough (Parlett)
+                    w = w - Q @ (QH @ w)
+            beta = to_float(norm(xp, w))
+            self.alphas.append(alpha)
+            self.betas.append(beta)
+            self._scale = max(self._scale, abs(alpha) + beta + (self.betas[-2] if len(
+                self.betas) > 1 else 0.0))
+            full = self.basis is not None and len(self.alphas) >= self.op.size
+            if full or beta <= self.op.size * self._eps * self._scale:
+                self.breakdown = True
+                return
+            self.previous, self.q = self.q, w / beta
+            if self.basis is not None:
+                self.basis.append(self.q)
+
+
+def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
+    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)``."""
+    gaps = np.abs(t - ritz)
+    if np.any(gaps == 0):
+        return math.inf
+    return log_betas - float(np.sum(np.log(gaps)))
+
+
+def _outside(ritz, log_betas, level, direction, spread) -> float:
+    """The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1) where the
+    log ratio first drops to ``level``: no eigenvalue beyond it (on the good event)."""
+    edge = ritz[-1] if direction > 0 else ritz[0]
+    step = spread * 1e-12 + np.finfo(float).tiny
+    while _log_ratio(edge + direction * step, ritz, log_betas) > level:
+        step *= 2
+        if step > 1e6 * spread + 1:
+            return math.inf * direction
+    low, high = 0.0, step
+    for _ in range(60):
+        middle = (low + high) / 2
+        if _log_ratio(edge + direction * middle, ritz, log_betas) > level:
+            low = middle
+        else:
+            high = middle
+    return edge + direction * high
+
+
+def _gap_around_zero(ritz, log_betas, level) -> float:
+    """Largest ``y`` with the log ratio ``<= level`` on all of ``[-y, y]`` (0 if none).
+
+    Between consecutive Ritz values ``log|p_k|`` is concave, so the log ratio is
+    convex there and its sublevel set is an interval ``[a, b]``; ``y = min(-a, b)``.
+    """
+    below = ritz[ritz < 0]
+    above = ritz[ritz > 0]
+    if below.size + above.size < ritz.size:
+        return 0.0  # a Ritz value at 0
+    left = float(below[-1]) if below.size else -math.inf
+    right = float(above[0]) if above.size else math.inf
+    if _log_ratio(0.0, ritz, log_betas) > level:
+        return 0.0
+
+    def edge(limit):  # from 0 towards the Ritz value ``limit`` while the ratio stays low
+        if not math.isfinite(limit):
+            # Convex and tending to -inf beyond the last Ritz value: monotone, so the
+            # whole half-line is in the sublevel set once 0 is.
+            return math.inf
+        direction = 1.0 if limit > 0 else -1.0
+        low, high = 0.0, abs(limit)
+        for _ in range(60):
+            middle = (low + high) / 2
+            if _log_ratio(direction * middle, ritz, log_betas) <= level:
+                low = middle
+            else:
+                high = middle
+        return low
+
+    return min(edge(left), edge(right))
+
+
+def polynomial_certificate(alphas: list[float], betas: list[float], dimension: int,
+                           failure_probability: float, complex_field: bool
+                           ) -> tuple[float, float]:
+    """``(lower, upper)`` on ``|lambda|`` from the Lanczos polynomial (module docstring)."""
+    a, b = (1.0, dimension - 1.0) if complex_field else (0.5, (dimension - 1) / 2)
+    # Thresholds fixed in advance: P(gamma^2 <= s_end) = delta/4 for each extreme
+    # eigenvalue, and n P(gamma^2 <= s_mid) = delta/2 for any eigenvalue near 0.
+    s_end = float(scipy.special.betaincinv(a, b, failure_probability / 4))
+    s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2 / dimension))
+    k = len(alphas)
+    ritz = np.sort(scipy.linalg.eigvalsh_tridiagonal(np.asarray(alphas),
+                                                     np.asarray(betas[: k - 1]),
+                                                     lapack_driver="sterf"))
+    if np.any(np.asarray(betas) <= 0):
+        return 0.0, math.inf
+    log_betas = float(np.sum(np.log(np.asarray(betas))))
+    spread = float(ritz[-1] - ritz[0]) + abs(float(ritz[-1])) + abs(float(ritz[0]))
+    top = _outside(ritz, log_betas, 0.5 * math.log(s_end), 1, spread)
+    bottom = _outside(ritz, log_betas, 0.5 * math.log(s_end), -1, spread)
+    upper = max(abs(top), abs(bottom))
+    lower = _gap_around_zero(ritz, log_betas, 0.5 * math.log(s_mid))
+    if bottom > 0:
+        lower = max(lower, bottom)
+    if top < 0:
+        lower = max(lower, -top)
+    return float(lower), float(upper)
+
+
+def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown: bool
+                              ) -> tuple[float, float, float]:
+    """``(s_min^2, s_max^2, scale)`` of ``T_{k+1,k} / scale`` (``T_k`` after a breakdown).
+
+    ``T^T T`` is pentadiagonal; its extreme eigenvalues come from LAPACK's banded
+    solver in ``O(k)``. ``scale`` is a power of two, so the squares cannot overflow.
+    """
+    a = np.asarray(alphas)
+    b = np.asarray(betas if not breakdown else betas[:-1] + [0.0])
+    scale = power_of_two(max(float(np.max(np.abs(a))) + 2 * float(np.max(b, initial=0.0)),
+                             np.finfo(float).tiny))
+    a, b = a / scale, b / scale
+    k = a.size
+    band = np.zeros((3, k))
+    previous = np.concatenate(([0.0], b[:-1]))
+    band[2] = a * a + b * b + previous * previous
+    if k > 1:
+        band[1, 1:] = b[:-1] * (a[:-1] + a[1:])
+    if k > 2:
+        band[0, 2:] = b[:-2] * b[1:-1]
+    low = scipy.linalg.eig_banded(band, eigvals_only=True, select="i", select_range=(0, 0))
+    high = scipy.linalg.eig_banded(band, eigvals_only=True, select="i",
+                                   select_range=(k - 1, k - 1))
+    return max(float(low[0]), 0.0), float(high[0]), scale
+
+
+def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, budget: int,
+                       slack: float, complex_field: bool) -> dict:
+    """Lanczos from ``start`` until the squared interval is within ``slack`` of the Ritz one.
+
+    Returns a dict with ``lower``, ``upper`` (bounds on ``|lambda|``; ``lower`` 0 and
+    ``upper`` inf where not certified), ``steps``, ``exact`` (breakdown) and
+    ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
+    """
+    process = _Lanczos(op, start)
+    dimension = op.size * (2 if complex_field else 1)
+    eps = process._eps
+    best = {"lower": 0.0, "upper": math.inf, "steps": 0, "exact": False, "ritz": (0.0, 0.0)}
+    grid = check_steps(budget)
+    index = 0
+    while index < len(grid):
+        process.run_to(grid[index])
+        k = len(process.alphas)
+        low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
+                                                     process.breakdown)
+        unit = scale * process.factor  # a power of two >= ||T|| (in H's units)
+        margin = _MARGIN * k * eps * unit
+        ritz = (math.sqrt(low) * unit, math.sqrt(high) * unit)
+        # Exact only when the basis spans the whole space (T_n is similar to H); an
+        # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
+        # so it goes through the probabilistic certificate like any other step, with
+        # beta_k raised to the breakdown threshold.
+        exact = process.breakdown and process.basis is not None and k >= op.size
+        lower, upper = 0.0, math.inf
+        if exact:
+            # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
+            # of T^T T's), each within the margin of one of H's.
+            theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
+                np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
+                lapack_driver="sterf")) * process.factor
+            lower, upper = float(theta.min()) - margin, float(theta.max()) + margin
+        elif dimension >= 2:
+            betas = list(process.betas)
+            betas[-1] = max(betas[-1], op.size * eps * process._scale)
+            poly_lower, poly_upper = polynomial_certificate(
+                process.alphas, betas, dimension, failure_probability, complex_field)
+            if poly_lower > 0:
+                lower = poly_lower * process.factor - margin
+            upper = poly_upper * process.factor + margin
+        lower = max(lower, 0.0)
+        best = {"lower": float(lower), "upper": float(upper), "steps": k, "exact": exact,
+                "ritz": (float(ritz[0]), float(ritz[1]))}
+        if process.breakdown or (lower > 0 and math.isfinite(upper) and (upper / lower) ** 2
+                                 <= slack * high / max(low, np.finfo(float).tiny)):
+            break
+        index += 1
+    return best

@@ -1,0 +1,127 @@
+r"""Coefficients, degree and error bounds of the Chebyshev expansion of ``y^(-1/2)`` (private).
+
+Notation of :mod:`matfun.chebyshev`: the interval ``[lo, hi]``, ``kappa = hi/lo``,
+``rho = (sqrt(kappa) + 1)/(sqrt(kappa) - 1) = 1/r``, computed as
+``ln(rho) = 2 atanh(kappa^(-1/2))`` (accurate when ``kappa`` is huge, where
+``1 - r`` rounds to 0), ``c_j = C (-r)^j S_j`` with
+``C = 2 a^{-1/2} sqrt(1 + r^2)``, ``a = (hi + lo)/2`` and
+``S_j = sum_k b_k b_{k+j} r^{2k}``, decreasing in ``j``, ``S_0 = (2/pi) K(r^2)``
+(complete elliptic integral). Bounds, all relative to ``f = y^(-1/2) >= hi^(-1/2)``:
+
+* truncation after degree ``d``: ``B_d = 2 sqrt(a/(1+r^2)) |c_{d+1}|``, and without any
+  coefficient ``B_d <= 4 S_0 r^{d+1}`` (since ``S_{d+1} <= S_0``): the degree
+  ``ceil(ln(4 S_0 / target) / ln rho)`` always suffices, so the work is known before
+  anything is allocated;
+* aliasing of the DCT at ``N`` points: the computed ``c_j`` is off by
+  ``sum_{m>=1} +-(c_{2mN-j} + c_{2mN+j})``, so the polynomial of degree ``d`` is off by at
+  most ``sqrt(hi) * 2 C S_0 r^{2N-d} / ((1 - r)(1 - r^{2N})) <= 8 S_0 r^{2N-d} /
+  ((1 - r)(1 - r^{2N}))`` relative to ``f`` (``hi/a <= 2``, ``1 + r^2 <= 2``), and
+  ``B_d`` computed from the aliased ``c_{d+1}`` is off by at most
+  ``8 S_0 r^{2N-d-1} / (1 - r^{2N})``.
+
+Both are proven in exact arithmetic; the float64 DCT's own rounding (about
+``eps sqrt(kappa) log N``) goes into the rounding estimate of :mod:`matfun.chebyshev`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.fft
+import scipy.special
+
+__all__ = ["Expansion", "plan"]
+
+_EXTRA_POINTS = 64
+_MAX_ALIAS_POINTS_FACTOR = 4  # points beyond 2 * count: at most 4 * count + 4096
+
+
+class Expansion:
+    """The numbers of one interval: ``rho``, ``S_0`` and the analytic bounds."""
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+        root = math.sqrt(lo / hi)  # kappa^(-1/2), no overflow
+        self.log_rho = 2.0 * math.atanh(root) if root < 1 else math.inf
+        self.r = math.exp(-self.log_rho)
+        one_minus_r = 2.0 * root / (1.0 + root)  # 1 - r, accurately
+        self.one_minus_r = one_minus_r
+        # K(m) with m = r^2, through 1 - m = (1 - r)(1 + r) for accuracy near m = 1.
+        self.s0 = 2.0 / math.pi * float(scipy.special.ellipkm1(one_minus_r * (2 - one_minus_r)))
+
+    def analytic_bound(self, degree: int) -> float:
+        """``4 S_0 r^{d+1}``: a truncation bound with no coefficient computed."""
+        return 4.0 * self.s0 * math.exp(-(degree + 1) * self.log_rho)
+
+    def sufficient_degree(self, target: float) -> int:
+        """Smallest ``d`` with ``analytic_bound(d) <= target`` (may be astronomically large)."""
+        if self.log_rho == math.inf:
+            return 0
+        need = math.log(4.0 * self.s0 / target) / self.log_rho - 1
+        return max(0, math.ceil(need)) if need < 1e18 else 10**18
+
+    def alias_bound(self, points: int, degree: int) -> float:
+        """Relative error of the degree-``d`` polynomial from aliasing at ``points`` points."""
+        exponent = (2 * points - degree) * self.log_rho
+        denominator = self.one_minus_r * -math.expm1(-2 * points * self.log_rho)
+        return 8.0 * self.s0 * math.exp(-exponent) / denominator if denominator > 0 else math.inf
+
+    def coefficient_alias(self, points: int, index: int) -> float:
+        """Bound on the change of ``B_d`` (``index = d + 1``) from aliasing."""
+        denominator = -math.expm1(-2 * points * self.log_rho)
+        return 8.0 * self.s0 * math.exp(-(2 * points - index) * self.log_rho) / denominator
+
+    def points_for(self, count: int) -> int:
+        """DCT size: ``r^(2N - count)`` below 1e-17 where affordable, capped otherwise."""
+        wanted = math.ceil(20.0 / self.log_rho) if self.log_rho > 0 else math.inf
+        cap = _MAX_ALIAS_POINTS_FACTOR * count + 4096
+        return 2 * count + _EXTRA_POINTS + int(min(wanted, cap))
+
+    def coefficients(self, count: int, points: int) -> np.ndarray:
+        """``c_0..c_{count-1}`` by a DCT of ``f`` at ``points`` Chebyshev points (float64)."""
+        theta = np.pi * (np.arange(points) + 0.5) / points
+        center, half = (self.hi + self.lo) / 2, (self.hi - self.lo) / 2
+        values = (center + half * np.cos(theta)) ** -0.5
+        return scipy.fft.dct(values, type=2)[:count] / points
+
+    def truncation_bound(self, coefficient: float) -> float:
+        """``B_d`` from ``|c_{d+1}|``."""
+        return 2.0 * math.sqrt((self.hi + self.lo) / 2 / (1.0 + self.r * self.r)) * abs(
+            coefficient)
+
+
+def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | None
+         ) -> tuple[np.ndarray, int, float, int]:
+    """``(coefficients, degree, bound, theory_degree)`` for ``[lo, hi]`` and a relative target.
+
+    Never allocates more than ``max_degree + 2`` coefficients (and ``O(that)`` DCT points).
+    ``bound`` = truncation + aliasing, proven given the interval; if no degree up to
+    ``max_degree`` reaches ``target``, the degree is ``max_degree`` and ``bound`` says
+    what it reaches (possibly ``>= 1``).
+    """
+    expansion = Expansion(lo, hi)
+    theory = expansion.sufficient_degree(target)
+    top = min(theory if degree is None else degree, max_degree)
+    count = top + 2
+    points = expansion.points_for(count)
+    coefficients = expansion.coefficients(count, points)
+
+    def bound(d: int) -> float:
+        truncation = min(expansion.truncation_bound(coefficients[d + 1])
+                         + expansion.coefficient_alias(points, d + 1),
+                         expansion.analytic_bound(d))
+        return truncation + expansion.alias_bound(points, d)
+
+    if degree is not None:
+        chosen = top
+    else:
+        chosen = top
+        bounds = 2.0 * math.sqrt((hi + lo) / 2 / (1.0 + expansion.r ** 2)) * np.abs(
+            coefficients[1:])
+        hits = np.nonzero(bounds <= target)[0]
+        for candidate in hits[:8]:  # confirm with the aliasing terms included
+            if bound(int(candidate)) <= target:
+                chosen = int(candidate)
+                break
+    return coefficients[: chosen + 1], chosen, float(bound(chosen)), theory

@@ -1,0 +1,140 @@
+"""The interval of :func:`matfun.chebyshev.chebyshev_inv_sqrt`: given, damped or certified.
+
+Everything missing is certified by :mod:`matfun.spectrum` (never estimated), and the
+interval is returned in units of ``H / s`` with ``s`` a power of two near ``sqrt(hi)``,
+so that squares cannot overflow at any magnitude.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._backend import namespace, to_float
+from ._validation import check_real, power_of_two
+from .operators import Operator
+from .spectrum import _certify_operator
+
+__all__ = ["ChebyshevIntervalError", "SCALES", "check_interval", "interval_in_units",
+           "merge_sources", "scale_value"]
+
+SCALES = ("certified", "frobenius")
+
+
+class ChebyshevIntervalError(ArithmeticError):
+    """No valid interval: it could not be certified, or the expansion diverged on it.
+
+    Attributes
+    ----------
+    info : ChebyshevInfo or None
+        What was done (``None`` when the interval could not be certified).
+    """
+
+    def __init__(self, message: str, info: Any = None) -> None:
+        super().__init__(message)
+        self.info = info
+
+
+def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None,
+                      scale: Any, max_matvecs: int | None, probability: float):
+    """``(s, lo / s^2, hi / s^2, sources, failure_probability)`` with ``s`` a power of two.
+
+    Everything missing is certified (never estimated); squares are taken in the
+    rescaled units so that ``|lambda|`` up to the largest float works.
+    """
+    certificate = None
+    sources: list[str | None] = [None, None]
+    failure = 0.0
+    need_lower = lo is None and mu == 0.0
+    if hi is None and scale == "frobenius":
+        if H.array is None:
+            raise TypeError("scale='frobenius' needs a dense matrix operator; use 'certified'")
+        upper = _frobenius(H.array)
+        sources[1] = "frobenius"
+    elif hi is None or need_lower:
+        budget = min(10_000, 50 * H.size) if max_matvecs is None else max_matvecs
+        certificate = _certify_operator(H, g, method="auto", failure_probability=probability,
+                                        budget=budget, slack=2.0, seed=0)
+        failure = certificate.failure_probability
+        upper = certificate.upper
+        if hi is None:
+            sources[1] = certificate.certificate
+        if need_lower:
+            sources[0] = certificate.certificate
+            if not certificate.lower > 0:
+                raise ChebyshevIntervalError(
+                    f"no positive lower bound on |lambda(H)| could be certified "
+                    f"({certificate.status}, {certificate.matvecs} matvecs): H may be singular "
+                    "or too ill-conditioned for the budget; pass damping > 0 or "
+                    "interval=(lo, hi)")
+        if hi is None and not math.isfinite(upper):
+            raise ChebyshevIntervalError(
+                f"no upper bound on |lambda(H)| could be certified within {budget} matvecs; "
+                "pass interval=(lo, hi) or scale=<number>")
+    else:
+        upper = None
+    if hi is not None:
+        s = power_of_two(math.sqrt(hi))
+        hi_s = hi / s / s
+    else:
+        if upper == 0.0:
+            raise ChebyshevIntervalError("H is zero: (H^2)^(-1/2) g is undefined; pass "
+                                         "damping > 0")
+        s = power_of_two(max(upper, math.sqrt(mu)))
+        hi_s = (upper / s) ** 2 + mu / s / s
+    if lo is not None:
+        lo_s = lo / s / s
+    else:
+        lower = certificate.lower if need_lower else 0.0
+        lo_s = (lower / s) ** 2 + mu / s / s
+    if not lo_s > 0:
+        raise ChebyshevIntervalError(
+            "the interval's lower end underflows relative to its upper end (condition number "
+            "beyond the floating-point range); pass a larger damping")
+    if not lo_s <= hi_s:
+        raise ValueError(f"interval needs lo <= hi, got lo={lo_s * s * s}, hi={hi_s * s * s}")
+    hi_s = max(hi_s, lo_s * (1 + 4 * np.finfo(float).eps))
+    # Python floats: a NumPy scalar times an array of another library is an error.
+    return float(s), float(lo_s), float(hi_s), sources, float(failure)
+
+
+def merge_sources(given, found):
+    return tuple(a if a is not None else b for a, b in zip(given, found, strict=True))
+
+
+def _frobenius(array: Any) -> float:
+    xp = namespace(array)
+    largest = to_float(xp.max(xp.abs(array)))
+    if largest == 0.0:
+        return 0.0
+    factor = power_of_two(largest)  # exact: no overflow in the sum of squares
+    return to_float(xp.linalg.matrix_norm(array / factor, ord="fro")) * factor
+
+
+def check_interval(interval):
+    if interval is None:
+        return None, None
+    if not isinstance(interval, tuple | list) or len(interval) != 2:
+        raise TypeError(f"interval must be a pair (lo, hi), got {interval!r}")
+    lo, hi = interval
+    lo = None if lo is None else _positive(lo, "interval lo")
+    hi = None if hi is None else _positive(hi, "interval hi")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"interval must have lo <= hi, got {interval!r}")
+    return lo, hi
+
+
+def scale_value(scale: Any) -> float:
+    if isinstance(scale, str):
+        raise ValueError(f"scale must be a positive number or one of {SCALES} (the Chebyshev "
+                         f"method needs a bound, not an estimate), got {scale!r}")
+    return _positive(scale, "scale")
+
+
+def _positive(value: Any, name: str) -> float:
+    value = check_real(value, name)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value

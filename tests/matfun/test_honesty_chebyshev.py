@@ -1,0 +1,114 @@
+"""Honesty of chebyshev_inv_sqrt: "converged" is never wrong, the bound is never below the truth.
+
+Property tests against numpy.linalg.eigh on the *default* (certified) interval: condition
+numbers 1..1e6 (bounded by max_matvecs, so the large ones report "not converged"),
+clustered and near-singular spectra, right-hand sides near an eigenvector, magnitudes
+from 1e-300 to 1e300, complex Hermitian matrices, float32.
+
+Tolerances (COMMON.md): converged implies a true relative error <= 10 rtol plus a
+rounding floor. The floor: the recurrence adds O(eps) relative to g per step, amplified
+by at most sqrt(kappa(A)) = kappa(H) relative to x (||x|| >= ||g|| / max|lambda|), and
+the steps' errors add like a random walk (sqrt(d)) in practice and at most linearly
+(d): floor = 10 (d + 1) kappa eps, the same as the interval-given tests of
+test_chebyshev.py. The oracle is eigh in float64 (complex128) of the stored matrix.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.linalg import LinearOperator
+
+from matfun.chebyshev import ChebyshevIntervalError, chebyshev_inv_sqrt
+from matfun.testing import spectra
+
+BUDGET = 4_000
+
+
+def unitary(n, seed, complex_field):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, n))
+    if complex_field:
+        a = a + 1j * rng.standard_normal((n, n))
+    q, r = np.linalg.qr(a)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def oracle(H, g, mu):
+    w, q = np.linalg.eigh(H.astype(np.complex128 if np.iscomplexobj(H) else np.float64))
+    return q @ ((w * w + mu) ** -0.5 * (q.conj().T @ g.astype(q.dtype))), w
+
+
+def check(H, g, x, info, rtol, atol, eps, kappa, scale=1.0):
+    """``H * scale`` was solved; ``H`` (unit magnitude) and ``x * scale`` are compared."""
+    expected, _ = oracle(H, g, 0.0)
+    x = x.astype(expected.dtype) * scale
+    error = np.linalg.norm(x - expected)
+    size = np.linalg.norm(expected)
+    floor = 10 * (info.degree + 1) * kappa * eps * size
+    if info.converged:
+        assert error <= 10 * (atol + rtol * size) + floor, (error / size, info)
+    # The certified interval makes error_bound a proof (exact arithmetic) and
+    # error_estimate adds the rounding estimate: neither may be below the truth
+    # beyond the rounding floor.
+    assert error <= info.error_estimate * np.linalg.norm(x) + floor, (error / size, info)
+    assert np.all(np.isfinite(x))
+
+
+@given(spectrum=spectra(size=st.integers(2, 24),
+                        condition=st.floats(0.0, 6.0).map(lambda e: 10.0**e),  # log-uniform
+                        distribution=st.sampled_from(["geometric", "uniform", "clustered"])),
+       seed=st.integers(0, 2**16),
+       rtol=st.sampled_from([1e-3, 1e-6, 1e-10]),
+       scale=st.sampled_from([-900, -60, 0, 60, 900]),
+       near_eigenvector=st.booleans(), complex_field=st.booleans(), single=st.booleans())
+@settings(max_examples=40)
+def test_converged_is_true_on_the_certified_interval(spectrum, seed, rtol, scale,
+                                                     near_eigenvector, complex_field, single):
+    n = spectrum.size
+    q = unitary(n, seed, complex_field)
+    H = (q * spectrum) @ q.conj().T
+    H = (H + H.conj().T) / 2
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(n) + (1j * rng.standard_normal(n) if complex_field else 0)
+    if near_eigenvector:  # mostly the eigenvector of the smallest |lambda|
+        g = q[:, np.argmin(np.abs(spectrum))] + 1e-6 * g
+    dtype = (np.complex64 if complex_field else np.float32) if single else \
+        (np.complex128 if complex_field else np.float64)
+    eps = float(np.finfo(dtype).eps)
+    rtol = max(rtol, 100 * eps)
+    H, g = H.astype(dtype), g.astype(dtype)
+    kappa = float(np.max(np.abs(spectrum)) / np.min(np.abs(spectrum)))
+    scale = 2.0 ** (scale if not single else max(min(scale, 60), -60))  # within the dtype
+    try:
+        x, info = chebyshev_inv_sqrt(H * dtype(scale).real, g, rtol=rtol, max_matvecs=BUDGET,
+                                     full_output=True)
+    except ChebyshevIntervalError as error:
+        # Only allowed when the stored matrix is (numerically) singular for its dtype.
+        assert kappa * eps > 1e-3, error
+        return
+    assert info.lo_source == "eigh" and info.matvecs <= BUDGET
+    check(H, g, x, info, rtol, 0.0, eps, kappa, scale)
+
+
+@given(spectrum=spectra(size=st.integers(2, 400),
+                        condition=st.floats(0.0, 2.5).map(lambda e: 10.0**e),
+                        distribution=st.sampled_from(["geometric", "uniform", "clustered"])),
+       seed=st.integers(0, 2**16), rtol=st.sampled_from([1e-4, 1e-8]),
+       atol=st.sampled_from([0.0, 1e-6]))
+@settings(max_examples=25)
+def test_converged_is_true_on_an_operator(spectrum, seed, rtol, atol):
+    # A black box with an exact spectrum: the interval comes from the Lanczos certificate
+    # (probability 1e-6 of being wrong), the solve from the rest of the budget.
+    values = spectrum.astype(np.float64)
+    op = LinearOperator((values.size,) * 2, matvec=lambda v: values * v.ravel(), dtype=float)
+    g = np.random.default_rng(seed).standard_normal(values.size)
+    kappa = float(np.max(np.abs(values)) / np.min(np.abs(values)))
+    try:
+        x, info = chebyshev_inv_sqrt(op, g, rtol=rtol, atol=atol, max_matvecs=BUDGET,
+                                     full_output=True)
+    except ChebyshevIntervalError:
+        return  # not certified within the budget: allowed, said plainly
+    assert info.lo_source in ("krylov", "invariant") and info.matvecs <= BUDGET
+    lo, hi = info.interval
+    assert lo <= np.min(values**2) and hi >= np.max(values**2)
+    check(np.diag(values), g, x, info, rtol, atol, float(np.finfo(float).eps), kappa)
