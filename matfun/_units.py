@@ -80,10 +80,12 @@ def log2_unit(unit: float) -> int:
 
 def two_to(exponent: float, name: str | None = None) -> float:
     """``2**exponent`` as a float; past float64's range ``inf``, or an error naming ``name``."""
-    whole = math.floor(exponent)
     try:
+        whole = math.floor(exponent)  # an infinite exponent overflows here already
         return math.ldexp(2.0 ** (exponent - whole), whole)
     except OverflowError:
+        if exponent < 0:
+            return 0.0
         if name is None:
             return math.inf
         raise SeriesRangeError(

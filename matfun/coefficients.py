@@ -12,7 +12,7 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.special import roots_genlaguerre
 
-from ._validation import check_real
+from ._validation import check_flag, check_real
 
 __all__ = ["binomial_coefficients", "abs_damped_coefficients"]
 
@@ -71,13 +71,19 @@ def binomial_coefficients(alpha: float, n: int, *, positive: bool = False) -> np
     """
     alpha = check_real(alpha, "alpha")
     n = _check_count(n, "n")
-    if positive:
+    if check_flag(positive, "positive"):
         alpha = -alpha
     if n == 0:
         return np.zeros(0)
     k = np.arange(1, n, dtype=np.float64)
     factors = (alpha + k - 1.0) / k
-    return np.concatenate(([1.0], np.cumprod(factors)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        coefficients = np.concatenate(([1.0], np.cumprod(factors)))
+    if not np.all(np.isfinite(coefficients)):
+        first = int(np.argmin(np.isfinite(coefficients)))
+        raise ValueError(f"alpha = {alpha!r}: the coefficients overflow float64 from "
+                         f"k = {first} on")
+    return coefficients
 
 
 def abs_damped_coefficients(delta: float, n: int) -> np.ndarray:

@@ -35,7 +35,7 @@ from ._series_setup import (
     setup_spd,
     zero_result,
 )
-from ._validation import check_real, positive_integer
+from ._validation import check_flag, check_real, positive_integer
 from .coefficients import binomial_coefficients
 
 __all__ = [
@@ -176,6 +176,7 @@ def inv_sqrt_series(
     array([0.5, 1. , 2. ])
     """
     H, g = operator_and_vector(op, g)
+    full_output = check_flag(full_output, "full_output")
     stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
                                                  callback, max_matvecs, scale, initial_scale)
     lam = check_damping(damping, damping_kind)
@@ -256,6 +257,7 @@ def neumann_series(
     array([1. , 0.5])
     """
     H, g = operator_and_vector(op, g)
+    full_output = check_flag(full_output, "full_output")
     stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
                                                  callback, max_matvecs, scale, 1.0)
     if is_zero(g):
@@ -303,6 +305,7 @@ def binomial_series(
     array([0.5       , 0.33333333])
     """
     H, g = operator_and_vector(op, g)
+    full_output = check_flag(full_output, "full_output")
     stopping, order, max_matvecs = check_options(g, terms, rtol, atol, max_terms, order,
                                                  callback, max_matvecs, scale, 1.0)
     if isinstance(exponent, bool | str | bytes):

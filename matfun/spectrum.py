@@ -39,7 +39,7 @@ from array_api_compat import device as array_device
 from ._backend import as_vector, inner, is_complex, namespace, norm, to_float
 from ._certify import dense_certificate, krylov_certificate
 from ._lanczos import LanczosProcess
-from ._validation import check_real, positive_integer
+from ._validation import check_integer, check_real, positive_integer
 from .operators import Operator, as_operator
 
 __all__ = ["CertifiedInterval", "SpectralEstimate", "certified_interval", "random_start",
@@ -169,6 +169,7 @@ def certified_interval(op: Any, *, like: Any, method: str = "auto",
     slack = check_real(slack, "slack")
     if not slack > 1:
         raise ValueError(f"slack must be > 1, got {slack!r}")
+    seed = check_integer(seed, "seed")
     _, like = as_vector(like, "like")
     H = as_operator(op, like=like, name="op")
     budget = min(10_000, 50 * H.size) if max_matvecs is None else positive_integer(
@@ -210,6 +211,9 @@ def random_start(like: Any, size: int, seed: int) -> Any:
 
     Drawn on the host with NumPy (it is not user data) and moved once.
     """
+    _, like = as_vector(like, "like")
+    size = check_integer(size, "size", minimum=1)
+    seed = check_integer(seed, "seed")
     xp = namespace(like)
     values = np.random.default_rng(seed).standard_normal(size)
     return xp.asarray(values, dtype=like.dtype, device=array_device(like))
@@ -248,6 +252,8 @@ def spectral_radius(op: Any, *, like: Any, method: str = "lanczos", steps: int =
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     steps = positive_integer(steps, "steps")
+    seed = check_integer(seed, "seed")
+    safety = check_real(safety, "safety")
     if not safety >= 1.0:
         raise ValueError(f"safety must be >= 1, got {safety!r}")
     _, like = as_vector(like, "like")

@@ -164,8 +164,9 @@ def _series_specs():
         _spec("spectral_radius", spectrum.spectral_radius, op, like=g,
               method=("lanczos", "choice"), steps=(5, "int"), seed=(0, "int"),
               safety=(1.01, "real")),
-        _spec("spectral_interval", spectrum.spectral_interval, op, like=g, steps=(5, "int"),
-              seed=(0, "int"), safety=(1.01, "real")),
+        _spec("certified_interval", spectrum.certified_interval, op, like=g,
+              method=("auto", "choice"), failure_probability=(1e-6, "real"),
+              max_matvecs=(50, "int"), slack=(2.0, "real"), seed=(0, "int")),
         _spec("random_start", spectrum.random_start, g, (3, "int"), (0, "int")),
     ]
 
