@@ -2,8 +2,9 @@
 
 Wynn's and Sablonnière's epsilon algorithms stream natively (O(N n) memory).
 Every other method streams through a window over its batch function: the window
-holds exactly the terms that method's ``order`` reads, so the streaming result
-after any push equals the batch function on the newest ``window`` terms.
+holds the terms that method's ``order`` reads and two more (for the error check
+of :mod:`accel._honest`), so the streaming result after any push equals the
+batch function on all the terms pushed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ _WINDOWED: dict[str, tuple[str, str, Callable[[int, dict], int], bool]] = {
     "rre": ("polynomial", "rre", lambda N, options: N + 2, False),
 }
 
+# The honest error check reruns the transform without the newest one and two terms.
+PREFIX_TERMS = 2
+
 _METHODS = ("shanks", "sablonniere", "levin", "pade", "aitken", "richardson", "theta", "rho",
             "topological_epsilon", "mpe", "rre")
 
@@ -62,13 +66,15 @@ def window_size(method: str, order: int, **options: Any) -> int:
     ``topological_epsilon``: ``2N + 1``; ``levin``: ``N + 2`` (``N + 3`` for
     ``variant="v"`` and ``"t_modified"``, which read ``a_{n+1}``; one term beyond
     the ``N + 1`` transformed ones forms the first difference); ``richardson``:
-    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``.
+    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``; plus two
+    for every method: the error check of :mod:`accel._honest` repeats the
+    transform without the newest one and two terms.
     """
     name = _check_method(method)
     order = _check_stream_order(order)
     if name in _NATIVE:
-        return 2 * order + 1
-    return _WINDOWED[name][2](order, options)
+        return 2 * order + 1 + PREFIX_TERMS
+    return _WINDOWED[name][2](order, options) + PREFIX_TERMS
 
 
 def accelerator(method: str, *, order: int = 1, **options: Any) -> Accelerator:
@@ -121,8 +127,8 @@ def accelerator(method: str, *, order: int = 1, **options: Any) -> Accelerator:
     transform = getattr(importlib.import_module(f"accel.{module}"), attribute)
     _check_options(name, transform, order, options)
     window_class = IndexedWindow if indexed else Windowed
-    stream = window_class(transform, terms_read(order, options), name=name, order=order,
-                          **options)
+    stream = window_class(transform, terms_read(order, options) + PREFIX_TERMS, name=name,
+                          order=order, **options)
     stream.order = order
     return stream
 

@@ -55,6 +55,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._honest import honest
 from ._backend import real_dtype
 from ._result import AccelResult, Status
 from ._sequence import (
@@ -379,6 +380,7 @@ def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_a
     return result if full_output else result.estimate
 
 
+@honest(table_scaling=True)
 def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
            full_output: bool = False) -> Any:
     r"""Shanks transform by Wynn's epsilon algorithm.
@@ -443,6 +445,7 @@ def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                        inverse=inverse, full_output=full_output)
 
 
+@honest(table_scaling=True)
 def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                 full_output: bool = False) -> Any:
     r"""Sablonnière-modified epsilon algorithm (seed paper eq. 5).

@@ -31,13 +31,17 @@ entry decides (a synchronisation on a GPU: a decision). Until then recording
 an all-defined entry would change nothing, so the numbers are those of the
 batch form to the last bit.
 
-The estimate after ``M + 1`` pushes is the batch transform
-(:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`) of the newest
-``2N + 1`` terms, with the same breakdown rule, error and status.
+:meth:`EpsilonAccelerator.raw_result` after ``M + 1`` pushes is the unchecked
+table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
+batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
+of the terms pushed, with its rescaling and its error check
+(:mod:`accel._honest`): the stream also keeps references to the newest
+``2N + 3`` terms for it.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +50,8 @@ from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from .epsilon import (
     INVERSES,
+    sablonniere,
+    shanks,
     CutTracker,
     Diagonal,
     all_finite_mask,
@@ -128,6 +134,10 @@ class EpsilonAccelerator(Accelerator):
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = self._ratio = None
         self._count = 0
+        # The newest 2N + 3 terms (references): result() runs the batch transform
+        # on them, with the error check of accel._honest (two more terms than the
+        # table reads).
+        self._window: deque = deque(maxlen=self._length + 2)
         self._peak = 0
         self._shape = self._dtype = None
         self._constants = self._zero = None
@@ -258,6 +268,7 @@ class EpsilonAccelerator(Accelerator):
             self._reach, self._settled = cuts.reach, cuts.settled
             self._settled_error_sq = cuts.settled_error_sq
         self._diagonal, self._norms = new, norms
+        self._window.append(term)
         self._count += 1
 
     def _step_ratio(self, xp: Any, newer: Any, older: Any, valid: Any, old_reach: Any,
@@ -275,7 +286,28 @@ class EpsilonAccelerator(Accelerator):
                              weight=self._weights[1])
 
     def result(self) -> AccelResult:
-        """Estimate of the limit from the newest ``2N + 1`` terms, with error and status."""
+        """The batch transform of the terms pushed, with its checked error and status.
+
+        Equal to :func:`accel.shanks` / :func:`accel.sablonniere` of every term
+        pushed, at this order: the newest ``2N + 1`` terms give the estimate and
+        two more the error check of :mod:`accel._honest`, which rescales the terms
+        (any magnitude) and reruns the table, so it costs about four tables of
+        ``2N + 1`` terms. :meth:`raw_result` is the incremental table's own
+        estimate, without the check.
+        """
+        if self._count == 0:
+            raise ValueError(f"{self.name}: no terms pushed yet")
+        xp = namespace(self._window[0])
+        return self._batch(xp.stack(list(self._window)), order=self.order,
+                           inverse=self.inverse, full_output=True)
+
+    def raw_result(self) -> AccelResult:
+        """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
+
+        Costs nothing beyond the pushes; its error is the distance between the
+        table's two highest even columns and its status trusts one comparison
+        (and overflows beyond about ``1e150``): use :meth:`result` for decisions.
+        """
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
         target = (len(self._diagonal) - 1) // 2
@@ -313,6 +345,7 @@ class ShanksAccelerator(EpsilonAccelerator):
 
     name = "shanks"
     _weight = staticmethod(wynn_weight)
+    _batch = staticmethod(shanks)
 
 
 class SablonniereAccelerator(EpsilonAccelerator):
@@ -335,3 +368,4 @@ class SablonniereAccelerator(EpsilonAccelerator):
 
     name = "sablonniere"
     _weight = staticmethod(sablonniere_weight)
+    _batch = staticmethod(sablonniere)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -52,6 +53,7 @@ def check_levin_options(variant: Any, beta: Any) -> float:
     return float(beta)
 
 
+@honest(translative=False)
 def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None = None,
           first_index: int = 0, full_output: bool = False) -> Any:
     """Levin's sequence transformation of the newest terms of ``seq``.
@@ -97,7 +99,8 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     A zero remainder estimate (``a_n = 0``) or a zero denominator makes that order
     invalid in that component, which then falls back to the highest lower order
     that is valid (order 0 is the newest term): status ``BREAKDOWN``. Components
-    whose last two terms are equal have converged and keep the last term. The
+    whose terms are all equal keep the last term (two equal final terms are one
+    coincidence, not convergence: they break the order down). The
     error estimate is the distance between the estimates of orders ``k`` and
     ``k - 1``. Like every Levin transform this one cancels heavily: the factors
     grow like ``2^k``, so in float64 orders beyond about 15-20 lose digits.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._honest import honest
 from .epsilon import run_epsilon
 
 __all__ = ["rho"]
@@ -40,6 +41,7 @@ def rho_weight(column: int) -> float:
     return float(column)
 
 
+@honest(table_scaling=True)
 def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     r"""Wynn's rho algorithm, componentwise.
 

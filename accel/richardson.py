@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -21,6 +22,7 @@ from ._sequence import (
 __all__ = ["richardson"]
 
 
+@honest
 def richardson(seq: Any, *, order: int | None = None, first_index: int = 0,
                full_output: bool = False) -> Any:
     r"""Richardson extrapolation of ``seq`` to ``n -> infinity``.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -17,6 +18,7 @@ from ._sequence import (
 __all__ = ["theta"]
 
 
+@honest
 def theta(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     r"""Brezinski's theta algorithm: the estimate ``theta_{2k}`` of the newest terms.
 

@@ -50,6 +50,7 @@ import dataclasses
 import math
 from typing import Any
 
+from ._honest import honest
 from ._backend import real_dtype
 from ._sequence import as_sequence, check_order, insufficient, observed_ratio
 from .epsilon import CutTracker, Diagonal, step_size, summarize_diagonal, table_with_nan
@@ -127,6 +128,7 @@ def _tea_table(xp: Any, terms: Any, *, columns: int, keep_table: bool
                                 observed_ratio(xp, terms))
 
 
+@honest(table_scaling=True)
 def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool = False
                         ) -> Any:
     r"""Topological epsilon algorithm (Brezinski's TEA1), vectors jointly.

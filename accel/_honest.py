@@ -1,0 +1,264 @@
+r"""The honest status and error of every batch transform, at any magnitude.
+
+Every public batch function of :mod:`accel` is wrapped by :func:`honest`. The
+wrapper does three things the transforms themselves cannot:
+
+**Scale-free arithmetic.** The terms are centred on the newest one and divided
+by a power of two ``p`` (exact) so that the largest centred term lies in
+``[1/2, 1)``; the transform runs on ``u_j = (s_j - s_m) / p`` and the result is
+mapped back, ``T(s) = s_m + p T(u)``. Every transform here is homogeneous and
+translative, so this changes nothing in exact arithmetic, while no norm, square
+or inverse overflows or underflows: ``T(c s) = c T(s)`` holds to the last bit,
+status included, for every power of two ``c`` (to rounding for other ``c``), in
+every floating dtype.
+
+**An error estimate that does not trust one coincidence.** Besides the
+transform's own estimate (distance between its two highest orders), it is run
+again on the sequence without its newest term and without its two newest
+terms. The distance ``d_1`` between the newest two of these three estimates and
+the ratio ``q = d_1 / d_2`` of the last two distances give a second, independent
+estimate ``d_1 / (1 - q)`` (``d_1 max(1, q/(1 - q))`` when the estimates still
+contract, ``max(d_1, d_2)`` when they do not): the geometric tail of the
+sequence of estimates itself.
+
+**A rounding floor.** The data are rounded: each term is known only to about
+``eps |s_j|``. The transform is run a fourth time on ``s_j (1 + eps r_j)`` with
+fixed pseudo-random signs ``r_j``; four times the change of the estimate is the
+*rounding floor*, the accuracy the data allow. It is what large weights
+(Richardson, high-order Levin) or divergent series cost, and it is part of the
+reported error.
+
+The reported error is the largest of the three. The status is
+
+* ``BREAKDOWN`` / ``INSUFFICIENT_TERMS``: as the transform reported;
+* ``CONVERGED`` only when (a) the prefix estimates exist (at least three
+  evaluations of the transform agree: never one coincidence), (b) both
+  truncation estimates (the transform's own and the prefix one) are below the
+  rounding floor or ``16 eps |estimate|``, i.e. more terms cannot improve the
+  estimate, and (c) the terms do not grow: the last step ``||s_m - s_{m-1}||``
+  is no larger than every earlier step among the terms the three runs read (a
+  divergent series is summed, never "converged");
+* ``NOT_ACCELERATING`` when the error exceeds the raw sequence's own geometric
+  tail estimate (:func:`accel._sequence.raw_tail_error`);
+* ``ACCELERATING`` otherwise.
+
+This is a named heuristic, not a proof: CONVERGED means the limit is known to
+the reported error on every sequence of :mod:`accel.testing` (checked by the
+test suite: the true error never exceeds three times the reported one above
+rounding), not on every sequence there is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._backend import is_complex, real_dtype, to_float
+from ._result import AccelResult, Status
+from ._sequence import CONVERGED_ULPS, as_sequence, constants, tail_error, total_norm
+
+__all__ = ["honest", "power_of_two_exponent", "scale_by_power_of_two"]
+
+# Four times the change under one eps-sized perturbation: random signs excite a
+# typical, not the worst, combination of the weights.
+ROUNDING_SAFETY = 4.0
+
+# Fixed signs of the rounding perturbation (deterministic results).
+_SIGNS = np.where(np.random.default_rng(20240611).random(4096) < 0.5, -1.0, 1.0)
+
+
+def power_of_two_exponent(value: float) -> int:
+    """``e`` with ``2**(e-1) <= value < 2**e`` for a positive finite ``value``."""
+    return math.frexp(value)[1]
+
+
+def scale_by_power_of_two(x: Any, exponent: int) -> Any:
+    """``x * 2**exponent``, exact, in two halves so no factor overflows the dtype.
+
+    (``2**exponent`` itself may not be representable in float16 or float32 while
+    each half is.)
+    """
+    if exponent == 0:
+        return x
+    first = exponent // 2
+    x = x * (2.0 ** first) if first else x
+    second = exponent - first
+    return x * (2.0 ** second) if second else x
+
+
+def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,
+           translative: bool = True) -> Callable[..., Any]:
+    """Wrap a batch transform ``f(seq, *, ..., full_output)`` (see the module docstring).
+
+    ``table_scaling``: the transform's table has epsilon-like columns (even ones
+    are estimates, odd ones scale like ``1 / s``) and is mapped back accordingly.
+    ``translative``: ``T(s + c) = T(s) + c``, so the terms may be centred
+    (Levin's is not: its first remainder estimate is ``s_0`` itself).
+    """
+    if transform is None:
+        return functools.partial(honest, table_scaling=table_scaling, translative=translative)
+
+    @functools.wraps(transform)
+    def wrapper(seq: Any, *args: Any, full_output: bool = False, **options: Any) -> Any:
+        result = honest_result(lambda terms: transform(terms, *args, full_output=True,
+                                                       **options),
+                               seq, table_scaling=table_scaling, translative=translative)
+        return result if full_output else result.estimate
+
+    return wrapper
+
+
+def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
+                  table_scaling: bool = False, translative: bool = True) -> AccelResult:
+    """Run ``run`` on the normalised terms (and the checks); map the result back."""
+    xp, terms = as_sequence(seq)
+    m = terms.shape[0]
+    center = terms[-1, ...]
+    centred = terms - center
+    size = to_float(xp.max(xp.abs(centred))) if m > 1 else 0.0  # decision: the scale
+    if not translative or not math.isfinite(size):  # scale only (or the centring overflowed)
+        center = xp.zeros_like(center)
+        centred = terms
+        size = to_float(xp.max(xp.abs(terms)))
+    if size == 0.0 or m == 1:  # every term equal (or a single term)
+        return _constant(run, terms, terms[-1, ...])
+    exponent = power_of_two_exponent(size)
+    unit = scale_by_power_of_two(centred, -exponent)
+    main = run(unit)
+    if main.status is Status.INSUFFICIENT_TERMS:
+        return _back(main, center, exponent, table_scaling)
+    eps = float(xp.finfo(real_dtype(xp, terms)).eps)
+    estimate = main.estimate
+    scaled_size = _size(xp, estimate + scale_by_power_of_two(center, -exponent))
+    floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, scaled_size)
+    prefix_error, verified = _prefix_error(xp, run, unit, main)
+    # A transform that reports its own order exact (CONVERGED: the higher orders
+    # were singular because the model is matched) measured its error against a
+    # lower order; the prefix runs are then the check that counts.
+    own = 0.0 if main.status is Status.CONVERGED and verified else main.error
+    truncation = max(own, prefix_error)
+    error = max(truncation, floor)
+    if main.status is Status.BREAKDOWN:
+        status = Status.BREAKDOWN
+    elif error > _raw_tail(xp, unit):
+        status = Status.NOT_ACCELERATING
+    elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
+          and not _growing(xp, unit[-min(m, main.terms + 2):, ...])):
+        status = Status.CONVERGED
+    else:
+        status = Status.ACCELERATING
+    result = dataclasses.replace(main, error=error, status=status)
+    return _back(result, center, exponent, table_scaling)
+
+
+def _size(xp: Any, x: Any) -> float:
+    """``||x||`` as a float, in float64 where the dtype might overflow (a decision)."""
+    if x.dtype not in (xp.float64, xp.complex128):
+        x = xp.astype(x, xp.complex128 if is_complex(xp, x) else xp.float64)
+    return total_norm(xp, x)
+
+
+def _constant(run: Callable[[Any], AccelResult], terms: Any, center: Any) -> AccelResult:
+    """Every term equal: the limit is that term once three or more agree."""
+    m = terms.shape[0]
+    main = run(terms - center)  # zeros; also validates the transform's options
+    if m < 3:
+        return AccelResult(center, math.inf, Status.INSUFFICIENT_TERMS, 0, m)
+    status = Status.CONVERGED if main.status is not Status.INSUFFICIENT_TERMS else main.status
+    return dataclasses.replace(main, estimate=center + main.estimate * 0,
+                               error=0.0 if status is Status.CONVERGED else math.inf,
+                               status=status, table=None)
+
+
+def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit: Any,
+                    estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
+    """Four times the change of the estimate when every term moves by ``eps |s_j|``.
+
+    At least ``eps ||estimate||`` (``estimate_size``, in the scaled units).
+    """
+    m = terms.shape[0]
+    # Signs counted from the newest term: a window of the newest terms sees the
+    # same perturbation as the whole sequence (streaming equals batch).
+    signs = constants(xp, np.resize(_SIGNS, m)[::-1], terms)
+    signs = xp.reshape(signs, (m,) + (1,) * (terms.ndim - 1))
+    wiggle = scale_by_power_of_two(xp.abs(terms), -exponent) * (eps * signs)
+    perturbed = run(unit + xp.astype(wiggle, unit.dtype))
+    change = total_norm(xp, perturbed.estimate - estimate)
+    if not math.isfinite(change):
+        return math.inf
+    # At least the rounding of the estimate itself.
+    return max(ROUNDING_SAFETY * change, eps * estimate_size)
+
+
+def _prefix_error(xp: Any, run: Callable[[Any], AccelResult], unit: Any, main: AccelResult
+                  ) -> tuple[float, bool]:
+    """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2`` terms.
+
+    Returns the error and whether both shorter runs transformed (the check was
+    made). The estimates' contraction ``q = d_1 / d_2`` is credited only when the
+    newest estimate is a genuine transform (order at least 1, no lower than the
+    previous one, no breakdown) and ``d_1 > 0``: an estimate that fell back to a
+    term, or two estimates equal by accident, earn no credit (``max(d_1, d_2)``).
+    """
+    m = unit.shape[0]
+    earlier = []
+    for drop in (1, 2):
+        if m - drop < 1:
+            break
+        result = run(unit[:m - drop, ...])
+        if result.status is Status.INSUFFICIENT_TERMS:
+            break
+        earlier.append(result)
+    if not earlier:
+        return 0.0, False
+    d1 = total_norm(xp, main.estimate - earlier[0].estimate)
+    if len(earlier) < 2:
+        return d1, False
+    d2 = total_norm(xp, earlier[0].estimate - earlier[1].estimate)
+    genuine = (main.order >= max(1, earlier[0].order) and main.status is not Status.BREAKDOWN
+               and d1 > 0.0)
+    if d2 == 0.0 or (genuine and d1 < d2):
+        return (d1 if d2 == 0.0 else max(d1, tail_error(d1, d1 / d2))), True
+    return max(d1, d2), True
+
+
+def _growing(xp: Any, unit: Any) -> bool:
+    """Whether the last step exceeds some earlier step (the terms do not settle)."""
+    m = unit.shape[0]
+    if m < 3:
+        return True
+    steps = unit[1:, ...] - unit[:-1, ...]
+    sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
+    return bool(sizes[-1] > xp.min(sizes[:-1]))  # decision: the status
+
+
+def _raw_tail(xp: Any, unit: Any) -> float:
+    from ._sequence import raw_tail_error
+
+    return raw_tail_error(xp, unit) if unit.shape[0] > 1 else math.inf
+
+
+def _back(result: AccelResult, center: Any, exponent: int, table_scaling: bool
+          ) -> AccelResult:
+    """Map a result on ``(s - center) / 2**exponent`` back to ``s``."""
+    estimate = scale_by_power_of_two(result.estimate, exponent) + center
+    error = result.error
+    if math.isfinite(error):
+        try:
+            error = math.ldexp(error, exponent)
+        except OverflowError:
+            error = math.inf
+    table = result.table
+    if table is not None:
+        # Odd columns hold inverses: at extreme magnitudes they may overflow to inf
+        # in the caller's units (the estimate never does).
+        with np.errstate(over="ignore", under="ignore"):
+            table = [scale_by_power_of_two(column, exponent) + center if c % 2 == 0 or
+                     not table_scaling else scale_by_power_of_two(column, -exponent)
+                     for c, column in enumerate(table)]
+    return dataclasses.replace(result, estimate=estimate, error=error, table=table)
