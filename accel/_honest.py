@@ -14,12 +14,12 @@ every floating dtype.
 
 **An error estimate that does not trust one coincidence.** Besides the
 transform's own estimate (distance between its two highest orders), it is run
-again on the sequence without its newest term and without its two newest
-terms. The distance ``d_1`` between the newest two of these three estimates and
-the ratio ``q = d_1 / d_2`` of the last two distances give a second, independent
-estimate ``d_1 / (1 - q)`` (``d_1 max(1, q/(1 - q))`` when the estimates still
-contract, ``max(d_1, d_2)`` when they do not): the geometric tail of the
-sequence of estimates itself.
+again on the sequence without its newest one, two and three terms. The
+distances ``d_1, d_2, d_3`` between consecutive estimates (newest first) and
+the slower contraction ``q = max(d_1/d_2, d_2/d_3)`` give a second, independent
+estimate ``max(d_1, d_2 q / (1 - q))`` (``max(d_1, d_2, d_3)`` when the
+estimates do not contract): the geometric tail of the sequence of estimates
+itself (:func:`_prefix_error`).
 
 **A rounding floor.** The data are rounded: each term is known only to about
 ``eps |s_j|``. The transform is run a fourth time on ``s_j (1 + eps r_j)`` with
@@ -31,12 +31,13 @@ reported error.
 The reported error is the largest of the three. The status is
 
 * ``BREAKDOWN`` / ``INSUFFICIENT_TERMS``: as the transform reported;
-* ``CONVERGED`` only when (a) the prefix estimates exist (at least three
-  evaluations of the transform agree: never one coincidence), (b) both
+* ``CONVERGED`` only when (a) the prefix estimates exist (four evaluations
+  of the transform agree: never one coincidence), (b) both
   truncation estimates (the transform's own and the prefix one) are below the
   rounding floor or ``16 eps |estimate|``, i.e. more terms cannot improve the
-  estimate, and (c) the terms do not grow: the last step ``||s_m - s_{m-1}||``
-  is no larger than every earlier step among the terms the three runs read (a
+  estimate, with a floor of at most ``sqrt(eps) |estimate|`` (a transform that
+  loses half the digits to rounding has not converged, it has stalled), and (c) the terms do not grow: the last step ``||s_m - s_{m-1}||``
+  is no larger than every earlier step among the terms the four runs read (a
   divergent series is summed, never "converged");
 * ``NOT_ACCELERATING`` when the error exceeds the raw sequence's own geometric
   tail estimate (:func:`accel._sequence.raw_tail_error`);
@@ -62,11 +63,14 @@ from ._backend import is_complex, real_dtype, to_float
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, as_sequence, constants, tail_error, total_norm
 
-__all__ = ["honest", "power_of_two_exponent", "scale_by_power_of_two"]
+__all__ = ["PREFIX_RUNS", "honest", "power_of_two_exponent", "scale_by_power_of_two"]
 
 # Four times the change under one eps-sized perturbation: random signs excite a
 # typical, not the worst, combination of the weights.
 ROUNDING_SAFETY = 4.0
+
+# The error check reruns the transform without the newest 1, 2, 3 terms.
+PREFIX_RUNS = 3
 
 # Fixed signs of the rounding perturbation (deterministic results).
 _SIGNS = np.where(np.random.default_rng(20240611).random(4096) < 0.5, -1.0, 1.0)
@@ -134,8 +138,11 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
         return _back(main, center, exponent, table_scaling)
     eps = float(xp.finfo(real_dtype(xp, terms)).eps)
     estimate = main.estimate
-    scaled_size = _size(xp, estimate + scale_by_power_of_two(center, -exponent))
-    floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, scaled_size)
+    scaled_center = scale_by_power_of_two(center, -exponent)
+    scaled_size = _size(xp, estimate + scaled_center)
+    # The estimate is s_m + p T(u): it cannot be known better than s_m's rounding.
+    representable = max(scaled_size, _size(xp, scaled_center))
+    floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, representable)
     prefix_error, verified = _prefix_error(xp, run, unit, main)
     # A transform that reports its own order exact (CONVERGED: the higher orders
     # were singular because the model is matched) measured its error against a
@@ -148,7 +155,8 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
     elif error > _raw_tail(xp, unit):
         status = Status.NOT_ACCELERATING
     elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
-          and not _growing(xp, unit[-min(m, main.terms + 2):, ...])):
+          and floor <= math.sqrt(eps) * scaled_size
+          and not _growing(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...])):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -179,7 +187,8 @@ def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit
                     estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
     """Four times the change of the estimate when every term moves by ``eps |s_j|``.
 
-    At least ``eps ||estimate||`` (``estimate_size``, in the scaled units).
+    At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
+    scaled units): the estimate is formed as ``s_m + p T(u)``.
     """
     m = terms.shape[0]
     # Signs counted from the newest term: a window of the newest terms sees the
@@ -197,17 +206,22 @@ def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit
 
 def _prefix_error(xp: Any, run: Callable[[Any], AccelResult], unit: Any, main: AccelResult
                   ) -> tuple[float, bool]:
-    """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2`` terms.
+    """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2``, ``m - 3`` terms.
 
-    Returns the error and whether both shorter runs transformed (the check was
-    made). The estimates' contraction ``q = d_1 / d_2`` is credited only when the
-    newest estimate is a genuine transform (order at least 1, no lower than the
-    previous one, no breakdown) and ``d_1 > 0``: an estimate that fell back to a
-    term, or two estimates equal by accident, earn no credit (``max(d_1, d_2)``).
+    With the distances ``d_1, d_2, d_3`` between consecutive estimates (newest
+    first) and the slower of the two observed contractions
+    ``q = max(d_1 / d_2, d_2 / d_3)``, the error is
+    ``max(d_1, d_2 q / (1 - q))``: for estimates that do contract geometrically
+    ``d_2 q = d_1`` and this is their tail ``d_1 / (1 - q)``; a single
+    coincidence (``d_1`` tiny by accident) cannot shrink it, since ``d_2`` and
+    the other ratio still count. No credit (``max(d_1, d_2, d_3)``) when the
+    estimates do not contract or when the newest is not a genuine transform
+    (order 0, or a breakdown). Returns the error and whether all three shorter
+    runs transformed (the check was made).
     """
     m = unit.shape[0]
     earlier = []
-    for drop in (1, 2):
+    for drop in range(1, PREFIX_RUNS + 1):
         if m - drop < 1:
             break
         result = run(unit[:m - drop, ...])
@@ -216,15 +230,21 @@ def _prefix_error(xp: Any, run: Callable[[Any], AccelResult], unit: Any, main: A
         earlier.append(result)
     if not earlier:
         return 0.0, False
-    d1 = total_norm(xp, main.estimate - earlier[0].estimate)
-    if len(earlier) < 2:
-        return d1, False
-    d2 = total_norm(xp, earlier[0].estimate - earlier[1].estimate)
-    genuine = (main.order >= max(1, earlier[0].order) and main.status is not Status.BREAKDOWN
-               and d1 > 0.0)
-    if d2 == 0.0 or (genuine and d1 < d2):
-        return (d1 if d2 == 0.0 else max(d1, tail_error(d1, d1 / d2))), True
-    return max(d1, d2), True
+    estimates = [main.estimate] + [result.estimate for result in earlier]
+    distances = [total_norm(xp, newer - older) for newer, older in zip(estimates, estimates[1:])]
+    verified = len(earlier) == PREFIX_RUNS
+    genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
+    if not verified or not genuine:
+        return max(distances), verified
+    d1, d2, d3 = distances
+    if d2 == 0.0 and d1 == 0.0:
+        return d3 if d3 > 0 else 0.0, True
+    if d2 == 0.0 or d3 == 0.0:  # an exact repeat among the estimates: no ratio to trust
+        return max(distances), True
+    ratio = max(d1 / d2, d2 / d3)
+    if ratio >= 1.0:
+        return max(distances), True
+    return max(d1, d2 * ratio / (1.0 - ratio)), True
 
 
 def _growing(xp: Any, unit: Any) -> bool:

@@ -2,7 +2,7 @@
 
 Wynn's and Sablonnière's epsilon algorithms stream natively (O(N n) memory).
 Every other method streams through a window over its batch function: the window
-holds the terms that method's ``order`` reads and two more (for the error check
+holds the terms that method's ``order`` reads and three more (for the error check
 of :mod:`accel._honest`), so the streaming result after any push equals the
 batch function on all the terms pushed.
 """
@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ._honest import PREFIX_RUNS as PREFIX_TERMS
 from ._result import Accelerator
 from ._sequence import IndexedWindow, check_order
 from ._window import Windowed
@@ -40,8 +41,6 @@ _WINDOWED: dict[str, tuple[str, str, Callable[[int, dict], int], bool]] = {
     "rre": ("polynomial", "rre", lambda N, options: N + 2, False),
 }
 
-# The honest error check reruns the transform without the newest one and two terms.
-PREFIX_TERMS = 2
 
 _METHODS = ("shanks", "sablonniere", "levin", "pade", "aitken", "richardson", "theta", "rho",
             "topological_epsilon", "mpe", "rre")
@@ -66,9 +65,9 @@ def window_size(method: str, order: int, **options: Any) -> int:
     ``topological_epsilon``: ``2N + 1``; ``levin``: ``N + 2`` (``N + 3`` for
     ``variant="v"`` and ``"t_modified"``, which read ``a_{n+1}``; one term beyond
     the ``N + 1`` transformed ones forms the first difference); ``richardson``:
-    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``; plus two
+    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``; plus three
     for every method: the error check of :mod:`accel._honest` repeats the
-    transform without the newest one and two terms.
+    transform without the newest one, two and three terms.
     """
     name = _check_method(method)
     order = _check_stream_order(order)

@@ -36,7 +36,7 @@ table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
 batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
 of the terms pushed, with its rescaling and its error check
 (:mod:`accel._honest`): the stream also keeps references to the newest
-``2N + 3`` terms for it.
+``2N + 4`` terms for it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ._honest import PREFIX_RUNS
 from ._backend import all_finite, as_float_array, namespace, real_dtype
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
@@ -134,10 +135,10 @@ class EpsilonAccelerator(Accelerator):
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = self._ratio = None
         self._count = 0
-        # The newest 2N + 3 terms (references): result() runs the batch transform
-        # on them, with the error check of accel._honest (two more terms than the
-        # table reads).
-        self._window: deque = deque(maxlen=self._length + 2)
+        # The newest 2N + 4 terms (references): result() runs the batch transform
+        # on them, with the error check of accel._honest (three more terms than
+        # the table reads).
+        self._window: deque = deque(maxlen=self._length + PREFIX_RUNS)
         self._peak = 0
         self._shape = self._dtype = None
         self._constants = self._zero = None
@@ -290,7 +291,7 @@ class EpsilonAccelerator(Accelerator):
 
         Equal to :func:`accel.shanks` / :func:`accel.sablonniere` of every term
         pushed, at this order: the newest ``2N + 1`` terms give the estimate and
-        two more the error check of :mod:`accel._honest`, which rescales the terms
+        three more the error check of :mod:`accel._honest`, which rescales the terms
         (any magnitude) and reruns the table, so it costs about four tables of
         ``2N + 1`` terms. :meth:`raw_result` is the incremental table's own
         estimate, without the check.

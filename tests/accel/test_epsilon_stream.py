@@ -116,9 +116,9 @@ def test_memory_measured_on_long_vectors(cls):
         held = tracemalloc.get_traced_memory()[0] - baseline
     finally:
         tracemalloc.stop()
-    # Besides, the stream holds the newest 2N + 3 terms for result()'s checked
+    # Besides, the stream holds the newest 2N + 4 terms for result()'s checked
     # batch transform; the newest of them is also the table's column 0 entry.
-    window = 2 * order + 2
+    window = 2 * order + 3
     assert held <= (2 * order + 1 + window) * vector + vector // 4
     assert peak <= (2 * order + 3 + window) * vector + vector // 2
 
