@@ -120,7 +120,8 @@ def test_memory_measured_on_long_vectors(cls):
     # batch transform; the newest of them is also the table's column 0 entry.
     window = 2 * order + 3
     assert held <= (2 * order + 1 + window) * vector + vector // 4
-    assert peak <= (2 * order + 3 + window) * vector + vector // 2
+    # During a push the window also holds the new term before the oldest leaves.
+    assert peak <= (2 * order + 4 + window) * vector + vector // 2
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
