@@ -87,9 +87,11 @@ def richardson(seq: Any, *, order: int | None = None, first_index: int = 0,
     --------
     >>> import numpy as np
     >>> from accel import richardson
-    >>> s = np.cumsum([1.0 / (k + 1) ** 2 for k in range(12)])
-    >>> bool(abs(richardson(s) - np.pi ** 2 / 6) < 1e-9)
-    True
+    >>> s = np.cumsum([1.0 / (k + 1) ** 2 for k in range(20)])
+    >>> result = richardson(s, full_output=True)    # order 9 of 20 terms
+    >>> error = abs(result.estimate - np.pi ** 2 / 6)
+    >>> bool(error < 1e-9), bool(error <= result.error), result.order
+    (True, True, 9)
     """
     first_index = check_first_index(first_index)
     requested = check_order(order)
