@@ -22,9 +22,9 @@ estimates do not contract): the geometric tail of the sequence of estimates
 itself (:func:`_prefix_error`).
 
 **A rounding floor.** The data are rounded: each term is known only to about
-``eps |s_j|``. The transform is run a fourth time on ``s_j (1 + eps r_j)`` with
-fixed pseudo-random signs ``r_j``; four times the change of the estimate is the
-*rounding floor*, the accuracy the data allow. It is what large weights
+``eps |s_j|``. The transform is run twice more on ``s_j (1 + eps r_j)``, with
+fixed pseudo-random signs ``r_j`` and with alternating ones; four times the larger
+change of the estimate is the *rounding floor*, the accuracy the data allow. It is what large weights
 (Richardson, high-order Levin) or divergent series cost, and it is part of the
 reported error.
 
@@ -118,9 +118,24 @@ def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool =
 
 
 def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
-                  table_scaling: bool = False, translative: bool = True) -> AccelResult:
-    """Run ``run`` on the normalised terms (and the checks); map the result back."""
+                  table_scaling: bool = False, translative: bool = True,
+                  eps: float | None = None) -> AccelResult:
+    """Run ``run`` on the normalised terms (and the checks); map the result back.
+
+    ``eps``: the unit roundoff the data are judged at (default the dtype's).
+    """
     xp, terms = as_sequence(seq)
+    dtype_eps = float(xp.finfo(real_dtype(xp, terms)).eps)
+    half = getattr(xp, "float16", None)
+    if half is not None and terms.dtype == half:
+        # float16: transformed in float32 (linear algebra has no float16), judged at
+        # float16's eps (its data are rounded to it), rounded back at the end.
+        result = honest_result(run, xp.astype(terms, xp.float32), table_scaling=table_scaling,
+                               translative=translative, eps=dtype_eps)
+        return dataclasses.replace(result, estimate=xp.astype(result.estimate, half),
+                                   table=None if result.table is None else
+                                   [xp.astype(column, half) for column in result.table])
+    eps = dtype_eps if eps is None else eps
     m = terms.shape[0]
     center = terms[-1, ...]
     centred = terms - center
@@ -136,7 +151,6 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
     main = run(unit)
     if main.status is Status.INSUFFICIENT_TERMS:
         return _back(main, center, exponent, table_scaling)
-    eps = float(xp.finfo(real_dtype(xp, terms)).eps)
     estimate = main.estimate
     scaled_center = scale_by_power_of_two(center, -exponent)
     scaled_size = _size(xp, estimate + scaled_center)
@@ -185,19 +199,23 @@ def _constant(run: Callable[[Any], AccelResult], terms: Any, center: Any) -> Acc
 
 def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit: Any,
                     estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
-    """Four times the change of the estimate when every term moves by ``eps |s_j|``.
+    """Four times the largest change of the estimate when every term moves by ``eps |s_j|``.
+
+    Two perturbations: fixed pseudo-random signs and alternating signs.
 
     At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
     scaled units): the estimate is formed as ``s_m + p T(u)``.
     """
     m = terms.shape[0]
-    # Signs counted from the newest term: a window of the newest terms sees the
-    # same perturbation as the whole sequence (streaming equals batch).
-    signs = constants(xp, np.resize(_SIGNS, m)[::-1], terms)
-    signs = xp.reshape(signs, (m,) + (1,) * (terms.ndim - 1))
-    wiggle = scale_by_power_of_two(xp.abs(terms), -exponent) * (eps * signs)
-    perturbed = run(unit + xp.astype(wiggle, unit.dtype))
-    change = total_norm(xp, perturbed.estimate - estimate)
+    size = scale_by_power_of_two(xp.abs(terms), -exponent)
+    change = 0.0
+    # Signs counted from the newest term, so that a window of the newest terms sees
+    # the same perturbation as the whole sequence (streaming equals batch): fixed
+    # random ones, and alternating ones (what difference tables amplify most).
+    for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1]):
+        signs = xp.reshape(constants(xp, pattern, terms), (m,) + (1,) * (terms.ndim - 1))
+        perturbed = run(unit + xp.astype(size * (eps * signs), unit.dtype))
+        change = max(change, total_norm(xp, perturbed.estimate - estimate))
     if not math.isfinite(change):
         return math.inf
     # At least the rounding of the estimate itself.

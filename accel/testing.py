@@ -163,6 +163,7 @@ def check_accelerator(fn: Callable[[Any], Any], *, name: str | None = None,
         Default: all of :func:`classic_sequences`.
     dtype : NumPy floating dtype
         The terms are rounded to it; eps and the rounding level follow it.
+        Sequences whose terms overflow it are skipped.
     ratio : float
         The most a CONVERGED result may under-report its error (3).
     shortest : int
@@ -178,7 +179,10 @@ def check_accelerator(fn: Callable[[Any], Any], *, name: str | None = None,
     eps = float(np.finfo(dtype).eps)
     rows, problems = [], []
     for sequence in (classic_sequences() if sequences is None else sequences):
-        terms = sequence_terms(sequence, dtype=dtype)
+        with np.errstate(over="ignore"):
+            terms = sequence_terms(sequence, dtype=dtype)
+        if not np.all(np.isfinite(terms)):
+            continue  # the terms overflow this dtype (Euler's series in float16)
         limit = sequence_limit(sequence).astype(np.float64)
         rounding = _ROUNDING_ULPS * eps * float(np.linalg.norm(np.atleast_1d(limit)))
         for m in range(shortest, sequence.count + 1):
