@@ -59,7 +59,8 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import is_complex, real_dtype, to_float
+from ._backend import all_finite, is_complex, real_dtype, to_float
+from ._backend import namespace as _namespace
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, as_sequence, constants, tail_error, total_norm
 
@@ -132,9 +133,12 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
         # float16's eps (its data are rounded to it), rounded back at the end.
         result = honest_result(run, xp.astype(terms, xp.float32), table_scaling=table_scaling,
                                translative=translative, eps=dtype_eps)
+        result = _representable(xp, result, terms, half)
+        with np.errstate(over="ignore"):  # a table's inverses may exceed float16
+            table = None if result.table is None else [xp.astype(column, half)
+                                                        for column in result.table]
         return dataclasses.replace(result, estimate=xp.astype(result.estimate, half),
-                                   table=None if result.table is None else
-                                   [xp.astype(column, half) for column in result.table])
+                                   table=table)
     eps = dtype_eps if eps is None else eps
     m = terms.shape[0]
     center = terms[-1, ...]
@@ -150,7 +154,7 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
     unit = scale_by_power_of_two(centred, -exponent)
     main = run(unit)
     if main.status is Status.INSUFFICIENT_TERMS:
-        return _back(main, center, exponent, table_scaling)
+        return _back(main, center, exponent, table_scaling, terms[-1, ...])
     estimate = main.estimate
     scaled_center = scale_by_power_of_two(center, -exponent)
     scaled_size = _size(xp, estimate + scaled_center)
@@ -175,7 +179,21 @@ def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
     else:
         status = Status.ACCELERATING
     result = dataclasses.replace(main, error=error, status=status)
-    return _back(result, center, exponent, table_scaling)
+    return _back(result, center, exponent, table_scaling, terms[-1, ...])
+
+
+def _representable(xp: Any, result: AccelResult, terms: Any, dtype: Any) -> AccelResult:
+    """``result`` if its estimate fits ``dtype``; else the newest term, as a breakdown.
+
+    (Large weights can carry an estimate beyond the dtype's range: float16's 65504.)
+    """
+    largest = float(xp.finfo(dtype).max)
+    if total_norm(xp, result.estimate) <= largest and all_finite(xp, result.estimate):
+        return result
+    newest = xp.astype(terms[-1, ...], result.estimate.dtype)
+    distance = total_norm(xp, result.estimate - newest)
+    return dataclasses.replace(result, estimate=newest, status=Status.BREAKDOWN,
+                               error=max(result.error, distance), order=0)
 
 
 def _size(xp: Any, x: Any) -> float:
@@ -207,7 +225,8 @@ def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit
     scaled units): the estimate is formed as ``s_m + p T(u)``.
     """
     m = terms.shape[0]
-    size = scale_by_power_of_two(xp.abs(terms), -exponent)
+    # Signed (not |s_j|): T(-s) = -T(s) then holds for the floor too.
+    size = scale_by_power_of_two(terms, -exponent)
     change = 0.0
     # Signs counted from the newest term, so that a window of the newest terms sees
     # the same perturbation as the whole sequence (streaming equals batch): fixed
@@ -281,10 +300,17 @@ def _raw_tail(xp: Any, unit: Any) -> float:
     return raw_tail_error(xp, unit) if unit.shape[0] > 1 else math.inf
 
 
-def _back(result: AccelResult, center: Any, exponent: int, table_scaling: bool
-          ) -> AccelResult:
-    """Map a result on ``(s - center) / 2**exponent`` back to ``s``."""
-    estimate = scale_by_power_of_two(result.estimate, exponent) + center
+def _back(result: AccelResult, center: Any, exponent: int, table_scaling: bool,
+          newest: Any) -> AccelResult:
+    """Map a result on ``(s - center) / 2**exponent`` back to ``s``.
+
+    An estimate beyond the dtype's range falls back to the newest term (BREAKDOWN).
+    """
+    with np.errstate(over="ignore"):
+        estimate = scale_by_power_of_two(result.estimate, exponent) + center
+    if not all_finite(_namespace(estimate), estimate):
+        return dataclasses.replace(result, estimate=newest, error=math.inf,
+                                   status=Status.BREAKDOWN, order=0, table=None)
     error = result.error
     if math.isfinite(error):
         try:
