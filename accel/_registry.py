@@ -155,6 +155,9 @@ def _check_options(name: str, transform: Callable[..., Any], order: int,
     except TypeError as err:
         raise TypeError(f"{name} does not take these options {sorted(options)}: {err}") from None
     if name == "levin":
-        from .levin import check_levin_options
+        from .levin import REMAINDERS, check_levin_options
 
         check_levin_options(options.get("variant", "t"), options.get("beta", 1.0))
+        if options.get("remainder", "componentwise") not in REMAINDERS:
+            raise ValueError(f"remainder must be one of {REMAINDERS}, got "
+                             f"{options['remainder']!r}")
