@@ -110,15 +110,19 @@ def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool =
 
     @functools.wraps(transform)
     def wrapper(seq: Any, *args: Any, full_output: bool = False, **options: Any) -> Any:
-        result = honest_result(lambda terms: transform(terms, *args, full_output=True,
-                                                       **options),
-                               seq, table_scaling=table_scaling, translative=translative)
+        # Only the main run keeps a table (when asked): the checks need none.
+        checks = {**options, "table": False} if options.get("table") else options
+
+        def run(terms: Any, *, check: bool = False) -> AccelResult:
+            return transform(terms, *args, full_output=True, **(checks if check else options))
+
+        result = honest_result(run, seq, table_scaling=table_scaling, translative=translative)
         return result if full_output else result.estimate
 
     return wrapper
 
 
-def honest_result(run: Callable[[Any], AccelResult], seq: Any, *,
+def honest_result(run: Callable[..., AccelResult], seq: Any, *,
                   table_scaling: bool = False, translative: bool = True,
                   eps: float | None = None) -> AccelResult:
     """Run ``run`` on the normalised terms (and the checks); map the result back.
@@ -203,7 +207,7 @@ def _size(xp: Any, x: Any) -> float:
     return total_norm(xp, x)
 
 
-def _constant(run: Callable[[Any], AccelResult], terms: Any, center: Any) -> AccelResult:
+def _constant(run: Callable[..., AccelResult], terms: Any, center: Any) -> AccelResult:
     """Every term equal: the limit is that term once three or more agree."""
     m = terms.shape[0]
     main = run(terms - center)  # zeros; also validates the transform's options
@@ -215,7 +219,7 @@ def _constant(run: Callable[[Any], AccelResult], terms: Any, center: Any) -> Acc
                                status=status, table=None)
 
 
-def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit: Any,
+def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: Any,
                     estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
     """Four times the largest change of the estimate when every term moves by ``eps |s_j|``.
 
@@ -233,7 +237,7 @@ def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit
     # random ones, and alternating ones (what difference tables amplify most).
     for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1]):
         signs = xp.reshape(constants(xp, pattern, terms), (m,) + (1,) * (terms.ndim - 1))
-        perturbed = run(unit + xp.astype(size * (eps * signs), unit.dtype))
+        perturbed = run(unit + xp.astype(size * (eps * signs), unit.dtype), check=True)
         change = max(change, total_norm(xp, perturbed.estimate - estimate))
     if not math.isfinite(change):
         return math.inf
@@ -241,7 +245,7 @@ def _rounding_floor(xp: Any, run: Callable[[Any], AccelResult], terms: Any, unit
     return max(ROUNDING_SAFETY * change, eps * estimate_size)
 
 
-def _prefix_error(xp: Any, run: Callable[[Any], AccelResult], unit: Any, main: AccelResult
+def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: AccelResult
                   ) -> tuple[float, bool]:
     """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2``, ``m - 3`` terms.
 
@@ -261,7 +265,7 @@ def _prefix_error(xp: Any, run: Callable[[Any], AccelResult], unit: Any, main: A
     for drop in range(1, PREFIX_RUNS + 1):
         if m - drop < 1:
             break
-        result = run(unit[:m - drop, ...])
+        result = run(unit[:m - drop, ...], check=True)
         if result.status is Status.INSUFFICIENT_TERMS:
             break
         earlier.append(result)

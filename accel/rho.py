@@ -42,7 +42,8 @@ def rho_weight(column: int) -> float:
 
 
 @honest(table_scaling=True)
-def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
+def rho(seq: Any, *, order: int | None = None, full_output: bool = False,
+        table: bool = False) -> Any:
     r"""Wynn's rho algorithm, componentwise.
 
     .. math:: \rho_c^{(j)} = \rho_{c-2}^{(j+1)}
@@ -59,8 +60,10 @@ def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any
         ``N``; default the highest the terms allow, ``(m - 1) // 2``. A larger
         ``N`` is clamped to it.
     full_output : bool
-        Return an :class:`~accel._result.AccelResult` with the table (columns
-        ``0..2N``, NaN where the breakdown rule left an entry undefined).
+        Return an :class:`~accel._result.AccelResult`.
+    table : bool
+        With ``full_output``, keep the table in it (columns ``0..2N``, NaN where
+        the breakdown rule left an entry undefined).
 
     Returns
     -------
@@ -86,4 +89,4 @@ def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any
     2.0
     """
     return run_epsilon(seq, order=order, weight=rho_weight, joint_allowed=False,
-                       inverse="elementwise", full_output=full_output)
+                       inverse="elementwise", full_output=full_output, table=table)
