@@ -136,7 +136,10 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     of sequences, Int. J. Comput. Math. B3 (1973) 371-388.
     E. J. Weniger, Nonlinear sequence transformations for the acceleration of
     convergence and the summation of divergent series, Comput. Phys. Rep. 10
-    (1989) 189-371, section 7.
+    (1989) 189-371, section 7. A. Sidi, *Practical Extrapolation Methods*,
+    Cambridge 2003, chapter 19. C. Brezinski, A general extrapolation algorithm,
+    Numer. Math. 35 (1980) 175-187 (the E-algorithm). C. Brezinski, M.
+    Redivo-Zaglia, *Extrapolation Methods*, North-Holland 1991, 2.7.
 
     Examples
     --------

@@ -14,6 +14,14 @@ logarithmic sequences with integer-power asymptotics (``sum 1/k^2``,
 ``zeta(2)``); useless on alternating or linearly convergent ones, where the
 epsilon algorithm (:func:`accel.epsilon.shanks`) is the right tool.
 
+Which sequences it is for (Brezinski & Redivo-Zaglia 1991, 2.4; Weniger 1989,
+section 6; Sidi 2003, chapter 20): **logarithmic** ones whose error has an
+expansion in integer powers of ``1/n`` (``zeta(2)``, ``zeta(3)``, Wallis's and
+``prod (1 + 1/k^2)`` products, ``(1 + 1/n)^n``); not those with half-integer
+powers (``sum 1/k^(3/2)``: use :func:`accel.theta` or Levin's ``u``), and not
+alternating or linear ones (on :mod:`accel.testing` it is worse than the last
+term there). Its honest status says so: see :mod:`accel._honest`.
+
 It is the weighted epsilon table of :mod:`accel.epsilon` with ``w_c = c``, with
 the same breakdown rule, error estimate and status. For vectors it is applied
 **componentwise** (each column an independent scalar sequence), the elementwise
@@ -24,6 +32,8 @@ References
 P. Wynn, "On a procrustean technique for the numerical transformation of slowly
 convergent sequences and series", Proc. Cambridge Philos. Soc. 52 (1956) 663-671.
 C. Brezinski, M. Redivo-Zaglia, *Extrapolation Methods*, North-Holland 1991, 2.4.
+E. J. Weniger, Comput. Phys. Rep. 10 (1989) 189-371. A. Sidi, *Practical
+Extrapolation Methods*, Cambridge 2003.
 """
 
 from __future__ import annotations

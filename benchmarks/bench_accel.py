@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     machine = (f"{platform.machine()}, Python {platform.python_version()}, "
                f"NumPy {np.__version__}")
-    lines = ["# accel benchmark", "",
+    # orphan: linked from docs/accelerators.md, not from a toctree.
+    lines = ["---", "orphan: true", "---", "", "# accel benchmark", "",
              f"Written by `python benchmarks/bench_accel.py{' --quick' if options.quick else ''}`"
              f" ({machine}). Timings are best-of-several wall times on a shared machine.", ""]
     for title, rows in sections:
