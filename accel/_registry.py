@@ -2,8 +2,9 @@
 
 Wynn's and Sablonnière's epsilon algorithms stream natively (O(N n) memory).
 Every other method streams through a window over its batch function: the window
-holds exactly the terms that method's ``order`` reads, so the streaming result
-after any push equals the batch function on the newest ``window`` terms.
+holds the terms that method's ``order`` reads and three more (for the error check
+of :mod:`accel._honest`), so the streaming result after any push equals the
+batch function on all the terms pushed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ._honest import PREFIX_RUNS as PREFIX_TERMS
 from ._result import Accelerator
 from ._sequence import IndexedWindow, check_order
 from ._window import Windowed
@@ -39,6 +41,7 @@ _WINDOWED: dict[str, tuple[str, str, Callable[[int, dict], int], bool]] = {
     "rre": ("polynomial", "rre", lambda N, options: N + 2, False),
 }
 
+
 _METHODS = ("shanks", "sablonniere", "levin", "pade", "aitken", "richardson", "theta", "rho",
             "topological_epsilon", "mpe", "rre")
 
@@ -62,13 +65,15 @@ def window_size(method: str, order: int, **options: Any) -> int:
     ``topological_epsilon``: ``2N + 1``; ``levin``: ``N + 2`` (``N + 3`` for
     ``variant="v"`` and ``"t_modified"``, which read ``a_{n+1}``; one term beyond
     the ``N + 1`` transformed ones forms the first difference); ``richardson``:
-    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``.
+    ``N + 1``; ``theta``: ``3N + 1``; ``mpe``, ``rre``: ``N + 2``; plus three
+    for every method: the error check of :mod:`accel._honest` repeats the
+    transform without the newest one, two and three terms.
     """
     name = _check_method(method)
     order = _check_stream_order(order)
     if name in _NATIVE:
-        return 2 * order + 1
-    return _WINDOWED[name][2](order, options)
+        return 2 * order + 1 + PREFIX_TERMS
+    return _WINDOWED[name][2](order, options) + PREFIX_TERMS
 
 
 def accelerator(method: str, *, order: int = 1, **options: Any) -> Accelerator:
@@ -121,8 +126,8 @@ def accelerator(method: str, *, order: int = 1, **options: Any) -> Accelerator:
     transform = getattr(importlib.import_module(f"accel.{module}"), attribute)
     _check_options(name, transform, order, options)
     window_class = IndexedWindow if indexed else Windowed
-    stream = window_class(transform, terms_read(order, options), name=name, order=order,
-                          **options)
+    stream = window_class(transform, terms_read(order, options) + PREFIX_TERMS, name=name,
+                          order=order, **options)
     stream.order = order
     return stream
 
@@ -150,6 +155,9 @@ def _check_options(name: str, transform: Callable[..., Any], order: int,
     except TypeError as err:
         raise TypeError(f"{name} does not take these options {sorted(options)}: {err}") from None
     if name == "levin":
-        from .levin import check_levin_options
+        from .levin import REMAINDERS, check_levin_options
 
         check_levin_options(options.get("variant", "t"), options.get("beta", 1.0))
+        if options.get("remainder", "componentwise") not in REMAINDERS:
+            raise ValueError(f"remainder must be one of {REMAINDERS}, got "
+                             f"{options['remainder']!r}")

@@ -18,8 +18,11 @@ class Status(enum.StrEnum):
     """Outcome of an acceleration.
 
     ``ACCELERATING``: a finite estimate from the full order requested.
-    ``CONVERGED``: consecutive estimates (or the terms) agree to rounding; the
-    table was cut there and the estimate is the converged value.
+    ``CONVERGED``: the limit is known to the reported error: four runs of the
+    transform (on the terms and without the newest one, two, three) agree to
+    the rounding floor, that floor is at most ``sqrt(eps)`` of the estimate,
+    and the terms do not grow (:mod:`accel._honest`). Never from one
+    coincidence of terms, never on a divergent series.
     ``BREAKDOWN``: a zero or near-zero difference (singular table) that the
     method's rule could not pass; the estimate is the last finite one.
     ``NOT_ACCELERATING``: the error estimate exceeds the raw sequence's own
@@ -49,8 +52,11 @@ class AccelResult:
         Shape ``(n,)`` (vectors) or ``()`` (scalars), the backend of the input.
         Always finite.
     error : float
-        A-posteriori error estimate: the norm of the difference between the two
-        best estimates of the last step (``inf`` if there is only one).
+        A-posteriori (absolute) error estimate: the largest of the transform's
+        own (its two best orders), the geometric tail of the estimates from
+        fewer terms, and the rounding floor of the data (:mod:`accel._honest`);
+        ``inf`` when there is nothing to compare. A named heuristic, checked on
+        :mod:`accel.testing`, not a proven bound.
     status : Status
     order : int
         The order actually reached (may be lower than asked after a breakdown).

@@ -243,11 +243,14 @@ def summarize(xp: Any, fold: Fold, *, terms: Any, order: int, used: int) -> Acce
     """Status, error and reached order of a :func:`fold_orders` outcome.
 
     ``terms`` are the terms the transform saw, ``order`` the order it aimed
-    for and ``used`` how many terms that order needs. Components whose last two
-    terms are equal have converged: they fall back to the last term and count
-    neither as a breakdown nor in the error.
+    for and ``used`` how many terms that order needs. Components whose terms
+    are all equal (three or more) have settled: they keep the last term and count
+    neither as a breakdown nor in the error. Two equal final terms are not enough
+    (one coincidence); the status itself is decided by :mod:`accel._honest`.
     """
-    converged = terms[-1, ...] == terms[-2, ...]
+    # A component is settled only when every term seen agrees (three at least):
+    # two equal final terms are one coincidence, not convergence.
+    converged = xp.all(terms == terms[-1:, ...], axis=0) & (terms.shape[0] >= 3)
     short = (fold.reached < order) & ~converged
     broke = bool(xp.any(short))  # decision: the status
     counted = fold.has_previous & ~converged

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import namespace
+from ._backend import all_finite, namespace
 from ._result import Accelerator, AccelResult
 
 __all__ = ["Windowed"]
@@ -51,7 +51,26 @@ class Windowed(Accelerator):
         return self._count
 
     def push(self, term: Any) -> None:
-        """Feed the next term."""
+        """Feed the next term (a finite scalar or vector like the first one).
+
+        Raises
+        ------
+        ValueError
+            NaN or inf in ``term`` (refused now, not at the next :meth:`result`),
+            or a shape or dtype other than the first term's.
+        """
+        xp = namespace(term)
+        if term.ndim > 1:
+            raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
+                             f"{tuple(term.shape)}")
+        if self._terms:
+            first = self._terms[0]
+            if tuple(term.shape) != tuple(first.shape) or term.dtype != first.dtype:
+                raise ValueError(f"term must match the first term pushed (shape "
+                                 f"{tuple(first.shape)}, dtype {first.dtype}), got shape "
+                                 f"{tuple(term.shape)}, dtype {term.dtype}")
+        if not all_finite(xp, term):  # decision: refuse bad input at once
+            raise ValueError(f"term {self._count} must be finite, got NaN or inf")
         self._terms.append(term)
         self._count += 1
 

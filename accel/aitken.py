@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -17,6 +18,7 @@ from ._sequence import (
 __all__ = ["aitken"]
 
 
+@honest
 def aitken(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     r"""Iterated Aitken delta-squared estimate of the limit of ``seq``.
 
@@ -54,7 +56,7 @@ def aitken(seq: Any, *, order: int | None = None, full_output: bool = False) -> 
     The form above (correction of the newest term) is the numerically preferred
     one. A zero second difference makes the step undefined in that component:
     it falls back to the last iterate that is defined (status ``BREAKDOWN``,
-    unless its last two terms are equal, which means it has converged).
+    unless all its terms are equal: a constant component has settled).
 
     References
     ----------

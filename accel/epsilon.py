@@ -55,6 +55,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._honest import honest
 from ._backend import real_dtype
 from ._result import AccelResult, Status
 from ._sequence import (
@@ -360,7 +361,7 @@ def table_with_nan(xp: Any, table: list) -> list:
 
 
 def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_allowed: bool,
-                inverse: str, full_output: bool) -> Any:
+                inverse: str, full_output: bool, table: bool = False) -> Any:
     """Shared body of :func:`shanks`, :func:`sablonniere` and :func:`accel.rho.rho`."""
     xp, terms = as_sequence(seq)
     order = check_order(order)
@@ -371,16 +372,18 @@ def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_a
         result = insufficient(terms)
     else:
         used = 2 * target + 1
-        table, diagonal = epsilon_table(xp, terms[m - used:, ...], columns=2 * target,
-                                        weight=weight, joint=joint, keep_table=full_output)
+        columns, diagonal = epsilon_table(xp, terms[m - used:, ...], columns=2 * target,
+                                          weight=weight, joint=joint,
+                                          keep_table=full_output and table)
         result = summarize_diagonal(xp, diagonal, order=target, used=used)
-        if full_output:
-            result = dataclasses.replace(result, table=table_with_nan(xp, table))
+        if full_output and table:
+            result = dataclasses.replace(result, table=table_with_nan(xp, columns))
     return result if full_output else result.estimate
 
 
+@honest(table_scaling=True)
 def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
-           full_output: bool = False) -> Any:
+           full_output: bool = False, table: bool = False) -> Any:
     r"""Shanks transform by Wynn's epsilon algorithm.
 
     .. math:: e_c^{(j)} = e_{c-2}^{(j+1)} + \bigl(e_{c-1}^{(j+1)} - e_{c-1}^{(j)}\bigr)^{-1},
@@ -409,9 +412,12 @@ def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
         sequence. Ignored for 1-D input.
     full_output : bool
         Return an :class:`~accel._result.AccelResult` (estimate, error,
-        status, order, terms, and ``table``: the columns ``0..2N`` of the
-        table over the terms used, column ``c`` of shape ``(2N + 1 - c, ...)``,
-        NaN where the breakdown rule left an entry undefined).
+        status, order, terms).
+    table : bool
+        With ``full_output``, also keep the table in the result: the columns
+        ``0..2N`` over the terms used, column ``c`` of shape ``(2N + 1 - c, ...)``,
+        NaN where the breakdown rule left an entry undefined (odd columns,
+        inverses, may overflow at extreme magnitudes).
 
     Returns
     -------
@@ -440,11 +446,12 @@ def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
     True
     """
     return run_epsilon(seq, order=order, weight=wynn_weight, joint_allowed=True,
-                       inverse=inverse, full_output=full_output)
+                       inverse=inverse, full_output=full_output, table=table)
 
 
+@honest(table_scaling=True)
 def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson",
-                full_output: bool = False) -> Any:
+                full_output: bool = False, table: bool = False) -> Any:
     r"""Sablonnière-modified epsilon algorithm (seed paper eq. 5).
 
     .. math:: e_c^{(j)} = e_{c-2}^{(j+1)} + \Bigl(\Bigl\lfloor\frac{c}{2}\Bigr\rfloor + 1\Bigr)
@@ -477,4 +484,4 @@ def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson"
     3.0
     """
     return run_epsilon(seq, order=order, weight=sablonniere_weight, joint_allowed=True,
-                       inverse=inverse, full_output=full_output)
+                       inverse=inverse, full_output=full_output, table=table)

@@ -31,21 +31,30 @@ entry decides (a synchronisation on a GPU: a decision). Until then recording
 an all-defined entry would change nothing, so the numbers are those of the
 batch form to the last bit.
 
-The estimate after ``M + 1`` pushes is the batch transform
-(:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`) of the newest
-``2N + 1`` terms, with the same breakdown rule, error and status.
+:meth:`EpsilonAccelerator.raw_result` after ``M + 1`` pushes is the unchecked
+table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
+batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
+of the terms pushed, with its rescaling and its error check
+(:mod:`accel._honest`): the stream also keeps references to the newest
+``2N + 4`` terms for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, as_float_array, namespace, real_dtype
+from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
+from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from .epsilon import (
     INVERSES,
+    sablonniere,
+    shanks,
     CutTracker,
     Diagonal,
     all_finite_mask,
@@ -66,6 +75,9 @@ from .inverses import (
 )
 
 __all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
+
+# First terms within 2**(+-100) go into the table unscaled (no extra pass).
+_MODERATE_EXPONENT = 100
 
 def _near(inverted: Any, constants: _InverseConstants) -> Any:
     """The loose-convergence flag of an entry's difference, computed only when recorded.
@@ -128,6 +140,11 @@ class EpsilonAccelerator(Accelerator):
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = self._ratio = None
         self._count = 0
+        # The newest 2N + 4 terms (references): result() runs the batch transform
+        # on them, with the error check of accel._honest (three more terms than
+        # the table reads).
+        self._window: deque = deque(maxlen=self._length + PREFIX_RUNS)
+        self._exponent: int | None = None  # the table holds terms / 2**exponent
         self._peak = 0
         self._shape = self._dtype = None
         self._constants = self._zero = None
@@ -170,6 +187,8 @@ class EpsilonAccelerator(Accelerator):
     def push(self, term: Any) -> None:
         """Feed the next term: build the new ascending anti-diagonal in place of the old."""
         xp, term = self._check_term(term)
+        self._window.append(term)
+        term = self._scaled(xp, term)
         joint = self.inverse == "samelson" and term.ndim == 1
         constants = self._constants
         old, old_norms = self._diagonal, self._norms
@@ -260,6 +279,18 @@ class EpsilonAccelerator(Accelerator):
         self._diagonal, self._norms = new, norms
         self._count += 1
 
+    def _scaled(self, xp: Any, term: Any) -> Any:
+        """The term in the table's units: divided by a power of two fixed at the first push.
+
+        Only for first terms beyond ``2**(+-100)`` (then one extra pass per push):
+        the table squares its entries and would overflow or underflow.
+        """
+        if self._exponent is None:
+            size = to_float(xp.max(xp.abs(term))) if term.ndim else abs(to_float(term))
+            exponent = power_of_two_exponent(size) if size > 0 else 0
+            self._exponent = exponent if abs(exponent) > _MODERATE_EXPONENT else 0
+        return scale_by_power_of_two(term, -self._exponent)
+
     def _step_ratio(self, xp: Any, newer: Any, older: Any, valid: Any, old_reach: Any,
                     joint: bool, previous_step: Any) -> Any:
         """Observed ratio of the last two raw steps, as the batch form computes it.
@@ -275,17 +306,47 @@ class EpsilonAccelerator(Accelerator):
                              weight=self._weights[1])
 
     def result(self) -> AccelResult:
-        """Estimate of the limit from the newest ``2N + 1`` terms, with error and status."""
+        """The batch transform of the terms pushed, with its checked error and status.
+
+        Equal to :func:`accel.shanks` / :func:`accel.sablonniere` of every term
+        pushed, at this order: the newest ``2N + 1`` terms give the estimate and
+        three more the error check of :mod:`accel._honest`, which rescales the terms
+        (any magnitude) and reruns the table, so it costs about four tables of
+        ``2N + 1`` terms. :meth:`raw_result` is the incremental table's own
+        estimate, without the check.
+        """
+        if self._count == 0:
+            raise ValueError(f"{self.name}: no terms pushed yet")
+        xp = namespace(self._window[0])
+        return self._batch(xp.stack(list(self._window)), order=self.order,
+                           inverse=self.inverse, full_output=True)
+
+    def raw_result(self) -> AccelResult:
+        """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
+
+        Costs nothing beyond the pushes; its error is the distance between the
+        table's two highest even columns and its status trusts one comparison
+        (the table is kept in units of a power of two fixed at the first push, so
+        it copes with any magnitude that stays within ``2**(+-900)`` of the first
+        term): use :meth:`result` for decisions.
+        """
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
         target = (len(self._diagonal) - 1) // 2
         if target == 0:
-            return AccelResult(self._diagonal[0], float("inf"), Status.INSUFFICIENT_TERMS, 0,
+            return AccelResult(self._window[-1], float("inf"), Status.INSUFFICIENT_TERMS, 0,
                                self._count)
         xp = namespace(self._diagonal[0])
         diagonal = Diagonal(self._diagonal, self._reach, self._settled, self._settled_error_sq,
                             self._last_step, self._ratio)
-        return summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)
+        result = summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)
+        if not self._exponent:
+            return result
+        error = result.error
+        if math.isfinite(error):
+            error = math.ldexp(error, self._exponent) if error else 0.0
+        return dataclasses.replace(
+            result, estimate=scale_by_power_of_two(result.estimate, self._exponent), error=error)
 
     def __repr__(self) -> str:
         return (f"<{self.name} accelerator order={self.order} inverse={self.inverse} "
@@ -313,6 +374,7 @@ class ShanksAccelerator(EpsilonAccelerator):
 
     name = "shanks"
     _weight = staticmethod(wynn_weight)
+    _batch = staticmethod(shanks)
 
 
 class SablonniereAccelerator(EpsilonAccelerator):
@@ -335,3 +397,4 @@ class SablonniereAccelerator(EpsilonAccelerator):
 
     name = "sablonniere"
     _weight = staticmethod(sablonniere_weight)
+    _batch = staticmethod(sablonniere)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -35,9 +36,10 @@ from ._sequence import (
     summarize,
 )
 
-__all__ = ["levin", "VARIANTS"]
+__all__ = ["levin", "REMAINDERS", "VARIANTS"]
 
 VARIANTS = ("t", "u", "v", "t_modified")
+REMAINDERS = ("componentwise", "scalar")
 
 
 def check_levin_options(variant: Any, beta: Any) -> float:
@@ -52,8 +54,10 @@ def check_levin_options(variant: Any, beta: Any) -> float:
     return float(beta)
 
 
+@honest(translative=False)
 def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None = None,
-          first_index: int = 0, full_output: bool = False) -> Any:
+          first_index: int = 0, remainder: str = "componentwise",
+          full_output: bool = False) -> Any:
     """Levin's sequence transformation of the newest terms of ``seq``.
 
     Remainder estimates (``a_n = s_n - s_{n-1}``, ``a_0 = s_0``):
@@ -84,6 +88,17 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
         The index ``n`` of ``seq[0]`` in the whole sequence (the ``u`` weights
         and the factors depend on it). When it is positive ``a_{first_index}`` is
         unknown, so ``seq[0]`` serves only to form the next difference.
+    remainder : {"componentwise", "scalar"}
+        For vectors: ``"componentwise"`` (default) transforms each column as an
+        independent scalar sequence, with its own remainder estimates;
+        ``"scalar"`` uses ONE scalar remainder estimate per term for the whole
+        vector, the E-algorithm form of the Levin transform (Brezinski 1980; the
+        seed paper's reference code): ``a_n`` above is replaced by the projection
+        ``<a_n, u>`` of the difference vector on the unit vector ``u`` along the
+        newest difference, so the weights are scalars and the estimate is one
+        linear combination of the vector partial sums (exact when
+        ``s_n = S + w_n P_{k-1}(1/(n + beta))`` with vector coefficients).
+        Ignored for scalar sequences.
     full_output : bool
         Return an :class:`~accel.AccelResult` instead of the estimate.
 
@@ -94,10 +109,19 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
 
     Notes
     -----
+    Which sequences it is for (Weniger 1989, sections 7 and 13; Sidi 2003,
+    chapter 19): ``"t"`` (and the modified t) for alternating series and
+    linearly convergent ones, including divergent alternating series such as
+    Euler's (Borel-summable); ``"u"`` also for logarithmic convergence
+    (``zeta(2)``, ``sum 1/k^(3/2)``), the most versatile; ``"v"`` like ``u``.
+    Monotone logarithmic sequences defeat ``"t"`` (and Shanks): use ``"u"``,
+    :func:`accel.rho` or :func:`accel.sablonniere`.
+
     A zero remainder estimate (``a_n = 0``) or a zero denominator makes that order
     invalid in that component, which then falls back to the highest lower order
     that is valid (order 0 is the newest term): status ``BREAKDOWN``. Components
-    whose last two terms are equal have converged and keep the last term. The
+    whose terms are all equal keep the last term (two equal final terms are one
+    coincidence, not convergence: they break the order down). The
     error estimate is the distance between the estimates of orders ``k`` and
     ``k - 1``. Like every Levin transform this one cancels heavily: the factors
     grow like ``2^k``, so in float64 orders beyond about 15-20 lose digits.
@@ -112,7 +136,10 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     of sequences, Int. J. Comput. Math. B3 (1973) 371-388.
     E. J. Weniger, Nonlinear sequence transformations for the acceleration of
     convergence and the summation of divergent series, Comput. Phys. Rep. 10
-    (1989) 189-371, section 7.
+    (1989) 189-371, section 7. A. Sidi, *Practical Extrapolation Methods*,
+    Cambridge 2003, chapter 19. C. Brezinski, A general extrapolation algorithm,
+    Numer. Math. 35 (1980) 175-187 (the E-algorithm). C. Brezinski, M.
+    Redivo-Zaglia, *Extrapolation Methods*, North-Holland 1991, 2.7.
 
     Examples
     --------
@@ -125,10 +152,15 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     True
     """
     beta = check_levin_options(variant, beta)
+    if remainder not in REMAINDERS:
+        raise ValueError(f"remainder must be one of {', '.join(map(repr, REMAINDERS))}, "
+                         f"got {remainder!r}")
     first_index = check_first_index(first_index)
     requested = check_order(order)
     xp, terms = as_sequence(seq)
-    sums, inverse_weights, valid_weights, start = _weights(xp, terms, variant, beta, first_index)
+    scalar = remainder == "scalar" and terms.ndim == 2
+    sums, inverse_weights, valid_weights, start = _weights(xp, terms, variant, beta, first_index,
+                                                           scalar=scalar)
     count = sums.shape[0]
     if count < 2:
         result = insufficient(terms)
@@ -158,12 +190,13 @@ def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None 
     return result if full_output else result.estimate
 
 
-def _weights(xp: Any, terms: Any, variant: str, beta: float, first_index: int
-             ) -> tuple[Any, Any, Any, int]:
+def _weights(xp: Any, terms: Any, variant: str, beta: float, first_index: int, *,
+             scalar: bool = False) -> tuple[Any, Any, Any, int]:
     """Partial sums that carry a remainder estimate, ``1 / w`` there, and its validity.
 
     Returns ``(sums, inverse_weights, valid, start)`` with ``start`` the absolute
-    index of ``sums[0]``.
+    index of ``sums[0]``. ``scalar``: one remainder per vector term, from the
+    differences projected on the newest one (shape ``(m, 1)``, broadcast).
     """
     steps = terms[1:, ...] - terms[:-1, ...]
     if first_index == 0:
@@ -172,6 +205,11 @@ def _weights(xp: Any, terms: Any, variant: str, beta: float, first_index: int
     else:
         differences = steps
         sums, start = terms[1:, ...], first_index + 1
+    if scalar:
+        newest = differences[-1, ...]
+        size = xp.linalg.vector_norm(newest)
+        direction = newest / xp.where(size > 0, size, xp.ones_like(size))
+        differences = xp.reshape(xp.sum(differences * direction, axis=1), (-1, 1))
     ones = xp.ones_like(differences)
     if variant == "t":
         inverse, valid = safe_divide(xp, ones, differences)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ._honest import honest
 from ._backend import norm
 from ._sequence import all_true, as_sequence, check_order, insufficient, summarize_joint
 from .polynomial import TriangularLeastSquares
@@ -33,6 +34,7 @@ from .polynomial import TriangularLeastSquares
 __all__ = ["pade"]
 
 
+@honest
 def pade(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     """Vector Padé approximant ``[N/k]`` of the series of ``seq``, at ``z = 1``.
 

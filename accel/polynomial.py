@@ -17,11 +17,13 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from ._honest import honest
 from ._backend import is_complex, norm, real_dtype
 from ._sequence import all_true, as_sequence, check_order, insufficient, summarize_joint
 
 __all__ = ["mpe", "rre"]
 
+@honest
 def mpe(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     r"""Minimal polynomial extrapolation of the newest ``k + 2`` terms.
 
@@ -91,6 +93,7 @@ def mpe(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any
     return _extrapolate(seq, order, full_output, minimal=True)
 
 
+@honest
 def rre(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     """Reduced rank extrapolation of the newest ``k + 2`` terms.
 

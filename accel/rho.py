@@ -14,6 +14,14 @@ logarithmic sequences with integer-power asymptotics (``sum 1/k^2``,
 ``zeta(2)``); useless on alternating or linearly convergent ones, where the
 epsilon algorithm (:func:`accel.epsilon.shanks`) is the right tool.
 
+Which sequences it is for (Brezinski & Redivo-Zaglia 1991, 2.4; Weniger 1989,
+section 6; Sidi 2003, chapter 20): **logarithmic** ones whose error has an
+expansion in integer powers of ``1/n`` (``zeta(2)``, ``zeta(3)``, Wallis's and
+``prod (1 + 1/k^2)`` products, ``(1 + 1/n)^n``); not those with half-integer
+powers (``sum 1/k^(3/2)``: use :func:`accel.theta` or Levin's ``u``), and not
+alternating or linear ones (on :mod:`accel.testing` it is worse than the last
+term there). Its honest status says so: see :mod:`accel._honest`.
+
 It is the weighted epsilon table of :mod:`accel.epsilon` with ``w_c = c``, with
 the same breakdown rule, error estimate and status. For vectors it is applied
 **componentwise** (each column an independent scalar sequence), the elementwise
@@ -24,12 +32,15 @@ References
 P. Wynn, "On a procrustean technique for the numerical transformation of slowly
 convergent sequences and series", Proc. Cambridge Philos. Soc. 52 (1956) 663-671.
 C. Brezinski, M. Redivo-Zaglia, *Extrapolation Methods*, North-Holland 1991, 2.4.
+E. J. Weniger, Comput. Phys. Rep. 10 (1989) 189-371. A. Sidi, *Practical
+Extrapolation Methods*, Cambridge 2003.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._honest import honest
 from .epsilon import run_epsilon
 
 __all__ = ["rho"]
@@ -40,7 +51,9 @@ def rho_weight(column: int) -> float:
     return float(column)
 
 
-def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
+@honest(table_scaling=True)
+def rho(seq: Any, *, order: int | None = None, full_output: bool = False,
+        table: bool = False) -> Any:
     r"""Wynn's rho algorithm, componentwise.
 
     .. math:: \rho_c^{(j)} = \rho_{c-2}^{(j+1)}
@@ -57,8 +70,10 @@ def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any
         ``N``; default the highest the terms allow, ``(m - 1) // 2``. A larger
         ``N`` is clamped to it.
     full_output : bool
-        Return an :class:`~accel._result.AccelResult` with the table (columns
-        ``0..2N``, NaN where the breakdown rule left an entry undefined).
+        Return an :class:`~accel._result.AccelResult`.
+    table : bool
+        With ``full_output``, keep the table in it (columns ``0..2N``, NaN where
+        the breakdown rule left an entry undefined).
 
     Returns
     -------
@@ -84,4 +99,4 @@ def rho(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any
     2.0
     """
     return run_epsilon(seq, order=order, weight=rho_weight, joint_allowed=False,
-                       inverse="elementwise", full_output=full_output)
+                       inverse="elementwise", full_output=full_output, table=table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._honest import honest
 from ._sequence import (
     all_true,
     as_sequence,
@@ -17,6 +18,7 @@ from ._sequence import (
 __all__ = ["theta"]
 
 
+@honest
 def theta(seq: Any, *, order: int | None = None, full_output: bool = False) -> Any:
     r"""Brezinski's theta algorithm: the estimate ``theta_{2k}`` of the newest terms.
 
@@ -33,6 +35,14 @@ def theta(seq: Any, *, order: int | None = None, full_output: bool = False) -> A
     so order ``k`` needs ``3k + 1`` terms. ``theta_2`` is Lubkin's W transform.
     It accelerates linear and many logarithmic sequences (where epsilon fails),
     at the price of more terms per order.
+
+    Which sequences it is for (Weniger 1989, section 10; Brezinski &
+    Redivo-Zaglia 1991, section 2.9; Sidi 2003, chapter 20): alternating and
+    linearly convergent ones (like Shanks), *and* many logarithmic ones
+    (``zeta(2)``, ``sum 1/k^(3/2)``, ``(1 + 1/n)^n``), the widest range of the
+    methods here: on :mod:`accel.testing` it is the one method that helps on
+    every kind. It needs ``3k + 1`` terms for order ``k`` and amplifies rounding
+    more than epsilon (its error estimate includes that, see :mod:`accel._honest`).
 
     Parameters
     ----------
@@ -54,7 +64,8 @@ def theta(seq: Any, *, order: int | None = None, full_output: bool = False) -> A
     -----
     A zero difference in a denominator makes every entry built on it undefined;
     each component falls back to the highest even column whose newest entry is
-    defined (status ``BREAKDOWN``, or converged when its last two terms agree).
+    defined (status ``BREAKDOWN``; a component whose terms are all equal keeps
+    its last term).
 
     References
     ----------

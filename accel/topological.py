@@ -50,6 +50,7 @@ import dataclasses
 import math
 from typing import Any
 
+from ._honest import honest
 from ._backend import real_dtype
 from ._sequence import as_sequence, check_order, insufficient, observed_ratio
 from .epsilon import CutTracker, Diagonal, step_size, summarize_diagonal, table_with_nan
@@ -127,7 +128,9 @@ def _tea_table(xp: Any, terms: Any, *, columns: int, keep_table: bool
                                 observed_ratio(xp, terms))
 
 
-def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool = False
+@honest(table_scaling=True)
+def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool = False,
+                        table: bool = False
                         ) -> Any:
     r"""Topological epsilon algorithm (Brezinski's TEA1), vectors jointly.
 
@@ -148,9 +151,11 @@ def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool
         ``N``; default the highest the terms allow, ``(m - 1) // 2``. A larger
         ``N`` is clamped to it.
     full_output : bool
-        Return an :class:`~accel._result.AccelResult` with the table (columns
-        ``0..2N``, column ``c`` of shape ``(2N + 1 - c, n)``; odd columns are
-        dual vectors; NaN where the breakdown rule left an entry undefined).
+        Return an :class:`~accel._result.AccelResult`.
+    table : bool
+        With ``full_output``, keep the table in it (columns ``0..2N``, column
+        ``c`` of shape ``(2N + 1 - c, n)``; odd columns are dual vectors; NaN
+        where the breakdown rule left an entry undefined).
 
     Returns
     -------
@@ -191,14 +196,14 @@ def topological_epsilon(seq: Any, *, order: int | None = None, full_output: bool
     window = terms[m - used:, ...]
     if scalar:
         window = xp.reshape(window, (used, 1))
-    table, diagonal = _tea_table(xp, window, columns=2 * target, keep_table=full_output)
+    kept, diagonal = _tea_table(xp, window, columns=2 * target, keep_table=full_output and table)
     if scalar:
         diagonal = Diagonal([xp.reshape(entry, ()) for entry in diagonal.entries],
                             xp.reshape(diagonal.reach, ()), xp.reshape(diagonal.settled, ()),
                             diagonal.settled_error_sq, diagonal.last_step, diagonal.ratio)
     result = summarize_diagonal(xp, diagonal, order=target, used=used)
-    if full_output:
-        columns = table_with_nan(xp, table)
+    if full_output and table:
+        columns = table_with_nan(xp, kept)
         if scalar:
             columns = [xp.reshape(column, (column.shape[0],)) for column in columns]
         result = dataclasses.replace(result, table=columns)

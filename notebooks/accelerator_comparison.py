@@ -118,6 +118,10 @@ def run_accelerators(scale):
     """Cosine, norm and relative error per partial sum, for the series and every accelerator."""
     accelerators = {(name, order): accel.accelerator(name, order=order)
                     for name in accel.methods() for order in ORDERS}
+    # The paper's Levin: t-transform, one scalar remainder per vector term (E-algorithm).
+    accelerators.update({("levin-e", order): accel.accelerator("levin", order=order,
+                                                               remainder="scalar")
+                         for order in ORDERS})
     curves = {key: [] for key in [("series", 0), *accelerators]}
     matvecs = []
     statuses = {}
@@ -233,20 +237,25 @@ for label, points in fast_points.items():
 # The bottom axis counts matvecs (as for Chebyshev and Lanczos), the top one series terms
 # (the paper's "series steps": two matvecs each). The paper's own figure plots the
 # series, Shanks, Sablonnière, Levin and Padé at orders 1 and 2 over 1000 steps.
+# The paper used Levin's t-transform (appendix B.5) on the vector partial sums with one
+# scalar remainder estimate per term, the E-algorithm form: that curve is `levin-e`
+# (`accel.levin(..., remainder="scalar")`), next to our componentwise `levin`.
 
 # %%
-PAPER_METHODS = ["shanks", "sablonniere", "levin", "pade"]
+PAPER_METHODS = ["shanks", "sablonniere", "levin", "levin-e", "pade"]
 # Ten default colours and one more: "C10" would repeat "C0".
 colours = {name: f"C{i}" if i < 10 else "goldenrod" for i, name in enumerate(accel.methods())}
+colours["levin-e"] = "darkred"
 # A marker per method, placed at staggered terms, so that curves that coincide (order-2
 # Pade and MPE, order-1 MPE and topological epsilon) remain distinguishable.
-symbols = dict(zip(accel.methods(), "osDv^<>phHXd*P", strict=False))
+symbols = dict(zip([*accel.methods(), "levin-e"], "osDv^<>phHXd*P", strict=False))
 
 
 def marked(name, count):
     """Marker style for ``name``: about 8 markers per curve, offset per method."""
     step = max(count // 8, 1)
-    offset = (sorted(accel.methods()).index(name) * step) // len(accel.methods())
+    names = sorted([*accel.methods(), "levin-e"])
+    offset = (names.index(name) * step) // len(names)
     return {"marker": symbols[name], "markevery": (offset, step), "ms": 5,
             "markerfacecolor": "none"}
 
@@ -259,8 +268,8 @@ def largest_drop(values, skip=20):
 
 drops = {name: max(largest_drop(run[(name, order)]["cosine"])
                    for run in (paper_run, safe_run) for order in ORDERS)
-         for name in accel.methods()}
-ERRATIC = [name for name in accel.methods() if drops[name] > 0.1]
+         for name in [*accel.methods(), "levin-e"]}
+ERRATIC = [name for name in drops if drops[name] > 0.1]
 moved = [n for n in PAPER_METHODS if n in ERRATIC]
 ROWS = {
     "the paper's accelerators" + (f" ({', '.join(moved)}: bottom row)" if moved else ""):

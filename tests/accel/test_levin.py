@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accel._result import Status
+from accel import accelerator as accel_accelerator
 from accel.levin import levin
 from tests._helpers import to_numpy, xp_assert_close
 
@@ -226,3 +227,47 @@ def test_translation_equivariance_away_from_a0(ratio, shift, variant):
     steps = np.abs(np.diff(sums))
     amplification = 2.0 ** 9 * (1 + (np.max(np.abs(sums)) + abs(shift)) / steps.min())
     assert abs(float(moved) - (float(base) + shift)) <= EPS * (abs(shift) + 1) * amplification
+
+
+# -- the scalar remainder (E-algorithm form, the seed paper's reference code) -------
+
+
+@pytest.mark.parametrize("variant", ["t", "u", "v"])
+def test_scalar_remainder_on_a_rank_one_sequence_is_the_scalar_transform(variant):
+    # s_n = S + g_n v: every difference is a multiple of v, so the one scalar
+    # remainder is the scalar sequence's own (up to a constant factor, which the
+    # normalised weights do not see): T(s) = S + T(g) v. first_index=1 keeps the
+    # first term out of the weights (a_0 = s_0 would mix S in).
+    g = np.cumsum([(-1.0) ** k / (k + 1) for k in range(12)])
+    limit, direction = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.4, -1.2])
+    sums = limit + g[:, None] * direction
+    vector = levin(sums, variant=variant, remainder="scalar", first_index=1)
+    scalar = float(levin(g, variant=variant, first_index=1))
+    # Same weights applied to S + g_j v: rounding of eps * sum|w| * max|s_j|.
+    np.testing.assert_allclose(vector, limit + scalar * direction, rtol=0, atol=1e-12)
+
+
+def test_scalar_remainder_differs_from_componentwise_and_is_checked():
+    from accel.testing import check_accelerator, classic_sequences
+
+    vectors = classic_sequences("vector")
+    rows = check_accelerator(lambda t: levin(t, remainder="scalar", full_output=True),
+                             sequences=vectors)
+    assert rows
+    sums = np.stack([np.cumsum([(-1.0) ** k / (k + 1) for k in range(10)]),
+                     np.cumsum([1.0 / (k + 1) ** 2 for k in range(10)])], axis=1)
+    assert not np.allclose(levin(sums, remainder="scalar"), levin(sums))
+
+
+def test_scalar_remainder_bad_value_and_stream():
+    with pytest.raises(ValueError, match="remainder must be one of"):
+        levin(np.ones((4, 2)), remainder="joint")
+    with pytest.raises(ValueError, match="remainder must be one of"):
+        accel_accelerator("levin", order=2, remainder="joint")
+    stream = accel_accelerator("levin", order=2, remainder="scalar")
+    sums = np.cumsum(np.stack([np.full(8, 0.5), np.full(8, -0.25)], axis=1) ** np.arange(8)[:,
+                     None], axis=0)
+    for term in sums:
+        stream.push(term)
+    np.testing.assert_array_equal(stream.estimate,
+                                  levin(sums, order=2, remainder="scalar"))

@@ -133,7 +133,7 @@ def test_backends_agree(xp):
 
 def test_full_output_table():
     terms = np.cumsum(0.5 ** np.arange(5.0))[:, None] * np.array([1.0, -2.0])
-    result = topological_epsilon(terms, full_output=True)
+    result = topological_epsilon(terms, full_output=True, table=True)
     assert [column.shape for column in result.table] == [(5, 2), (4, 2), (3, 2), (2, 2),
                                                          (1, 2)]
 

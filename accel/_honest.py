@@ -1,0 +1,332 @@
+r"""The honest status and error of every batch transform, at any magnitude.
+
+Every public batch function of :mod:`accel` is wrapped by :func:`honest`. The
+wrapper does three things the transforms themselves cannot:
+
+**Scale-free arithmetic.** The terms are centred on the newest one and divided
+by a power of two ``p`` (exact) so that the largest centred term lies in
+``[1/2, 1)``; the transform runs on ``u_j = (s_j - s_m) / p`` and the result is
+mapped back, ``T(s) = s_m + p T(u)``. Every transform here is homogeneous and
+translative, so this changes nothing in exact arithmetic, while no norm, square
+or inverse overflows or underflows: ``T(c s) = c T(s)`` holds to the last bit,
+status included, for every power of two ``c`` (to rounding for other ``c``), in
+every floating dtype.
+
+**An error estimate that does not trust one coincidence.** Besides the
+transform's own estimate (distance between its two highest orders), it is run
+again on the sequence without its newest one, two and three terms. The
+distances ``d_1, d_2, d_3`` between consecutive estimates (newest first) and
+the slower contraction ``q = max(d_1/d_2, d_2/d_3)`` give a second, independent
+estimate ``max(d_1, d_2 q / (1 - q))`` (``max(d_1, d_2, d_3)`` when the
+estimates do not contract): the geometric tail of the sequence of estimates
+itself (:func:`_prefix_error`).
+
+**A rounding floor.** The data are rounded: each term is known only to about
+``eps |s_j|``. The transform is run twice more on ``s_j (1 + eps r_j)``, with
+fixed pseudo-random signs ``r_j`` and with alternating ones; four times the larger
+change of the estimate is the *rounding floor*, the accuracy the data allow. It is what large weights
+(Richardson, high-order Levin) or divergent series cost, and it is part of the
+reported error.
+
+The reported error is the largest of the three. The status is
+
+* ``BREAKDOWN`` / ``INSUFFICIENT_TERMS``: as the transform reported;
+* ``CONVERGED`` only when (a) the prefix estimates exist (four evaluations
+  of the transform agree: never one coincidence), (b) both
+  truncation estimates (the transform's own and the prefix one) are below the
+  rounding floor or ``16 eps |estimate|``, i.e. more terms cannot improve the
+  estimate, with a floor of at most ``sqrt(eps) |estimate|`` (a transform that
+  loses half the digits to rounding has not converged, it has stalled), and (c) the terms do not grow: the last step ``||s_m - s_{m-1}||``
+  is no larger than every earlier step among the terms the four runs read (a
+  divergent series is summed, never "converged");
+* ``NOT_ACCELERATING`` when the error exceeds the raw sequence's own geometric
+  tail estimate (:func:`accel._sequence.raw_tail_error`);
+* ``ACCELERATING`` otherwise.
+
+This is a named heuristic, not a proof: CONVERGED means the limit is known to
+the reported error on every sequence of :mod:`accel.testing` (checked by the
+test suite: the true error never exceeds three times the reported one above
+rounding), not on every sequence there is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._backend import all_finite, is_complex, real_dtype, to_float
+from ._backend import namespace as _namespace
+from ._result import AccelResult, Status
+from ._sequence import CONVERGED_ULPS, as_sequence, constants, tail_error, total_norm
+
+__all__ = ["PREFIX_RUNS", "honest", "power_of_two_exponent", "scale_by_power_of_two"]
+
+# Four times the change under one eps-sized perturbation: random signs excite a
+# typical, not the worst, combination of the weights.
+ROUNDING_SAFETY = 4.0
+
+# The error check reruns the transform without the newest 1, 2, 3 terms.
+PREFIX_RUNS = 3
+
+# Fixed signs of the rounding perturbation (deterministic results).
+_SIGNS = np.where(np.random.default_rng(20240611).random(4096) < 0.5, -1.0, 1.0)
+
+
+def power_of_two_exponent(value: float) -> int:
+    """``e`` with ``2**(e-1) <= value < 2**e`` for a positive finite ``value``."""
+    return math.frexp(value)[1]
+
+
+def scale_by_power_of_two(x: Any, exponent: int) -> Any:
+    """``x * 2**exponent``, exact, in two halves so no factor overflows the dtype.
+
+    (``2**exponent`` itself may not be representable in float16 or float32 while
+    each half is.)
+    """
+    if exponent == 0:
+        return x
+    first = exponent // 2
+    x = x * (2.0 ** first) if first else x
+    second = exponent - first
+    return x * (2.0 ** second) if second else x
+
+
+def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,
+           translative: bool = True) -> Callable[..., Any]:
+    """Wrap a batch transform ``f(seq, *, ..., full_output)`` (see the module docstring).
+
+    ``table_scaling``: the transform's table has epsilon-like columns (even ones
+    are estimates, odd ones scale like ``1 / s``) and is mapped back accordingly.
+    ``translative``: ``T(s + c) = T(s) + c``, so the terms may be centred
+    (Levin's is not: its first remainder estimate is ``s_0`` itself).
+    """
+    if transform is None:
+        return functools.partial(honest, table_scaling=table_scaling, translative=translative)
+
+    @functools.wraps(transform)
+    def wrapper(seq: Any, *args: Any, full_output: bool = False, **options: Any) -> Any:
+        # Only the main run keeps a table (when asked): the checks need none.
+        checks = {**options, "table": False} if options.get("table") else options
+
+        def run(terms: Any, *, check: bool = False) -> AccelResult:
+            return transform(terms, *args, full_output=True, **(checks if check else options))
+
+        result = honest_result(run, seq, table_scaling=table_scaling, translative=translative)
+        return result if full_output else result.estimate
+
+    return wrapper
+
+
+def honest_result(run: Callable[..., AccelResult], seq: Any, *,
+                  table_scaling: bool = False, translative: bool = True,
+                  eps: float | None = None) -> AccelResult:
+    """Run ``run`` on the normalised terms (and the checks); map the result back.
+
+    ``eps``: the unit roundoff the data are judged at (default the dtype's).
+    """
+    xp, terms = as_sequence(seq)
+    dtype_eps = float(xp.finfo(real_dtype(xp, terms)).eps)
+    half = getattr(xp, "float16", None)
+    if half is not None and terms.dtype == half:
+        # float16: transformed in float32 (linear algebra has no float16), judged at
+        # float16's eps (its data are rounded to it), rounded back at the end.
+        result = honest_result(run, xp.astype(terms, xp.float32), table_scaling=table_scaling,
+                               translative=translative, eps=dtype_eps)
+        result = _representable(xp, result, terms, half)
+        with np.errstate(over="ignore"):  # a table's inverses may exceed float16
+            table = None if result.table is None else [xp.astype(column, half)
+                                                        for column in result.table]
+        return dataclasses.replace(result, estimate=xp.astype(result.estimate, half),
+                                   table=table)
+    eps = dtype_eps if eps is None else eps
+    m = terms.shape[0]
+    center = terms[-1, ...]
+    centred = terms - center
+    size = to_float(xp.max(xp.abs(centred))) if m > 1 else 0.0  # decision: the scale
+    if not translative or not math.isfinite(size):  # scale only (or the centring overflowed)
+        center = xp.zeros_like(center)
+        centred = terms
+        size = to_float(xp.max(xp.abs(terms)))
+    if size == 0.0 or m == 1:  # every term equal (or a single term)
+        return _constant(run, terms, terms[-1, ...])
+    exponent = power_of_two_exponent(size)
+    unit = scale_by_power_of_two(centred, -exponent)
+    main = run(unit)
+    if main.status is Status.INSUFFICIENT_TERMS:
+        return _back(main, center, exponent, table_scaling, terms[-1, ...])
+    estimate = main.estimate
+    scaled_center = scale_by_power_of_two(center, -exponent)
+    scaled_size = _size(xp, estimate + scaled_center)
+    # The estimate is s_m + p T(u): it cannot be known better than s_m's rounding.
+    representable = max(scaled_size, _size(xp, scaled_center))
+    floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, representable)
+    prefix_error, verified = _prefix_error(xp, run, unit, main)
+    # A transform that reports its own order exact (CONVERGED: the higher orders
+    # were singular because the model is matched) measured its error against a
+    # lower order; the prefix runs are then the check that counts.
+    own = 0.0 if main.status is Status.CONVERGED and verified else main.error
+    truncation = max(own, prefix_error)
+    error = max(truncation, floor)
+    if main.status is Status.BREAKDOWN:
+        status = Status.BREAKDOWN
+    elif error > _raw_tail(xp, unit):
+        status = Status.NOT_ACCELERATING
+    elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
+          and floor <= math.sqrt(eps) * scaled_size
+          and not _growing(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...])):
+        status = Status.CONVERGED
+    else:
+        status = Status.ACCELERATING
+    result = dataclasses.replace(main, error=error, status=status)
+    return _back(result, center, exponent, table_scaling, terms[-1, ...])
+
+
+def _representable(xp: Any, result: AccelResult, terms: Any, dtype: Any) -> AccelResult:
+    """``result`` if its estimate fits ``dtype``; else the newest term, as a breakdown.
+
+    (Large weights can carry an estimate beyond the dtype's range: float16's 65504.)
+    """
+    largest = float(xp.finfo(dtype).max)
+    if total_norm(xp, result.estimate) <= largest and all_finite(xp, result.estimate):
+        return result
+    newest = xp.astype(terms[-1, ...], result.estimate.dtype)
+    distance = total_norm(xp, result.estimate - newest)
+    return dataclasses.replace(result, estimate=newest, status=Status.BREAKDOWN,
+                               error=max(result.error, distance), order=0)
+
+
+def _size(xp: Any, x: Any) -> float:
+    """``||x||`` as a float, in float64 where the dtype might overflow (a decision)."""
+    if x.dtype not in (xp.float64, xp.complex128):
+        x = xp.astype(x, xp.complex128 if is_complex(xp, x) else xp.float64)
+    return total_norm(xp, x)
+
+
+def _constant(run: Callable[..., AccelResult], terms: Any, center: Any) -> AccelResult:
+    """Every term equal: the limit is that term once three or more agree."""
+    m = terms.shape[0]
+    main = run(terms - center)  # zeros; also validates the transform's options
+    if m < 3:
+        return AccelResult(center, math.inf, Status.INSUFFICIENT_TERMS, 0, m)
+    status = Status.CONVERGED if main.status is not Status.INSUFFICIENT_TERMS else main.status
+    return dataclasses.replace(main, estimate=center + main.estimate * 0,
+                               error=0.0 if status is Status.CONVERGED else math.inf,
+                               status=status, table=None)
+
+
+def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: Any,
+                    estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
+    """Four times the largest change of the estimate when every term moves by ``eps |s_j|``.
+
+    Two perturbations: fixed pseudo-random signs and alternating signs.
+
+    At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
+    scaled units): the estimate is formed as ``s_m + p T(u)``.
+    """
+    m = terms.shape[0]
+    # Signed (not |s_j|): T(-s) = -T(s) then holds for the floor too.
+    size = scale_by_power_of_two(terms, -exponent)
+    change = 0.0
+    # Signs counted from the newest term, so that a window of the newest terms sees
+    # the same perturbation as the whole sequence (streaming equals batch): fixed
+    # random ones, and alternating ones (what difference tables amplify most).
+    for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1]):
+        signs = xp.reshape(constants(xp, pattern, terms), (m,) + (1,) * (terms.ndim - 1))
+        perturbed = run(unit + xp.astype(size * (eps * signs), unit.dtype), check=True)
+        change = max(change, total_norm(xp, perturbed.estimate - estimate))
+    if not math.isfinite(change):
+        return math.inf
+    # At least the rounding of the estimate itself.
+    return max(ROUNDING_SAFETY * change, eps * estimate_size)
+
+
+def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: AccelResult
+                  ) -> tuple[float, bool]:
+    """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2``, ``m - 3`` terms.
+
+    With the distances ``d_1, d_2, d_3`` between consecutive estimates (newest
+    first) and the slower of the two observed contractions
+    ``q = max(d_1 / d_2, d_2 / d_3)``, the error is
+    ``max(d_1, d_2 q / (1 - q))``: for estimates that do contract geometrically
+    ``d_2 q = d_1`` and this is their tail ``d_1 / (1 - q)``; a single
+    coincidence (``d_1`` tiny by accident) cannot shrink it, since ``d_2`` and
+    the other ratio still count. No credit (``max(d_1, d_2, d_3)``) when the
+    estimates do not contract or when the newest is not a genuine transform
+    (order 0, or a breakdown). Returns the error and whether all three shorter
+    runs transformed (the check was made).
+    """
+    m = unit.shape[0]
+    earlier = []
+    for drop in range(1, PREFIX_RUNS + 1):
+        if m - drop < 1:
+            break
+        result = run(unit[:m - drop, ...], check=True)
+        if result.status is Status.INSUFFICIENT_TERMS:
+            break
+        earlier.append(result)
+    if not earlier:
+        return 0.0, False
+    estimates = [main.estimate] + [result.estimate for result in earlier]
+    distances = [total_norm(xp, newer - older) for newer, older in zip(estimates, estimates[1:])]
+    verified = len(earlier) == PREFIX_RUNS
+    genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
+    if not verified or not genuine:
+        return max(distances), verified
+    d1, d2, d3 = distances
+    if d2 == 0.0 and d1 == 0.0:
+        return d3 if d3 > 0 else 0.0, True
+    if d2 == 0.0 or d3 == 0.0:  # an exact repeat among the estimates: no ratio to trust
+        return max(distances), True
+    ratio = max(d1 / d2, d2 / d3)
+    if ratio >= 1.0:
+        return max(distances), True
+    return max(d1, d2 * ratio / (1.0 - ratio)), True
+
+
+def _growing(xp: Any, unit: Any) -> bool:
+    """Whether the last step exceeds some earlier step (the terms do not settle)."""
+    m = unit.shape[0]
+    if m < 3:
+        return True
+    steps = unit[1:, ...] - unit[:-1, ...]
+    sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
+    return bool(sizes[-1] > xp.min(sizes[:-1]))  # decision: the status
+
+
+def _raw_tail(xp: Any, unit: Any) -> float:
+    from ._sequence import raw_tail_error
+
+    return raw_tail_error(xp, unit) if unit.shape[0] > 1 else math.inf
+
+
+def _back(result: AccelResult, center: Any, exponent: int, table_scaling: bool,
+          newest: Any) -> AccelResult:
+    """Map a result on ``(s - center) / 2**exponent`` back to ``s``.
+
+    An estimate beyond the dtype's range falls back to the newest term (BREAKDOWN).
+    """
+    with np.errstate(over="ignore"):
+        estimate = scale_by_power_of_two(result.estimate, exponent) + center
+    if not all_finite(_namespace(estimate), estimate):
+        return dataclasses.replace(result, estimate=newest, error=math.inf,
+                                   status=Status.BREAKDOWN, order=0, table=None)
+    error = result.error
+    if math.isfinite(error):
+        try:
+            error = math.ldexp(error, exponent)
+        except OverflowError:
+            error = math.inf
+    table = result.table
+    if table is not None:
+        # Odd columns hold inverses: at extreme magnitudes they may overflow to inf
+        # in the caller's units (the estimate never does).
+        with np.errstate(over="ignore", under="ignore"):
+            table = [scale_by_power_of_two(column, exponent) + center if c % 2 == 0 or
+                     not table_scaling else scale_by_power_of_two(column, -exponent)
+                     for c, column in enumerate(table)]
+    return dataclasses.replace(result, estimate=estimate, error=error, table=table)
