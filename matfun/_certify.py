@@ -74,8 +74,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.linalg
-import scipy.special
 
 from ._backend import is_complex, namespace, norm, real_dtype, to_float
 from ._validation import power_of_two
@@ -250,9 +248,11 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
     a, b = (1.0, dimension - 1.0) if complex_field else (0.5, (dimension - 1) / 2)
     # Thresholds fixed in advance: P(gamma^2 <= s_end) = delta/4 for each extreme
     # eigenvalue, and n P(gamma^2 <= s_mid) = delta/2 for any eigenvalue near 0.
+    import scipy.special  # lazy: SciPy submodules are slow to import
     s_end = float(scipy.special.betaincinv(a, b, failure_probability / 4))
     s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2 / dimension))
     k = len(alphas)
+    import scipy.linalg  # lazy: SciPy submodules are slow to import
     ritz = np.sort(scipy.linalg.eigvalsh_tridiagonal(np.asarray(alphas),
                                                      np.asarray(betas[: k - 1]),
                                                      lapack_driver="sterf"))
@@ -291,6 +291,7 @@ def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown
         band[1, 1:] = b[:-1] * (a[:-1] + a[1:])
     if k > 2:
         band[0, 2:] = b[:-2] * b[1:-1]
+    import scipy.linalg  # lazy: SciPy submodules are slow to import
     low = scipy.linalg.eig_banded(band, eigvals_only=True, select="i", select_range=(0, 0))
     high = scipy.linalg.eig_banded(band, eigvals_only=True, select="i",
                                    select_range=(k - 1, k - 1))
@@ -328,6 +329,7 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         if exact:
             # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
             # of T^T T's), each within the margin of one of H's.
+            import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
                 np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
                 lapack_driver="sterf")) * process.factor

@@ -28,8 +28,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.fft
-import scipy.special
 
 __all__ = ["Expansion", "plan"]
 
@@ -48,6 +46,7 @@ class Expansion:
         one_minus_r = 2.0 * root / (1.0 + root)  # 1 - r, accurately
         self.one_minus_r = one_minus_r
         # K(m) with m = r^2, through 1 - m = (1 - r)(1 + r) for accuracy near m = 1.
+        import scipy.special  # lazy: SciPy submodules are slow to import
         self.s0 = 2.0 / math.pi * float(scipy.special.ellipkm1(one_minus_r * (2 - one_minus_r)))
 
     def analytic_bound(self, degree: int) -> float:
@@ -83,6 +82,7 @@ class Expansion:
         theta = np.pi * (np.arange(points) + 0.5) / points
         center, half = (self.hi + self.lo) / 2, (self.hi - self.lo) / 2
         values = (center + half * np.cos(theta)) ** -0.5
+        import scipy.fft  # lazy: SciPy submodules are slow to import
         return scipy.fft.dct(values, type=2)[:count] / points
 
     def truncation_bound(self, coefficient: float) -> float:

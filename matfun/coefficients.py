@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
-from scipy.special import roots_genlaguerre
 
 from ._validation import check_flag, check_real
 
@@ -188,6 +186,8 @@ def _positive_ratio(delta: float, r: float, size: int) -> np.ndarray:
     minus_b = -_sqrt_coefficients(total + 1)
     d = np.empty(total)
     # The first block, [0, first_top], may be long: one linear filter, downwards.
+    from scipy.signal import lfilter  # lazy: scipy.signal costs 0.4 s at import
+
     d[first_top] = _quadrature(delta, r, np.array([first_top]))[0]
     forcing = np.concatenate(([d[first_top]], minus_b[first_top:0:-1]))
     d[first_top::-1] = lfilter([1.0], [1.0, -r], forcing)
@@ -201,6 +201,8 @@ def _sqrt_coefficients(n: int) -> np.ndarray:
 
 
 def _forward(delta: float, r: float, n: int) -> np.ndarray:
+    from scipy.signal import lfilter  # lazy: scipy.signal costs 0.4 s at import
+
     b = _sqrt_coefficients(n)
     rhs = b.copy()
     rhs[0] = 1.0 - delta
@@ -227,6 +229,8 @@ def _quadrature(delta: float, r: float, ks: np.ndarray) -> np.ndarray:
 def _laguerre() -> tuple[np.ndarray, np.ndarray]:
     global _LAGUERRE
     if _LAGUERRE is None:
+        from scipy.special import roots_genlaguerre  # lazy import
+
         _LAGUERRE = roots_genlaguerre(_NODES, 0.5)
     return _LAGUERRE
 
