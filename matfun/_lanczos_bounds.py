@@ -34,7 +34,7 @@ every ``f`` that is a positive combination of resolvents inherits a bound:
 These hold in exact arithmetic for the computed ``T_k`` and ``beta_k``; with full
 reorthogonalisation the Lanczos relation holds to ``O(eps ||H||)``, which adds a
 rounding term of order ``eps * cond`` (not included). The one-dimensional integral is
-evaluated by 8-point Gauss-Legendre on panels of width ``ln 2`` in ``ln t`` (the
+evaluated by 8-point Gauss-Legendre on panels of width ``ln 4`` in ``ln t`` (the
 integrand is analytic in a strip of half-width ``pi/2`` around each panel except at the
 kinks of ``|.|`` and ``phi``, which are panel ends or rare), with rigorous closed-form
 tails outside ``[1e-4, 1e4]`` times the spectral scales; the sum is multiplied by
@@ -93,7 +93,7 @@ def stieltjes_bound(theta: np.ndarray, log_betas: float, a: float, b: float,
     hi = max(b, float(np.max(magnitudes))) * math.exp(low)
     breaks = sorted({math.log(lo), math.log(a), math.log(b), math.log(hi)})
     edges = np.concatenate([np.linspace(left, right, max(1, math.ceil((right - left) /
-                            math.log(2.0))) + 1)[:-1] for left, right in zip(breaks, breaks[1:])]
+                            math.log(4.0))) + 1)[:-1] for left, right in zip(breaks, breaks[1:])]
                            + [np.array([breaks[-1]])])
     half = np.diff(edges) / 2
     u = (edges[:-1, None] + half[:, None] * (1 + _NODES[None, :])).ravel()

@@ -8,6 +8,7 @@ magnitude. The stopping rules are documented in :mod:`matfun.lanczos`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,19 @@ MIN_STEPS = 10
 CONSECUTIVE = 2
 SETTLED = 0.1
 _LAG_DIVISOR = 16
+# A screened check (Ritz values only) skips the eigenvectors while its bound exceeds the
+# tolerance by these factors (the size ||y|| it uses is the previous check's).
+_SCREEN_HEURISTIC = 1e3
+_SCREEN_BOUNDED = 4.0
 
 
 @dataclass(frozen=True)
 class Check:
-    """The iterate after ``steps`` steps, in the basis: ``x = factor * Q_k coefficients``."""
+    """The iterate after ``steps`` steps, in the basis: ``x = factor * Q_k coefficients``.
+
+    A *screened* check (``coefficients is None`` and ``screened``) computed only the
+    Ritz values and its bound, relative to the previous full check's ``||y||``.
+    """
 
     steps: int
     coefficients: np.ndarray | None
@@ -35,13 +44,29 @@ class Check:
     ritz: np.ndarray  # Ritz values of H / s
     reliable_min: float  # smallest |theta| among pairs whose interval avoids the poles
     bound: float  # relative error bound or bound-type estimate (inf if none)
+    screened: bool = False
 
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
-             homogeneous: bool) -> Check:
-    """``f(T_k) e_1`` in the scaled frame, its Ritz guard and its bound (estimate)."""
-    alphas, betas = process.scaled_tridiagonal()
-    theta, vectors = _tridiagonal_eigh(np.asarray(alphas), np.asarray(betas))
+             homogeneous: bool, screen: tuple[float, float] | None = None,
+             steps: int | None = None) -> Check:
+    """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
+
+    ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
+    ``T_k``: no matvec), default the current one. ``screen = (size, limit)``: first compute the Ritz values alone (``eigvalsh``, about
+    4x cheaper than the eigenvectors) and the bound relative to ``size`` (the previous
+    ``||y||``); above ``limit`` no stop is possible yet and a screened check is returned.
+    """
+    j = process.steps if steps is None else steps
+    breakdown = process.breakdown and j == process.steps
+    residual = 0.0 if breakdown else process.betas[j - 1]
+    alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    if screen is not None and j > 1 and not breakdown:
+        theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
+        absolute = _absolute_bound(function, theta, process, bounds, j)
+        if absolute / screen[0] > screen[1]:
+            return Check(j, None, math.inf, theta, 0.0, absolute / screen[0], True)
+    theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
@@ -52,42 +77,49 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     weights = values * vectors[0]
     finite = np.isfinite(weights)
     # Residuals of the Ritz pairs (0 after a breakdown, but never below rounding).
-    floor = 10 * process.steps * process.eps * max(1.0, float(np.max(np.abs(theta))))
-    radius = np.maximum(process.scaled_residual * np.abs(vectors[-1]), floor)
+    floor = 10 * j * process.eps * max(1.0, float(np.max(np.abs(theta))))
+    radius = np.maximum(residual * np.abs(vectors[-1]), floor)
     unreliable = ~finite
     for pole in function.poles:
         unreliable |= np.abs(theta - (pole if homogeneous else pole / s)) <= radius
     reliable = np.abs(theta[~unreliable])
     reliable_min = float(np.min(reliable)) if reliable.size else 0.0
     if not np.all(finite):
-        return Check(process.steps, None, math.inf, theta, reliable_min, math.inf)
+        return Check(j, None, math.inf, theta, reliable_min, math.inf)
     coefficients = process.unit_norm * (vectors @ weights)
     size = float(np.linalg.norm(coefficients))
     spurious = process.unit_norm * float(np.linalg.norm(weights[unreliable]))
     guard = spurious / size if size > 0 else (0.0 if spurious == 0 else math.inf)
+    bound = 0.0 if breakdown else (
+        _absolute_bound(function, theta, process, bounds, j) / size if size > 0 else math.inf)
+    return Check(j, coefficients, guard, theta, reliable_min, bound)
+
+
+def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
+                    bounds: tuple[float, float] | None, j: int) -> float:
+    """``||g|| beta_k (...)`` of :mod:`matfun._lanczos_bounds` in the scaled frame (or inf).
+
+    With ``bounds`` it bounds the error; without, the Ritz values stand in for them:
+    ``a = min |theta|``, ``b = max |theta| + beta_k`` (every Ritz residual is at most
+    ``beta_k``) -- a heuristic estimate.
+    """
+    if function.bound is None:
+        return math.inf
+    magnitudes = np.abs(theta)
     if bounds is not None:
-        interval = (bounds[0] / s, bounds[1] / s)
-    elif reliable_min > 0:
-        # Heuristic stand-in for spectral bounds: the Ritz values themselves.
-        interval = (reliable_min, float(np.max(np.abs(theta) + radius)))
+        a, b = bounds[0] / process.scale, bounds[1] / process.scale
     else:
-        interval = None
-    bound = math.inf
-    if process.breakdown:
-        bound = 0.0
-    elif interval is not None and function.bound is not None and size > 0:
-        bound = _bound(function.bound, theta, process, interval) * process.unit_norm / size
-    return Check(process.steps, coefficients, guard, theta, reliable_min, bound)
-
-
-def _bound(kind: tuple, theta: np.ndarray, process: LanczosProcess,
-           interval: tuple[float, float]) -> float:
+        a, b = float(np.min(magnitudes)), float(np.max(magnitudes)) + process.betas[j - 1]
+        if a == 0:
+            return math.inf
     with np.errstate(divide="ignore"):
-        log_betas = float(np.sum(np.log(np.asarray(process.betas[: process.steps]))))
-    a, b = interval
+        log_betas = float(np.sum(np.log(np.asarray(process.betas[:j]))))
+    kind = function.bound
     if kind[0] == "inverse":
-        return inverse_bound(theta, log_betas, a)
-    return stieltjes_bound(theta, log_betas, a, b, (kind[1], kind[2]))
+        value = inverse_bound(theta, log_betas, a)
+    else:
+        value = stieltjes_bound(theta, log_betas, a, b, (kind[1], kind[2]))
+    return process.unit_norm * value
 
 
 def _tridiagonal_eigh(alphas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,14 +141,28 @@ class Stopping:
         self.estimates: list[float] = []
         self.hits = 0
         self.stopped = False
+        self.sizes: list[float] = []
 
     @staticmethod
     def is_clean(check: Check, tol: float) -> bool:
         """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
         return check.coefficients is not None and check.guard <= tol
 
-    def update(self, check: Check, tol: float) -> bool:
-        """Record ``check`` (its relative target ``tol``); True when the run may stop."""
+    def screen(self, tol: float) -> tuple[float, float] | None:
+        """``(size, limit)`` for :func:`evaluate`: the last full ``||y||`` and a margin."""
+        if not self.sizes:
+            return None
+        return self.sizes[-1], tol * (_SCREEN_BOUNDED if self.bounded else _SCREEN_HEURISTIC)
+
+    def update(self, check: Check, tol: float, earlier: Callable[[int], Check]) -> bool:
+        """Record ``check`` (its relative target ``tol``); True when the run may stop.
+
+        ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
+        """
+        if check.screened:
+            return False
+        if check.coefficients is not None:
+            self.sizes.append(float(np.linalg.norm(check.coefficients)))
         if self.bounded:
             if check.coefficients is None:
                 return False
@@ -126,7 +172,7 @@ class Stopping:
             return self.stopped
         if not self.is_clean(check, tol):
             return False
-        lagged, reference = self._lagged_change(check)
+        lagged, reference = self._lagged_change(check, earlier)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
         # A growing estimate means the Krylov space is still finding new content.
@@ -138,12 +184,17 @@ class Stopping:
         self.stopped = self.hits >= CONSECUTIVE
         return self.stopped
 
-    def _lagged_change(self, check: Check) -> tuple[float, Check | None]:
-        """``||y_k - y_j|| / ||y_k||`` for the latest clean check ``j <= k - d``."""
+    def _lagged_change(self, check: Check, earlier: Callable[[int], Check]
+                       ) -> tuple[float, Check | None]:
+        """``||y_k - y_j|| / ||y_k||`` for ``j = k - max(1, k // 16)``."""
         target = check.steps - max(1, check.steps // _LAG_DIVISOR)
-        reference = next((c for c in reversed(self.clean) if c.steps <= target), None)
-        if reference is None:
+        if target < 1:
             return math.inf, None
+        reference = next((c for c in reversed(self.clean) if c.steps == target), None)
+        if reference is None:
+            reference = earlier(target)
+        if reference.coefficients is None:
+            return math.inf, reference
         difference = check.coefficients.copy()
         difference[: reference.steps] -= reference.coefficients
         size = float(np.linalg.norm(check.coefficients))

@@ -144,7 +144,7 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
     else:
         bounds = options.pop("bounds", None)
         if options:
-            raise TypeError(f"method='lanczos' takes only the option bounds, got "
+            raise TypeError(f"method='lanczos' takes no options other than bounds, got "
                             f"{sorted(options)}")
         if bounds is not None and lam:
             raise ValueError("bounds are supported for undamped Lanczos only (damping=0)")

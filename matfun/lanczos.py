@@ -71,10 +71,13 @@ spurious huge weight. **Ritz-value guard.** The residual of Ritz pair ``j`` is
 is *unreliable*; a check is *clean* only if these contributions weigh at most the
 relative tolerance; only clean iterates are compared, stopped at, or returned.
 
-Checks (a tridiagonal eigenproblem of size ``k`` on the host, ``O(k^2)``, plus the
-bound's quadrature, ``O(k)`` per node) run every step up to ``k = 32`` and then every
-``k // 32`` steps (overshoot below 4%), with no matvec; a spoilt check is retried at
-the next step once.
+Checks run on the host with no matvec: the Ritz values (``O(k^2)``) and the bound's
+quadrature (``O(k)`` per node) first; the eigenvectors (for ``y_k``, the guard and the
+lag's reference ``y_j``, recomputed from the leading block ``T_j``) only when that
+bound is within a factor ``1e3`` of the tolerance (4 with ``bounds``). They run every
+step up to ``k = 32``, then every ``max(k // 32, 32 k / n)`` steps (overshoot below 4%
+for ``n >= 32 k``); a spoilt check, and a first hit, are checked again at the next
+step.
 
 References
 ----------
@@ -336,27 +339,31 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     homogeneous = function.degree is not None
     stopping = Stopping(bounds is not None)
     latest, target = None, rtol
+
+    def earlier(steps: int) -> Check:
+        return evaluate(process, function, bounds, homogeneous, steps=steps)
+
     next_check, spoilt = 1, 0
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = evaluate(process, function, bounds, homogeneous)
+        latest = evaluate(process, function, bounds, homogeneous, stopping.screen(target))
         _check_ritz_values(latest, bounds, process)
         target = _target(latest, rtol, atol, process, function)
-        if stopping.update(latest, target):
+        if stopping.update(latest, target, earlier):
             break
         # A spoilt check is retried at once (spikes often alternate with clean steps);
         # a second spoilt one in a row falls back to the cadence (each check is O(k^2)).
         # A first hit is confirmed at the next step.
-        spoilt = 0 if stopping.is_clean(latest, target) else spoilt + 1
+        spoilt = 0 if latest.screened or stopping.is_clean(latest, target) else spoilt + 1
         retry = spoilt == 1 or stopping.hits > 0
-        step = 1 if retry else max(1, process.steps // _EVERY_STEP_UNTIL)
+        step = 1 if retry else _spacing(process.steps, H.size)
         next_check = process.steps + step
-    if latest is None or latest.steps != process.steps:
+    if latest is None or latest.screened or latest.steps != process.steps:
         latest = evaluate(process, function, bounds, homogeneous)
         _check_ritz_values(latest, bounds, process)
         target = _target(latest, rtol, atol, process, function)
-        stopping.update(latest, target)
+        stopping.update(latest, target, earlier)
     chosen, status, error = stopping.outcome(latest, process.breakdown, target)
     shown = latest if chosen is None else chosen
     info = LanczosInfo(function.name, H.matvecs - before, 0 if chosen is None else chosen.steps,
@@ -372,6 +379,12 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         raise OverflowError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")
     return (x, info) if full_output else x
+
+
+def _spacing(steps: int, size: int) -> int:
+    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least
+    ``32 k / n`` so that the ``O(k^2)`` checks stay a fraction of the ``O(k n)`` steps."""
+    return max(1, steps // _EVERY_STEP_UNTIL, (_EVERY_STEP_UNTIL * steps) // size)
 
 
 def _target(check: Check, rtol: float, atol: float, process: LanczosProcess,
