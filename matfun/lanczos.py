@@ -75,9 +75,8 @@ Checks run on the host with no matvec: the Ritz values (``O(k^2)``) and the boun
 quadrature (``O(k)`` per node) first; the eigenvectors (for ``y_k``, the guard and the
 lag's reference ``y_j``, recomputed from the leading block ``T_j``) only when that
 bound is within a factor ``1e3`` of the tolerance (4 with ``bounds``). They run every
-step up to ``k = 32``, then every ``max(k // 32, 32 k / n)`` steps (overshoot below 4%
-for ``n >= 32 k``); a spoilt check, and a first hit, are checked again at the next
-step.
+step up to ``k = 32``, then every ``max(k // 32, 8 k / n)`` steps (overshoot below 4%
+for ``n >= 256``); a spoilt check, and a first hit, are checked again at the next step.
 
 References
 ----------
@@ -383,9 +382,10 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
 
 
 def _spacing(steps: int, size: int) -> int:
-    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least
-    ``32 k / n`` so that the ``O(k^2)`` checks stay a fraction of the ``O(k n)`` steps."""
-    return max(1, steps // _EVERY_STEP_UNTIL, (_EVERY_STEP_UNTIL * steps) // size)
+    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least ``8 k / n``
+    so that on small operators the ``O(k^2)`` checks stay a fraction of the ``O(k n)``
+    steps."""
+    return max(1, steps // _EVERY_STEP_UNTIL, (8 * steps) // size)
 
 
 def _target(check: Check, rtol: float, atol: float, process: LanczosProcess,
