@@ -38,7 +38,8 @@ evaluated by 8-point Gauss-Legendre on panels of width ``ln 4`` in ``ln t`` (the
 integrand is analytic in a strip of half-width ``pi/2`` around each panel except at the
 kinks of ``|.|`` and ``phi``, which are panel ends or rare), with rigorous closed-form
 tails outside ``[1e-4, 1e4]`` times the spectral scales; the sum is multiplied by
-``1.1`` to cover the quadrature error.
+``1.1`` to cover the quadrature error (measured at most 0.4% against panels of width
+``ln 1.1`` with 16 points, on 200 random Ritz sets).
 
 References: Frommer, Kahl, Lippert, Rittich (2013), *2-norm error bounds and estimates
 for Lanczos approximations to linear systems and rational matrix functions*, SIAM J.
