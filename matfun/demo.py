@@ -66,7 +66,7 @@ def fast_methods(matrix, g, exact, tolerances):
     for method in ("lanczos", "chebyshev"):
         points[method] = []
         for tol in tolerances:
-            x, info = matfun.inv_sqrt(matrix, g, method=method, tol=tol, full_output=True)
+            x, info = matfun.inv_sqrt(matrix, g, method=method, rtol=tol, full_output=True)
             points[method].append((info.matvecs, _relative_error(np.asarray(x), exact)))
     return points
 

@@ -187,12 +187,12 @@ fast_points = {"Lanczos on H, f = 1/|x|": [], "Lanczos on H^2, f = y^-1/2": []}
 TOLERANCES = (1e-3, 1e-8)
 for tol in TOLERANCES:
     # the front door, matfun.inv_sqrt(method="lanczos"): Lanczos on H with f = 1/|x|
-    x, info = matfun.inv_sqrt(H, g, method="lanczos", tol=tol, full_output=True)
+    x, info = matfun.inv_sqrt(H, g, method="lanczos", rtol=tol, full_output=True)
     fast_points["Lanczos on H, f = 1/|x|"].append(
         (info.matvecs, cosine(np.asarray(x)), np.linalg.norm(x), relative_error(np.asarray(x))))
     # Lanczos on the operator H^2 with f = y^(-1/2): two matvecs of H per step
     counted = matfun.as_operator(H)
-    x = lanczos_apply(square(counted), g, "inv_sqrt_abs", tol=tol)
+    x = lanczos_apply(square(counted), g, "inv_sqrt_abs", rtol=tol)
     fast_points["Lanczos on H^2, f = y^-1/2"].append(
         (counted.matvecs, cosine(np.asarray(x)), np.linalg.norm(x), relative_error(np.asarray(x))))
 # Chebyshev of y^(-1/2) on the exact interval [lambda_min^2, lambda_max^2] (given from the
@@ -205,7 +205,7 @@ for degree in np.unique(np.geomspace(1, TERMS, 40).astype(int)):
                             relative_error(np.asarray(x))))
 chebyshev_curve = np.array(chebyshev_curve)
 # ... and through the front door with its default, estimated interval, to a tolerance.
-x, info = matfun.inv_sqrt(H, g, method="chebyshev", tol=1e-6, full_output=True)
+x, info = matfun.inv_sqrt(H, g, method="chebyshev", rtol=1e-6, full_output=True)
 fast_points["Chebyshev, estimated interval"] = [(info.matvecs, cosine(np.asarray(x)),
                                                  np.linalg.norm(x), relative_error(np.asarray(x)))]
 for label, points in fast_points.items():
