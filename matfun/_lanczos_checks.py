@@ -23,10 +23,11 @@ from ._lanczos_bounds import inverse_bound, stieltjes_bound
 MIN_STEPS = 10
 CONSECUTIVE = 2
 SETTLED = 0.1
+_GROWTH = 1.5
 _LAG_DIVISOR = 16
 # A screened check (Ritz values only) skips the eigenvectors while its bound exceeds the
 # tolerance by these factors (the size ||y|| it uses is the previous check's).
-_SCREEN_HEURISTIC = 1e3
+_SCREEN_HEURISTIC = 1e2
 _SCREEN_BOUNDED = 4.0
 
 
@@ -175,8 +176,9 @@ class Stopping:
         lagged, reference = self._lagged_change(check, earlier)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
-        # A growing estimate means the Krylov space is still finding new content.
-        shrinking = not self.estimates or estimate <= self.estimates[-1]
+        # A growing estimate means the Krylov space is still finding new content
+        # (rounding-level wobble of a converged estimate is allowed).
+        shrinking = not self.estimates or estimate <= _GROWTH * self.estimates[-1]
         self.clean.append(check)
         self.estimates.append(estimate)
         hit = estimate <= tol and settled and shrinking and check.steps >= MIN_STEPS

@@ -59,7 +59,9 @@ resolves it). It is the larger of
   its residual): the residual-based estimate, large while a Ritz value nears 0,
 
 and it must meet the tolerance at two consecutive clean checks, after at least
-10 steps, with the smallest reliable ``|theta|`` changed by at most 10% over the lag
+10 steps, not growing by more than 1.5x from one clean check to the next (a growing
+estimate means the Krylov space is still finding new content), with the smallest
+reliable ``|theta|`` changed by at most 10% over the lag
 (an unsettled smallest Ritz value means the bottom of the spectrum -- where
 ``1/|x|`` puts its weight -- is not resolved yet).
 
@@ -74,7 +76,7 @@ relative tolerance; only clean iterates are compared, stopped at, or returned.
 Checks run on the host with no matvec: the Ritz values (``O(k^2)``) and the bound's
 quadrature (``O(k)`` per node) first; the eigenvectors (for ``y_k``, the guard and the
 lag's reference ``y_j``, recomputed from the leading block ``T_j``) only when that
-bound is within a factor ``1e3`` of the tolerance (4 with ``bounds``). They run every
+bound is within a factor ``100`` of the tolerance (4 with ``bounds``). They run every
 step up to ``k = 32``, then every ``max(k // 32, 8 k / n)`` steps (overshoot below 4%
 for ``n >= 256``); a spoilt check, and a first hit, are checked again at the next step.
 
@@ -103,7 +105,7 @@ from array_api_compat import device as array_device
 from ._backend import all_finite, as_vector, real_dtype
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import abs_power_density
-from ._lanczos_checks import Check, Stopping, evaluate
+from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
 from ._validation import check_real, check_tolerances, positive_integer
 from .operators import as_operator
 
@@ -343,7 +345,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     def earlier(steps: int) -> Check:
         return evaluate(process, function, bounds, homogeneous, steps=steps)
 
-    next_check, spoilt = 1, 0
+    # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
+    # on demand), so no check either.
+    next_check, spoilt = (1 if bounds is not None else MIN_STEPS), 0
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
