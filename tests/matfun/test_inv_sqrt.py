@@ -142,3 +142,13 @@ def test_series_budget_is_validated_before_any_matvec():
     with pytest.raises(ValueError, match="max_matvecs"):
         matfun.inv_sqrt_series(matvec, np.ones(3), max_matvecs=0)
     assert not calls
+
+
+def test_lanczos_with_spectral_bounds_stops_on_a_guaranteed_bound():
+    H, eigenvalues, q = indefinite(150, 2, 30.0)
+    g = np.random.default_rng(2).standard_normal(150)
+    x, info = inv_sqrt(H, g, rtol=1e-7, bounds=(1.0, 30.0), full_output=True)
+    assert info.converged and info.details.bounded
+    error = relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs"))
+    # A proven bound: no factor 10; rounding floor 100 * cond * eps.
+    assert error <= info.error_estimate + 100 * 30 * np.finfo(float).eps <= 1e-7 + 1e-12

@@ -193,3 +193,40 @@ def test_bad_arguments():
         lanczos_apply(np.eye(3), np.ones(2), "inv")
     with pytest.raises(ValueError, match="same shape"):
         lanczos_apply(np.eye(2), np.ones(2), lambda t: 1.0)
+
+
+def test_atol_is_an_absolute_tolerance():
+    # SciPy's convention: stop when the estimated error <= atol + rtol ||x||.
+    H, eigenvalues, q = indefinite(200, 5, 50.0)
+    g = np.random.default_rng(5).standard_normal(200)
+    exact = oracle(q, 1 / np.abs(eigenvalues), g)
+    size = np.linalg.norm(exact)
+    loose, info = lanczos_apply(H, g, "inv_abs", rtol=1e-12, atol=1e-4 * size,
+                                full_output=True)
+    tight = lanczos_apply(H, g, "inv_abs", rtol=1e-12, atol=0.0, full_output=True)[1]
+    assert info.converged and info.matvecs < tight.matvecs
+    # The heuristic's factor-10 margin, on the absolute tolerance.
+    assert np.linalg.norm(loose - exact) <= 10 * 1e-4 * size
+    with pytest.raises(ValueError, match="atol"):
+        lanczos_apply(H, g, "inv_abs", atol=-1.0)
+
+
+def test_basis_buffer_grows_and_stays_orthonormal(xp):
+    H, _, _ = indefinite(150, 6, 20.0)
+    process = LanczosProcess(as_operator(xp.asarray(H)), xp.asarray(np.ones(150)))
+    while process.steps < 100 and process.step():
+        pass
+    Q = to_numpy(process.rows(100))
+    # Two Gram-Schmidt passes keep orthonormality at a few eps (Parlett's "twice is
+    # enough"), independent of the number of steps.
+    assert np.linalg.norm(Q @ Q.T - np.eye(100)) <= 1e-13
+    alphas, betas = process.tridiagonal()  # of H itself (the process runs on H / s)
+    T = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+    np.testing.assert_allclose(Q @ H @ Q.T, T, atol=1e-12 * 20)  # ||H|| = 20
+
+
+def test_named_functions_declare_homogeneity_and_bounds():
+    assert ritz_function("inv_abs").degree == -1 and ritz_function("inv").bound == ("inverse",)
+    assert ritz_function(("abs_power", 0.5)).bound[0] == "stieltjes"
+    assert ritz_function(("abs_power", 2.5)).bound is None
+    assert ritz_function(np.sin).degree is None and ritz_function(np.sin).bound is None
