@@ -54,9 +54,10 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
-    ``T_k``: no matvec), default the current one. ``screen = (size, limit)``: first compute the Ritz values alone (``eigvalsh``, about
-    4x cheaper than the eigenvectors) and the bound relative to ``size`` (the previous
-    ``||y||``); above ``limit`` no stop is possible yet and a screened check is returned.
+    ``T_k``: no matvec), default the current one. ``screen = (size, limit)``: first
+    compute the Ritz values alone (``eigvalsh``, about 2x cheaper than the eigenvectors)
+    and the bound relative to ``size`` (the previous ``||y||``); above ``limit`` no stop
+    is possible yet and a screened check is returned.
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps

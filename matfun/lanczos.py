@@ -94,19 +94,26 @@ Matrix Anal. Appl. 34(3).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as array_device
 
 from ._backend import all_finite, as_vector, real_dtype
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
-from ._validation import check_real, check_tolerances, positive_integer
+from ._lanczos_frame import (
+    assemble,
+    check_bounds,
+    check_budget,
+    check_ritz_values,
+    extremes,
+    spacing,
+    relative_target,
+)
+from ._validation import check_tolerances
 from .operators import as_operator
 
 __all__ = [
@@ -118,7 +125,6 @@ __all__ = [
     "ritz_function",
 ]
 
-_EVERY_STEP_UNTIL = 32
 
 
 class SingularFunctionError(ArithmeticError):
@@ -330,8 +336,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     function = ritz_function(f)
     eps = float(xp.finfo(real_dtype(xp, g)).eps)
     rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=1e-8)
-    bounds = _check_bounds(bounds, function)
-    limit = _check_budget(max_matvecs, H.size)
+    bounds = check_bounds(bounds, function)
+    limit = check_budget(max_matvecs, H.size)
     before = H.matvecs
     if not bool(xp.any(g != 0)):  # decision: f(H) 0 = 0, no matvec
         info = LanczosInfo(function.name, 0, 0, "zero", True, 0.0, bounds is not None, 0.0,
@@ -352,8 +358,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         if process.breakdown or process.steps < next_check:
             continue
         latest = evaluate(process, function, bounds, homogeneous, stopping.screen(target))
-        _check_ritz_values(latest, bounds, process)
-        target = _target(latest, rtol, atol, process, function)
+        check_ritz_values(latest, bounds, process)
+        target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
             break
         # A spoilt check is retried at once (spikes often alternate with clean steps);
@@ -361,99 +367,25 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         # A first hit is confirmed at the next step.
         spoilt = 0 if latest.screened or stopping.is_clean(latest, target) else spoilt + 1
         retry = spoilt == 1 or stopping.hits > 0
-        step = 1 if retry else _spacing(process.steps, H.size)
+        step = 1 if retry else spacing(process.steps, H.size)
         next_check = process.steps + step
     if latest is None or latest.screened or latest.steps != process.steps:
         latest = evaluate(process, function, bounds, homogeneous)
-        _check_ritz_values(latest, bounds, process)
-        target = _target(latest, rtol, atol, process, function)
+        check_ritz_values(latest, bounds, process)
+        target = relative_target(latest, rtol, atol, process, function)
         stopping.update(latest, target, earlier)
     chosen, status, error = stopping.outcome(latest, process.breakdown, target)
     shown = latest if chosen is None else chosen
     info = LanczosInfo(function.name, H.matvecs - before, 0 if chosen is None else chosen.steps,
                        status, status in ("converged", "breakdown"), error, bounds is not None,
-                       shown.guard, *_extremes(shown, process.scale))
+                       shown.guard, *extremes(shown, process.scale))
     if chosen is None:
         raise SingularFunctionError(
             f"f = {function.name} has a pole at a Ritz value (relative weight "
             f"{latest.guard:.3g} after {process.steps} matvecs): f(H) g is undefined; add "
             "damping", info)
-    x = _assemble(xp, process, chosen.coefficients, g, function)
+    x = assemble(xp, process, chosen.coefficients, g, function)
     if not all_finite(xp, x):  # decision: one sync per call
         raise OverflowError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")
     return (x, info) if full_output else x
-
-
-def _spacing(steps: int, size: int) -> int:
-    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least ``8 k / n``
-    so that on small operators the ``O(k^2)`` checks stay a fraction of the ``O(k n)``
-    steps."""
-    return max(1, steps // _EVERY_STEP_UNTIL, (8 * steps) // size)
-
-
-def _target(check: Check, rtol: float, atol: float, process: LanczosProcess,
-            function: RitzFunction) -> float:
-    """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled)."""
-    if atol == 0 or check.coefficients is None:
-        return rtol
-    size = float(np.linalg.norm(check.coefficients))
-    # ||x|| = d s^p ||y||, in logarithms (it may be out of range while x is not).
-    log_size = (math.log(size) if size > 0 else -math.inf) + math.log(process.start_scale) + (
-        function.degree * math.log(process.scale) if function.degree is not None else 0.0)
-    return rtol + math.exp(min(700.0, math.log(atol) - log_size))
-
-
-def _check_ritz_values(check: Check, bounds: tuple[float, float] | None,
-                       process: LanczosProcess) -> None:
-    if bounds is None:
-        return
-    largest = float(np.max(np.abs(check.ritz))) * process.scale
-    if largest > bounds[1] * (1 + 10 * check.steps * process.eps):
-        raise ValueError(f"bounds = {bounds} is wrong: H has a Ritz value of magnitude "
-                         f"{largest:.6g} > b (Ritz values lie within the spectrum)")
-
-
-def _extremes(check: Check, scale: float) -> tuple[float, float]:
-    magnitudes = np.abs(check.ritz)
-    return float(np.min(magnitudes)) * scale, float(np.max(magnitudes)) * scale
-
-
-def _assemble(xp: Any, process: LanczosProcess, coefficients: np.ndarray, g: Any,
-              function: RitzFunction) -> Any:
-    """``x = d s^p Q_k y``: the factor applied in two halves (each in range if x is)."""
-    weights = xp.asarray(coefficients, dtype=g.dtype, device=array_device(g))
-    x = weights @ process.rows(coefficients.size)
-    exponent = math.frexp(process.start_scale)[1] - 1
-    factor = 1.0
-    if function.degree is not None:
-        power = function.degree * (math.frexp(process.scale)[1] - 1)
-        exponent += math.floor(power)
-        factor = 2.0 ** (power - math.floor(power))
-    half = exponent // 2
-    if factor != 1.0:
-        x = x * factor
-    with warnings.catch_warnings():  # an overflow is reported by the caller's check
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return (x * math.ldexp(1.0, half)) * math.ldexp(1.0, exponent - half)
-
-
-def _check_bounds(bounds: Any, function: RitzFunction) -> tuple[float, float] | None:
-    if bounds is None:
-        return None
-    if not isinstance(bounds, tuple | list) or len(bounds) != 2:
-        raise ValueError(f"bounds must be a pair (a, b) with 0 < a <= b, got {bounds!r}")
-    a, b = check_real(bounds[0], "bounds[0]"), check_real(bounds[1], "bounds[1]")
-    if not 0 < a <= b:
-        raise ValueError(f"bounds must be a pair (a, b) with 0 < a <= b, got {bounds!r}")
-    if function.bound is None:
-        raise ValueError(f"bounds give a guaranteed error bound only for 'inv', 'inv_abs', "
-                         f"'inv_sqrt_abs' and ('abs_power', alpha) with 0 < alpha < 2; "
-                         f"f = {function.name} has none")
-    return a, b
-
-
-def _check_budget(max_matvecs: int | None, size: int) -> int:
-    if max_matvecs is None:
-        return size
-    return positive_integer(max_matvecs, "max_matvecs")

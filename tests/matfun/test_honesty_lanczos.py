@@ -285,8 +285,8 @@ OTHER = {
 }
 
 
-@given(problem=hostile_problems(max_kappa=1e6, hidden=False), key=st.sampled_from(list(range(len(OTHER)))),
-       log_rtol=st.floats(-10, -3))
+@given(problem=hostile_problems(max_kappa=1e6, hidden=False),
+       key=st.sampled_from(list(range(len(OTHER)))), log_rtol=st.floats(-10, -3))
 def test_lanczos_apply_other_functions_converged_means_within_ten_rtol(problem, key,
                                                                        log_rtol):
     eigenvalues, g, a, b = problem
