@@ -143,18 +143,24 @@ class Stopping:
         self.estimates: list[float] = []
         self.hits = 0
         self.stopped = False
-        self.sizes: list[float] = []
+        self.sizes: list[tuple[int, float]] = []
 
     @staticmethod
     def is_clean(check: Check, tol: float) -> bool:
         """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
         return check.coefficients is not None and check.guard <= tol
 
-    def screen(self, tol: float) -> tuple[float, float] | None:
-        """``(size, limit)`` for :func:`evaluate`: the last full ``||y||`` and a margin."""
-        if not self.sizes:
+    def screen(self, tol: float, steps: int) -> tuple[float, float] | None:
+        """``(size, limit)`` for :func:`evaluate`: the last full ``||y||`` and a margin.
+
+        ``None`` (a full check) when the last full check is older than ``steps / 2``:
+        ``||y||`` grows as the Krylov space finds small eigenvalues, and a stale size
+        would keep screening out checks that could stop.
+        """
+        if not self.sizes or self.sizes[-1][0] < steps // 2:
             return None
-        return self.sizes[-1], tol * (_SCREEN_BOUNDED if self.bounded else _SCREEN_HEURISTIC)
+        return self.sizes[-1][1], tol * (_SCREEN_BOUNDED if self.bounded else
+                                         _SCREEN_HEURISTIC)
 
     def update(self, check: Check, tol: float, earlier: Callable[[int], Check]) -> bool:
         """Record ``check`` (its relative target ``tol``); True when the run may stop.
@@ -164,7 +170,7 @@ class Stopping:
         if check.screened:
             return False
         if check.coefficients is not None:
-            self.sizes.append(float(np.linalg.norm(check.coefficients)))
+            self.sizes.append((check.steps, float(np.linalg.norm(check.coefficients))))
         if self.bounded:
             if check.coefficients is None:
                 return False
@@ -174,7 +180,7 @@ class Stopping:
             return self.stopped
         if not self.is_clean(check, tol):
             return False
-        lagged, reference = self._lagged_change(check, earlier)
+        lagged, reference = self._lagged_change(check, earlier, tol)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
         # A growing estimate means the Krylov space is still finding new content
@@ -187,15 +193,24 @@ class Stopping:
         self.stopped = self.hits >= CONSECUTIVE
         return self.stopped
 
-    def _lagged_change(self, check: Check, earlier: Callable[[int], Check]
+    def _lagged_change(self, check: Check, earlier: Callable[[int], Check], tol: float
                        ) -> tuple[float, Check | None]:
-        """``||y_k - y_j|| / ||y_k||`` for ``j = k - max(1, k // 16)``."""
+        """``||y_k - y_j|| / ||y_k||`` against a clean ``y_j``, ``k - k//8 <= j <= k - d``.
+
+        ``d = max(1, k // 16)``: the latest recorded clean check in that window, else the
+        iterate of step ``k - d`` (or ``k - d - 1`` if that one is spoilt), evaluated
+        from the leading block of ``T_k``.
+        """
         target = check.steps - max(1, check.steps // _LAG_DIVISOR)
         if target < 1:
             return math.inf, None
-        reference = next((c for c in reversed(self.clean) if c.steps == target), None)
+        oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
+        reference = next((c for c in reversed(self.clean) if oldest <= c.steps <= target),
+                         None)
         if reference is None:
             reference = earlier(target)
+            if not self.is_clean(reference, tol) and target > 1:
+                reference = earlier(target - 1)
         if reference.coefficients is None:
             return math.inf, reference
         difference = check.coefficients.copy()

@@ -18,7 +18,7 @@ from ._lanczos import LanczosProcess
 from ._lanczos_checks import Check
 from ._validation import check_real, positive_integer
 
-__all__ = ["assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
+__all__ = ["assemble", "check_bounds", "halfway", "check_budget", "check_ritz_values", "extremes",
            "spacing", "relative_target"]
 
 _EVERY_STEP_UNTIL = 32
@@ -96,3 +96,16 @@ def check_budget(max_matvecs: int | None, size: int) -> int:
     if max_matvecs is None:
         return size
     return positive_integer(max_matvecs, "max_matvecs")
+
+
+def halfway(previous: Check, latest: Check, limit: float) -> int:
+    """Half the steps the screened bound's geometric rate needs to reach ``limit``.
+
+    0 when it does not decrease; at most ``k // 4`` (a bound can drop faster later,
+    when a Ritz value settles: waiting half the prediction keeps the overshoot small).
+    """
+    if not (0 < latest.bound < previous.bound and math.isfinite(previous.bound)):
+        return 0
+    rate = math.log(previous.bound / latest.bound) / (latest.steps - previous.steps)
+    needed = math.log(latest.bound / limit) / rate if latest.bound > limit else 0.0
+    return int(min(needed / 2, latest.steps // 4))

@@ -76,9 +76,12 @@ relative tolerance; only clean iterates are compared, stopped at, or returned.
 Checks run on the host with no matvec: the Ritz values (``O(k^2)``) and the bound's
 quadrature (``O(k)`` per node) first; the eigenvectors (for ``y_k``, the guard and the
 lag's reference ``y_j``, recomputed from the leading block ``T_j``) only when that
-bound is within a factor ``100`` of the tolerance (4 with ``bounds``). They run every
+bound is within a factor 100 of the tolerance (4 with ``bounds``), or when the last
+full check is older than ``k / 2`` (its ``||y||`` scales the screen). They run every
 step up to ``k = 32``, then every ``max(k // 32, 8 k / n)`` steps (overshoot below 4%
 for ``n >= 256``); a spoilt check, and a first hit, are checked again at the next step.
+While the screened bound decreases steadily, the next check waits half the steps its
+rate predicts it needs to reach the screen (at most ``k // 4``).
 
 References
 ----------
@@ -110,6 +113,7 @@ from ._lanczos_frame import (
     check_budget,
     check_ritz_values,
     extremes,
+    halfway,
     spacing,
     relative_target,
 )
@@ -354,10 +358,11 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
     next_check, spoilt = (1 if bounds is not None else MIN_STEPS), 0
+    previous = None
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = evaluate(process, function, bounds, homogeneous, stopping.screen(target))
+        latest = evaluate(process, function, bounds, homogeneous, stopping.screen(target, process.steps))
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
@@ -368,6 +373,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         spoilt = 0 if latest.screened or stopping.is_clean(latest, target) else spoilt + 1
         retry = spoilt == 1 or stopping.hits > 0
         step = 1 if retry else spacing(process.steps, H.size)
+        if latest.screened and previous is not None and previous.screened:
+            step = max(step, halfway(previous, latest, stopping.screen(target, 0)[1]))
+        previous = latest
         next_check = process.steps + step
     if latest is None or latest.screened or latest.steps != process.steps:
         latest = evaluate(process, function, bounds, homogeneous)
