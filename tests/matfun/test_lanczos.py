@@ -230,3 +230,19 @@ def test_named_functions_declare_homogeneity_and_bounds():
     assert ritz_function(("abs_power", 0.5)).bound[0] == "stieltjes"
     assert ritz_function(("abs_power", 2.5)).bound is None
     assert ritz_function(np.sin).degree is None and ritz_function(np.sin).bound is None
+
+
+def test_benchmark_script_measures_the_same_krylov_work():
+    # benchmarks/bench_lanczos.py: the bare Lanczos with the library's step count must
+    # reproduce the library's answer (same Krylov space, same reorthogonalisation).
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_lanczos.py"
+    spec = importlib.util.spec_from_file_location("bench_lanczos", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    g = np.random.default_rng(0).standard_normal(120)
+    row = bench.measure("dense", bench.dense_indefinite(120, 20.0), g, 1)
+    assert row["converged"] and row["difference"] <= 1e-12 and row["ratio"] > 0
+    assert "| dense |" in bench.table([row])
