@@ -51,19 +51,25 @@ eigenvalue far below every Ritz value stays invisible until the Krylov polynomia
 resolves it). It is the larger of
 
 * the lagged change :math:`\|y_k - [y_j; 0]\| / \|y_k\|` (``y_k = f(T_k) e_1``,
-  compared in the orthonormal basis, no vector work) against the clean check
-  ``j <= k - max(1, k // 16)``: under geometric convergence
+  compared in the orthonormal basis, no vector work) against a clean iterate ``y_j``
+  with ``k - k // 8 <= j <= k - d``, ``d = max(1, k // 16)`` (an earlier check, or
+  recomputed from the leading block ``T_j``): under geometric convergence
   :math:`\varepsilon_k = C q^k` it bounds the error once :math:`q^d \le 1/2`;
 * for the functions above, the bound of the previous paragraph with the Ritz values
-  standing in for ``(a, b)`` (smallest reliable ``|theta|``, largest ``|theta|`` plus
-  its residual): the residual-based estimate, large while a Ritz value nears 0,
+  standing in for ``(a, b)`` (``min |theta|``, ``max |theta| + beta_k``): the
+  residual-based estimate, large while a Ritz value nears 0,
 
 and it must meet the tolerance at two consecutive clean checks, after at least
 10 steps, not growing by more than 1.5x from one clean check to the next (a growing
 estimate means the Krylov space is still finding new content), with the smallest
 reliable ``|theta|`` changed by at most 10% over the lag
 (an unsettled smallest Ritz value means the bottom of the spectrum -- where
-``1/|x|`` puts its weight -- is not resolved yet).
+``1/|x|`` puts its weight -- is not resolved yet). Measured on a hostile fuzz (900
+problems: ``kappa`` up to 1e8, clustered spectra, ``g`` near eigenvectors, isolated
+slow modes, extreme scales) it ended converged with an error above ``10 rtol`` in 11;
+every one had a component of ``g`` below ``3e-7 ||g||`` on the smallest-``|lambda|``
+eigenvector, carrying more than ``rtol`` of the answer. With the exact ``bounds``:
+none, and no error above the bound.
 
 For ``f`` with a pole the iterates of an indefinite ``H`` *spike*: a Ritz value that
 passes close to the pole in a gap of the spectrum gives :math:`f(\theta_j)` a
