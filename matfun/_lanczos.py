@@ -125,6 +125,10 @@ class LanczosProcess:
         """``Q_k^T`` as a ``(k, n)`` array: a view of the buffer, no copy."""
         return self._buffer[:k, :]
 
+    def combination(self, weights: Any) -> Any:
+        """``sum_j weights_j q_j = Q_k weights`` for ``k = len(weights)``."""
+        return weights @ self.rows(weights.shape[0])
+
     @property
     def basis(self) -> list[Any]:
         """``[q_1, ..., q_{k+1}]`` as a list of vectors (views)."""

@@ -58,11 +58,11 @@ def extremes(check: Check, scale: float) -> tuple[float, float]:
     return float(np.min(magnitudes)) * scale, float(np.max(magnitudes)) * scale
 
 
-def assemble(xp: Any, process: LanczosProcess, coefficients: np.ndarray, g: Any,
+def assemble(xp: Any, process: Any, coefficients: np.ndarray, g: Any,
               function: Any) -> Any:
     """``x = d s^p Q_k y``: the factor applied in two halves (each in range if x is)."""
     weights = xp.asarray(coefficients, dtype=g.dtype, device=array_device(g))
-    x = weights @ process.rows(coefficients.size)
+    x = process.combination(weights)
     exponent = math.frexp(process.start_scale)[1] - 1
     factor = 1.0
     if function.degree is not None:

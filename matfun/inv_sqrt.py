@@ -107,9 +107,10 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
     **options
         Passed to the method: :func:`~matfun.inv_sqrt_series` (``scale``,
         ``accelerate``, ``order``...), :func:`~matfun.chebyshev.chebyshev_inv_sqrt`
-        (``interval``, ``scale``, ``degree``); for Lanczos only ``bounds=(a, b)``
+        (``interval``, ``scale``, ``degree``); for Lanczos ``bounds=(a, b)``
         (``a <= |lambda(H)| <= b``: the stop then rests on a guaranteed error bound;
-        undamped only, :func:`~matfun.lanczos_apply`).
+        undamped only) and ``memory="low"`` (two passes, ``O(1)`` vectors), see
+        :func:`~matfun.lanczos_apply`.
 
     Returns
     -------
@@ -143,12 +144,14 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
                          details)
     else:
         bounds = options.pop("bounds", None)
+        memory = options.pop("memory", "full")
         if options:
-            raise TypeError(f"method='lanczos' takes no options other than bounds, got "
-                            f"{sorted(options)}")
+            raise TypeError(f"method='lanczos' takes no options other than bounds and "
+                            f"memory, got {sorted(options)}")
         if bounds is not None and lam:
             raise ValueError("bounds are supported for undamped Lanczos only (damping=0)")
-        x, details = _lanczos(op, g, rtol, atol, bounds, max_matvecs, lam, damping_kind)
+        x, details = _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam,
+                              damping_kind)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,
                          details)
     return (x, info) if full_output else x
@@ -177,7 +180,7 @@ def _chebyshev(op, g, rtol, atol, max_matvecs, lam, kind, options):
                               max_matvecs=max_matvecs, full_output=True, **options)
 
 
-def _lanczos(op, g, rtol, atol, bounds, max_matvecs, lam, kind):
+def _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam, kind):
     f: Any = "inv_abs"
     if lam and kind == "shift":
         _, g = as_vector(g, "g")
@@ -186,8 +189,8 @@ def _lanczos(op, g, rtol, atol, bounds, max_matvecs, lam, kind):
         f = RitzFunction(lambda x: 1.0 / (np.abs(x) + lam), (), f"1/(|x| + {lam:g})")
     elif lam:
         f = RitzFunction(lambda x: (x * x + lam) ** -0.5, (), f"(x^2 + {lam:g})^(-1/2)")
-    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, max_matvecs=max_matvecs,
-                         full_output=True)
+    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory,
+                         max_matvecs=max_matvecs, full_output=True)
 
 
 def _damping(damping: Any) -> float:

@@ -111,6 +111,7 @@ import numpy as np
 
 from ._backend import all_finite, as_vector, real_dtype
 from ._lanczos import LanczosProcess
+from ._lanczos_low_memory import LowMemoryProcess
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
 from ._lanczos_frame import (
@@ -240,7 +241,8 @@ class LanczosInfo:
     function : str
         Name of ``f``.
     matvecs : int
-        Matvecs of the user's operator spent (= Lanczos steps).
+        Matvecs of the user's operator spent (= Lanczos steps; with ``memory="low"``
+        also the second pass).
     steps : int
         Size ``k`` of the tridiagonal matrix the result uses.
     status : str
@@ -275,7 +277,7 @@ class LanczosInfo:
 
 def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 0.0,
                   bounds: tuple[float, float] | None = None, max_matvecs: int | None = None,
-                  full_output: bool = False) -> Any:
+                  memory: str = "full", full_output: bool = False) -> Any:
     r"""Apply ``f(H)`` to ``g`` by the Lanczos method, to a tolerance.
 
     .. math::
@@ -306,8 +308,13 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         the estimate a guaranteed bound (module docstring); only for ``"inv"``,
         ``"inv_abs"``, ``"inv_sqrt_abs"`` and ``("abs_power", alpha)``, ``0 < alpha < 2``.
     max_matvecs : int, optional
-        Budget; default ``n`` (the Krylov space is then the whole space). The basis
-        keeps one vector per matvec.
+        Budget of matvecs, both passes counted; default ``n`` steps (with full memory the
+        Krylov space is then the whole space).
+    memory : {"full", "low"}
+        ``"full"``: one pass, the basis kept (one vector per matvec) and fully
+        reorthogonalised. ``"low"``: two passes with ``O(1)`` vectors and no
+        reorthogonalisation, at most ``2 k - 1`` matvecs; the estimates (and the bound
+        from ``bounds``) are then heuristics (:mod:`matfun._lanczos_low_memory`).
     full_output : bool
         Also return a :class:`LanczosInfo`.
 
@@ -348,12 +355,16 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=1e-8)
     bounds = check_bounds(bounds, function)
     limit = check_budget(max_matvecs, H.size)
+    if memory not in ("full", "low"):
+        raise ValueError(f"memory must be 'full' or 'low', got {memory!r}")
+    if memory == "low" and max_matvecs is not None:
+        limit = (limit + 1) // 2  # k first-pass steps cost 2 k - 1 matvecs in all
     before = H.matvecs
     if not bool(xp.any(g != 0)):  # decision: f(H) 0 = 0, no matvec
         info = LanczosInfo(function.name, 0, 0, "zero", True, 0.0, bounds is not None, 0.0,
                            0.0, 0.0)
         return (0.0 * g, info) if full_output else 0.0 * g
-    process = LanczosProcess(H, g)
+    process = (LanczosProcess if memory == "full" else LowMemoryProcess)(H, g)
     homogeneous = function.degree is not None
     stopping = Stopping(bounds is not None)
     latest, target = None, rtol
@@ -368,7 +379,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = evaluate(process, function, bounds, homogeneous, stopping.screen(target, process.steps))
+        latest = evaluate(process, function, bounds, homogeneous,
+                          stopping.screen(target, process.steps))
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
@@ -390,16 +402,22 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         stopping.update(latest, target, earlier)
     chosen, status, error = stopping.outcome(latest, process.breakdown, target)
     shown = latest if chosen is None else chosen
-    info = LanczosInfo(function.name, H.matvecs - before, 0 if chosen is None else chosen.steps,
-                       status, status in ("converged", "breakdown"), error, bounds is not None,
-                       shown.guard, *extremes(shown, process.scale))
+
+    def report() -> LanczosInfo:
+        return LanczosInfo(function.name, H.matvecs - before,
+                           0 if chosen is None else chosen.steps, status,
+                           status in ("converged", "breakdown"), error,
+                           bounds is not None and memory == "full", shown.guard,
+                           *extremes(shown, process.scale))
+
     if chosen is None:
         raise SingularFunctionError(
             f"f = {function.name} has a pole at a Ritz value (relative weight "
             f"{latest.guard:.3g} after {process.steps} matvecs): f(H) g is undefined; add "
-            "damping", info)
-    x = assemble(xp, process, chosen.coefficients, g, function)
+            "damping", report())
+    x = assemble(xp, process, chosen.coefficients, g, function)  # memory="low": 2nd pass
     if not all_finite(xp, x):  # decision: one sync per call
         raise OverflowError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")
+    info = report()
     return (x, info) if full_output else x

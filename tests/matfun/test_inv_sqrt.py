@@ -152,3 +152,12 @@ def test_lanczos_with_spectral_bounds_stops_on_a_guaranteed_bound():
     error = relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs"))
     # A proven bound: no factor 10; rounding floor 100 * cond * eps.
     assert error <= info.error_estimate + 100 * 30 * np.finfo(float).eps <= 1e-7 + 1e-12
+
+
+def test_lanczos_low_memory_option():
+    H, eigenvalues, q = indefinite(80, 3, 5.0)
+    g = np.random.default_rng(3).standard_normal(80)
+    x, info = inv_sqrt(H, g, rtol=1e-9, memory="low", full_output=True)
+    assert info.converged and info.details.steps < info.matvecs < 2 * info.details.steps
+    # Heuristic estimate (factor 10) plus rounding 100 * cond * eps, cond = 5.
+    assert relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs")) <= 1e-8 + 1e-12
