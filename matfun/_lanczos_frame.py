@@ -18,8 +18,8 @@ from ._lanczos import LanczosProcess
 from ._lanczos_checks import Check
 from ._validation import check_real, positive_integer
 
-__all__ = ["assemble", "check_bounds", "halfway", "check_budget", "check_ritz_values", "extremes",
-           "spacing", "relative_target"]
+__all__ = ["assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
+           "halfway", "relative_target", "spacing"]
 
 _EVERY_STEP_UNTIL = 32
 
@@ -32,11 +32,13 @@ def spacing(steps: int, size: int) -> int:
 
 
 def relative_target(check: Check, rtol: float, atol: float, process: LanczosProcess,
-            function: Any) -> float:
+                    function: Any) -> float:
     """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled)."""
     if atol == 0 or check.coefficients is None:
         return rtol
     size = float(np.linalg.norm(check.coefficients))
+    if size == 0:
+        return rtol
     # ||x|| = d s^p ||y||, in logarithms (it may be out of range while x is not).
     log_size = (math.log(size) if size > 0 else -math.inf) + math.log(process.start_scale) + (
         function.degree * math.log(process.scale) if function.degree is not None else 0.0)
@@ -44,7 +46,8 @@ def relative_target(check: Check, rtol: float, atol: float, process: LanczosProc
 
 
 def check_ritz_values(check: Check, bounds: tuple[float, float] | None,
-                       process: LanczosProcess) -> None:
+                      process: LanczosProcess) -> None:
+    """Raise ``ValueError`` when a Ritz value proves the user's ``b`` too small."""
     if bounds is None:
         return
     largest = float(np.max(np.abs(check.ritz))) * process.scale
@@ -54,6 +57,7 @@ def check_ritz_values(check: Check, bounds: tuple[float, float] | None,
 
 
 def extremes(check: Check, scale: float) -> tuple[float, float]:
+    """``min |theta|`` and ``max |theta|`` of ``H`` (not ``H / s``)."""
     magnitudes = np.abs(check.ritz)
     return float(np.min(magnitudes)) * scale, float(np.max(magnitudes)) * scale
 
