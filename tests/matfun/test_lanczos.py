@@ -272,3 +272,17 @@ def test_low_memory_mode_is_not_exact_after_n_steps():
             1e-10, 100.0, np.float64)
     with pytest.raises(ValueError, match="memory"):
         lanczos_apply(H, g, "inv_abs", memory="small")
+
+
+def test_append_fallback_for_immutable_arrays_gives_the_same_decomposition(xp):
+    # Backends without in-place assignment (JAX) append rows with concat instead.
+    H, _, _ = indefinite(60, 7, 10.0)
+    g = xp.asarray(np.random.default_rng(7).standard_normal(60))
+    buffered = LanczosProcess(as_operator(xp.asarray(H)), g)
+    appended = LanczosProcess(as_operator(xp.asarray(H)), g)
+    appended._in_place, appended._buffer = False, appended._buffer[:1, :]
+    for process in (buffered, appended):
+        while process.steps < 40 and process.step():
+            pass
+    np.testing.assert_array_equal(appended.alphas, buffered.alphas)
+    np.testing.assert_array_equal(to_numpy(appended.rows(40)), to_numpy(buffered.rows(40)))
