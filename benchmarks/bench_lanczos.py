@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_lanczos.py            # dense n = 1000..4000, sparse n = 1e5
     python benchmarks/bench_lanczos.py --quick    # seconds
     python benchmarks/bench_lanczos.py --write    # also writes docs/lanczos_benchmark.md
+    python benchmarks/bench_lanczos.py --fuzz 300 --seed 1   # honesty counts instead
 
 For each operator the library call runs first (its own stopping rule, default
 ``rtol = 1e-8``); the *bare* Lanczos then runs exactly as many steps: NumPy, the basis
@@ -121,6 +122,74 @@ def run(quick: bool) -> list[dict]:
     return rows
 
 
+_FUZZ_FUNCTIONS = {"inv_abs": (lambda v: 1 / np.abs(v), -1.0),
+                   "inv": (lambda v: 1 / v, -1.0),
+                   "inv_sqrt_abs": (lambda v: np.abs(v) ** -0.5, -0.5)}
+
+
+def hostile_case(rng: np.random.Generator) -> tuple:
+    """A diagonal problem built to fool a-posteriori estimates (spectrum, g, scales)."""
+    n = int(rng.integers(20, 250))
+    kappa = 10 ** rng.uniform(0, 8)
+    kind = rng.integers(4)
+    if kind == 0:
+        magnitudes = np.geomspace(1, kappa, n)
+    elif kind == 1:
+        magnitudes = np.linspace(1, kappa, n)
+    elif kind == 2:  # clusters
+        centres = np.geomspace(1, kappa, int(rng.integers(1, 5)))
+        magnitudes = np.abs(rng.choice(centres, n) * (1 + 1e-3 * rng.standard_normal(n)))
+        magnitudes[:2] = 1, kappa
+    else:  # a bulk and one isolated slow eigenvalue
+        magnitudes = np.linspace(kappa / 10 if kappa > 10 else 1, kappa, n)
+        magnitudes[0] = 1
+    signs = np.ones(n) if rng.random() < 0.4 else rng.choice([-1.0, 1.0], n)
+    g_kind = rng.integers(3)
+    if g_kind == 0:
+        g = rng.standard_normal(n)
+    else:  # near an eigenvector; kind 2: a tinier component on the slowest mode
+        delta = 10 ** rng.uniform(-9, -2)
+        g = delta * rng.standard_normal(n)
+        g[int(rng.integers(n))] += 1.0
+        if g_kind == 2:
+            g[0] = delta * 1e-2
+    scale_h = 1.0 if rng.random() < 0.5 else 10 ** rng.uniform(-250, 250)
+    scale_g = 1.0 if rng.random() < 0.5 else 10 ** rng.uniform(-250, 250)
+    name = str(rng.choice(list(_FUZZ_FUNCTIONS)))
+    return signs * magnitudes, g, scale_h, scale_g, name, 10 ** rng.uniform(-10, -3)
+
+
+def fuzz(count: int, seed: int) -> dict:
+    """Converged-but-wrong counts (error > 10 (rtol + 100 kappa eps)) without/with bounds."""
+    rng = np.random.default_rng(seed)
+    counts = {False: [0, 0, []], True: [0, 0, []]}  # converged, wrong, wrong cases
+    for case in range(count):
+        eigenvalues, g, scale_h, scale_g, name, rtol = hostile_case(rng)
+        f, degree = _FUZZ_FUNCTIONS[name]
+        exact = f(eigenvalues) * g
+        magnitudes = np.abs(eigenvalues)
+        floor = 100 * np.max(magnitudes) / np.min(magnitudes) * np.finfo(float).eps
+        for bounded in (False, True):
+            bounds = ((np.min(magnitudes) * scale_h, np.max(magnitudes) * scale_h)
+                      if bounded else None)
+            try:
+                x, info = matfun.lanczos_apply(np.diag(eigenvalues * scale_h), g * scale_g,
+                                               name, rtol=rtol, bounds=bounds,
+                                               full_output=True)
+            except (matfun.lanczos.SingularFunctionError, OverflowError, FloatingPointError):
+                continue  # the answer is out of range: refused, not wrong
+            # x / (scale_g scale_h^degree) in two halves (the factor may be out of range)
+            log2_factor = np.log2(scale_g) + degree * np.log2(scale_h)
+            y = (x * 2.0 ** (-log2_factor / 2)) * 2.0 ** (-log2_factor / 2)
+            error = np.linalg.norm(y - exact) / np.linalg.norm(exact)
+            if info.converged:
+                counts[bounded][0] += 1
+                if not error <= 10 * (rtol + floor):
+                    counts[bounded][1] += 1
+                    counts[bounded][2].append(case)
+    return counts
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| operator | steps | library (CPU s) | bare (CPU s) | ratio | converged | "
              "library vs bare |", "|---|---|---|---|---|---|---|"]
@@ -136,7 +205,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--write", action="store_true",
                         help="write docs/lanczos_benchmark.md")
+    parser.add_argument("--fuzz", type=int, default=0,
+                        help="run this many hostile problems instead (honesty counts)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --fuzz")
     args = parser.parse_args(argv)
+    if args.fuzz:
+        counts = fuzz(args.fuzz, args.seed)
+        for bounded in (False, True):
+            converged, wrong, cases = counts[bounded]
+            print(f"bounds={bounded}: {args.fuzz} problems, {converged} converged, "
+                  f"{wrong} of them with error > 10 (rtol + 100 kappa eps): cases {cases}")
+        return
     rows = run(args.quick)
     text = table(rows)
     print(text)

@@ -64,12 +64,13 @@ and it must meet the tolerance at two consecutive clean checks, after at least
 estimate means the Krylov space is still finding new content), with the smallest
 reliable ``|theta|`` changed by at most 10% over the lag
 (an unsettled smallest Ritz value means the bottom of the spectrum -- where
-``1/|x|`` puts its weight -- is not resolved yet). Measured on a hostile fuzz (900
-problems: ``kappa`` up to 1e8, clustered spectra, ``g`` near eigenvectors, isolated
-slow modes, extreme scales) it ended converged with an error above ``10 rtol`` in 11;
-every one had a component of ``g`` below ``3e-7 ||g||`` on the smallest-``|lambda|``
-eigenvector, carrying more than ``rtol`` of the answer. With the exact ``bounds``:
-none, and no error above the bound.
+``1/|x|`` puts its weight -- is not resolved yet). Measured on a hostile fuzz
+(``python benchmarks/bench_lanczos.py --fuzz 300 --seed S``, S = 0, 1, 2: ``kappa`` up
+to 1e8, clustered spectra, ``g`` near eigenvectors, isolated slow modes, extreme
+scales) it ended converged with an error above ``10 (rtol + 100 kappa eps)`` in 14 of
+900 problems; every one had at most ``4e-5 ||g||`` on the smallest-``|lambda|``
+eigenvector, which (in 12 of them) lies 600 to 1e7 times below the next eigenvalue.
+With the exact ``bounds``: none.
 
 For ``f`` with a pole the iterates of an indefinite ``H`` *spike*: a Ritz value that
 passes close to the pole in a gap of the spectrum gives :math:`f(\theta_j)` a
@@ -110,7 +111,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import all_finite, as_vector, real_dtype
-from ._lanczos import LanczosProcess
+from ._lanczos import LanczosProcess, largest_magnitude
 from ._lanczos_low_memory import LowMemoryProcess
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
@@ -334,9 +335,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         ``error_estimate = inf``.)
     ValueError
         Bad arguments, or a Ritz value proving ``bounds`` wrong.
-    OverflowError
+    OverflowError, FloatingPointError
         The answer itself is outside the dtype's range (e.g. ``|H|^{-1} g`` with
-        ``||g|| = 1e300``, ``||H|| = 1e-300``).
+        ``||g|| = 1e300``, ``||H|| = 1e-300``), or below its normal numbers.
 
     Examples
     --------
@@ -416,8 +417,11 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
             f"{latest.guard:.3g} after {process.steps} matvecs): f(H) g is undefined; add "
             "damping", report())
     x = assemble(xp, process, chosen.coefficients, g, function)  # memory="low": 2nd pass
-    if not all_finite(xp, x):  # decision: one sync per call
+    if not all_finite(xp, x):  # decisions: two syncs per call
         raise OverflowError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")
+    if largest_magnitude(xp, x) < float(xp.finfo(x.dtype).smallest_normal):
+        raise FloatingPointError(f"f(H) g underflows in {g.dtype}: its largest entry is "
+                                 "below the smallest normal number (no relative accuracy)")
     info = report()
     return (x, info) if full_output else x

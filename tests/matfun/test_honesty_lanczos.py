@@ -298,3 +298,8 @@ def test_lanczos_apply_other_functions_converged_means_within_ten_rtol(problem, 
     cond = (b / a) ** (1.5 if f == ("abs_power", 1.5) else 1.0)
     if info.converged:
         assert relative_error(x, exact) <= 10 * rtol + floor(cond)
+
+
+def test_underflowing_answer_raises():
+    with pytest.raises(FloatingPointError, match="underflow"):
+        lanczos_apply(1e300 * H3, 1e-300 * G3, "inv")
