@@ -208,7 +208,7 @@ def fast_methods(H, g, eigenvalues, oracle, config):
     out["chebyshev"] = (
         f"{info.matvecs} (err {oracle.error(x):.1e}, {info.matvecs / (2 * theory):.2f}x theory)"
     )
-    x, info = lanczos_apply(H, g, "inv_abs", tol=TARGET, full_output=True)
+    x, info = lanczos_apply(H, g, "inv_abs", rtol=TARGET, full_output=True)
     first = lanczos_first_hit(H, g, oracle, lambda t: 1 / np.abs(t), 1, 10 * H.shape[0])
     ratio = "" if first is None else f", {info.matvecs / first:.2f}x first hit"
     out["lanczos 1/abs(x)"] = f"{info.matvecs} (err {oracle.error(x):.1e}{ratio})"

@@ -1,19 +1,34 @@
-r"""The symmetric Lanczos process with full reorthogonalisation.
+r"""The Hermitian Lanczos process with full reorthogonalisation, at any scale.
 
 After ``k`` steps from a start vector ``q_1 = v / ||v||`` it holds an orthonormal
 basis ``Q_k = [q_1, ..., q_k]`` of the Krylov space
-:math:`\mathcal K_k(H, v)` and the tridiagonal ``T_k = Q_k^T H Q_k`` (diagonal
-``alpha``, off-diagonal ``beta``), with
+:math:`\mathcal K_k(H, v)` and the real tridiagonal ``T_k = Q_k^H H Q_k``
+(diagonal ``alpha``, off-diagonal ``beta > 0``), with
 
 .. math::
 
     H Q_k = Q_k T_k + \beta_k q_{k+1} e_k^T .
 
 Each step costs one matvec. The new vector is orthogonalised against the whole
-basis twice ("twice is enough", Parlett), so the basis stays orthonormal to
-working precision in float32 and float64 and no ghost Ritz values appear. A
-``beta_k`` below ``n * eps * ||T||`` means an invariant subspace was found: the
-process stops (``breakdown``) and functions of ``T_k`` are then exact.
+basis by classical Gram-Schmidt applied twice (two BLAS-2 passes
+``c = Q^H w, w <- w - Q c``; "twice is enough", Parlett), so the basis stays
+orthonormal to working precision in float32 and float64 and no ghost Ritz values
+appear. Inner products are conjugated (``alpha = Re q^H H q`` for a Hermitian
+``H``), so complex Hermitian operators work. A ``beta_k`` below
+``n * eps * ||T||`` means an invariant subspace was found: the process stops
+(``breakdown``) and functions of ``T_k`` are then exact.
+
+**Scale.** The start vector is divided by the power of two above its largest
+entry, and every matvec by the power of two ``s`` above the largest entry of the
+first product ``H q_1`` (both exact), so norms, inner products and ``T`` are
+computed on data of order 1: the process runs on ``H / s`` for any
+``||H||`` in the dtype's range (float64: 1e-300..1e300). :meth:`tridiagonal`
+returns ``T`` of ``H`` itself, :meth:`scaled_tridiagonal` that of ``H / s``.
+
+**Storage.** The basis lives in one buffer of shape ``(capacity, n)`` (a row per
+vector, so the two passes are matrix-vector products on a view), grown
+geometrically; backends without in-place assignment (JAX) append rows with
+``concat`` instead -- the same ``O(k n)`` per step as the reorthogonalisation.
 
 Reference: Golub and Van Loan, *Matrix Computations*, 4th ed., section 10.1;
 Parlett, *The Symmetric Eigenvalue Problem*, chapter 13.
@@ -21,12 +36,23 @@ Parlett, *The Symmetric Eigenvalue Problem*, chapter 13.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ._backend import conj_transpose, inner, namespace, norm, real_dtype, to_float
+from array_api_compat import device as array_device
+
+from ._backend import is_complex, namespace, norm, real_dtype, to_float
+from ._validation import power_of_two
 from .operators import Operator
 
-__all__ = ["LanczosProcess"]
+__all__ = ["LanczosProcess", "largest_magnitude"]
+
+_INITIAL_CAPACITY = 32
+
+
+def largest_magnitude(xp: Any, v: Any) -> float:
+    """``max |v_i|`` as a Python float (no squares: safe at any magnitude). One sync."""
+    return to_float(xp.max(xp.abs(v)))
 
 
 class LanczosProcess:
@@ -35,41 +61,78 @@ class LanczosProcess:
     Parameters
     ----------
     op : Operator
-        The symmetric operator.
+        The Hermitian operator.
     start : array
         Non-zero start vector (its backend and dtype are the basis').
+    capacity : int, optional
+        Rows to allocate at once (default: grown from 32 by doubling).
 
     Attributes
     ----------
-    basis : list of arrays
-        ``q_1, ..., q_k``.
     alphas, betas : list of float
-        Diagonal and off-diagonal of ``T_k`` (``betas[j]`` couples ``q_{j+1}``
-        and ``q_{j+2}``; after ``k`` steps ``betas[k-1]`` is the residual
+        Diagonal and off-diagonal of ``T_k`` of ``H / scale`` (``betas[j]`` couples
+        ``q_{j+1}`` and ``q_{j+2}``; after ``k`` steps ``betas[k-1]`` is the residual
         coefficient ``beta_k``).
     breakdown : bool
         True once an invariant subspace has been found.
     start_norm : float
-        ``||start||``.
+        ``||start||`` (may under- or overflow only where the true value does; see
+        ``start_scale`` and ``unit_norm``: ``start_norm = start_scale * unit_norm``).
+    scale : float
+        The power of two ``s`` the operator is divided by (1 before the first step).
     """
 
-    def __init__(self, op: Operator, start: Any) -> None:
+    def __init__(self, op: Operator, start: Any, *, capacity: int | None = None) -> None:
         self.op = op
-        self.xp = namespace(start)
-        self.start_norm = to_float(norm(self.xp, start))
-        if self.start_norm == 0.0:
+        xp = self.xp = namespace(start)
+        self._complex = is_complex(xp, start)
+        peak = largest_magnitude(xp, start)
+        if peak == 0.0:
             raise ValueError("the Lanczos start vector must be non-zero")
-        self.basis: list[Any] = [start / self.start_norm]
+        self.start_scale = power_of_two(peak)
+        unit = start / self.start_scale
+        self.unit_norm = to_float(norm(xp, unit))
+        self.start_norm = self.start_scale * self.unit_norm
         self.alphas: list[float] = []
         self.betas: list[float] = []
         self.breakdown = False
-        self._eps = float(self.xp.finfo(real_dtype(self.xp, start)).eps)
-        self._scale = 0.0
+        self.scale = 1.0
+        self._eps = float(xp.finfo(real_dtype(xp, start)).eps)
+        self._size_of_t = 0.0
+        self._rows = 0
+        self._capacity = min(op.size + 1, capacity or _INITIAL_CAPACITY)
+        self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
+                                device=array_device(start))
+        try:
+            self._buffer[0, :] = unit / self.unit_norm
+            self._in_place = True
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            self._in_place = False  # immutable arrays (JAX): rows appended by concat
+            self._buffer = xp.reshape(unit / self.unit_norm, (1, op.size))
+        self._rows = 1
 
     @property
     def steps(self) -> int:
         """Number of completed steps ``k`` (= matvecs spent)."""
         return len(self.alphas)
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the basis' real dtype."""
+        return self._eps
+
+    def rows(self, k: int) -> Any:
+        """``Q_k^T`` as a ``(k, n)`` array: a view of the buffer, no copy."""
+        return self._buffer[:k, :]
+
+    def combination(self, weights: Any) -> Any:
+        """``sum_j weights_j q_j = Q_k weights`` for ``k = len(weights)``."""
+        return weights @ self.rows(weights.shape[0])
+
+    @property
+    def basis(self) -> list[Any]:
+        """``[q_1, ..., q_{k+1}]`` as a list of vectors (views)."""
+        return [self._buffer[j, :] for j in range(self._rows)]
 
     def step(self) -> bool:
         """One Lanczos step; returns False (and does nothing) after a breakdown."""
@@ -77,38 +140,71 @@ class LanczosProcess:
             self.breakdown = True
             return False
         xp = self.xp
-        q = self.basis[self.steps]
-        w = self.op.matvec(q)
-        # Decisions follow (alpha, beta and the breakdown test): one sync per step.
-        # q^H H q: real for a Hermitian H (the conjugate makes complex input work).
-        alpha = to_float(xp.real(inner(xp, q, w)))
-        w = w - alpha * q
-        if self.steps > 0:
-            w = w - self.betas[-1] * self.basis[self.steps - 1]
-        w = self._reorthogonalize(w)
+        k = self.steps
+        w = self.op.matvec(self._buffer[k, :])
+        if k == 0:
+            # Decision: the scale of H, from the first product (no extra matvec).
+            peak = largest_magnitude(xp, w)
+            self.scale = power_of_two(peak) if peak > 0 else 1.0
+        if self.scale != 1.0:
+            w = w / self.scale
+        Q = self.rows(k + 1)
+        first = self._project(Q, w)
+        w = w - first @ Q
+        second = self._project(Q, w)
+        w = w - second @ Q
+        # Decisions follow (alpha, beta and the breakdown test): two syncs per step.
+        alpha = to_float(xp.real(first[k] + second[k]) if self._complex else first[k] + second[k])
         beta = to_float(norm(xp, w))
+        if not math.isfinite(beta):  # entries above 1e154: squares overflow
+            peak = power_of_two(largest_magnitude(xp, w))
+            beta = peak * to_float(norm(xp, w / peak))
         self.alphas.append(alpha)
         self.betas.append(beta)
-        previous = self.betas[-2] if self.steps > 1 else 0.0
-        self._scale = max(self._scale, abs(alpha) + beta + previous)
-        if beta <= self.op.size * self._eps * self._scale or self.steps >= self.op.size:
+        previous = self.betas[-2] if k > 0 else 0.0
+        self._size_of_t = max(self._size_of_t, abs(alpha) + beta + previous)
+        if beta <= self.op.size * self._eps * self._size_of_t or self.steps >= self.op.size:
             self.breakdown = True
         else:
-            self.basis.append(w / beta)
+            self._append(w / beta)
         return True
 
-    def _reorthogonalize(self, w: Any) -> Any:
+    def _project(self, Q: Any, w: Any) -> Any:
+        """``Q^H w`` for the rows ``Q`` (conjugating the vector, not the basis)."""
+        if self._complex:
+            return self.xp.conj(Q @ self.xp.conj(w))
+        return Q @ w
+
+    def _append(self, q: Any) -> None:
         xp = self.xp
-        Q = xp.stack(self.basis[: self.steps + 1], axis=1)
-        for _ in range(2):
-            w = w - Q @ (conj_transpose(xp, Q) @ w)
-        return w
+        if not self._in_place:
+            self._buffer = xp.concat([self._buffer, xp.reshape(q, (1, self.op.size))], axis=0)
+            self._rows += 1
+            return
+        if self._rows == self._capacity:
+            self._capacity = min(self.op.size + 1, 2 * self._capacity)
+            grown = xp.zeros((self._capacity, self.op.size), dtype=self._buffer.dtype,
+                             device=array_device(self._buffer))
+            grown[: self._rows, :] = self._buffer[: self._rows, :]
+            self._buffer = grown
+        self._buffer[self._rows, :] = q
+        self._rows += 1
+
+    def scaled_tridiagonal(self) -> tuple[list[float], list[float]]:
+        """``(alpha_1..k, beta_1..k-1)`` of ``T_k`` for ``H / scale``."""
+        return list(self.alphas), list(self.betas[: self.steps - 1])
 
     def tridiagonal(self) -> tuple[list[float], list[float]]:
-        """``(alpha_1..k, beta_1..k-1)``: the diagonal and off-diagonal of ``T_k``."""
-        return list(self.alphas), list(self.betas[: self.steps - 1])
+        """``(alpha_1..k, beta_1..k-1)``: the diagonal and off-diagonal of ``T_k`` of ``H``."""
+        alphas, betas = self.scaled_tridiagonal()
+        return [a * self.scale for a in alphas], [b * self.scale for b in betas]
+
+    @property
+    def scaled_residual(self) -> float:
+        """``beta_k`` of ``H / scale`` (0 after a breakdown)."""
+        return 0.0 if self.breakdown or not self.betas else self.betas[-1]
 
     @property
     def residual(self) -> float:
         """``beta_k``, the coefficient of ``q_{k+1}`` (0 after a breakdown)."""
-        return 0.0 if self.breakdown or not self.betas else self.betas[-1]
+        return self.scaled_residual * self.scale

@@ -61,10 +61,12 @@ class SolveInfo:
     matvecs : int
         Matvecs of the user's operator spent (estimates of the spectrum included).
     converged : bool
-        Whether the method's error estimate met ``tol`` (or the result is exact).
+        Whether the method's error estimate met ``atol + rtol * ||x||`` (or the result
+        is exact).
     error_estimate : float
-        The method's estimate of the relative error: the series' tail estimate,
-        Chebyshev's truncation bound, Lanczos' lagged difference.
+        The method's estimate of the relative error (error / ``||x||``): the series'
+        tail estimate, Chebyshev's truncation bound, Lanczos' heuristic estimate or,
+        with ``bounds=``, its guaranteed bound (:mod:`matfun.lanczos`).
     details : object
         The method's own info (:class:`~matfun.SeriesInfo`,
         :class:`~matfun.chebyshev.ChebyshevInfo`, :class:`~matfun.lanczos.LanczosInfo`).
@@ -77,9 +79,9 @@ class SolveInfo:
     details: Any
 
 
-def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
-             max_matvecs: int | None = None, damping: float = 0.0, damping_kind: str = "abs",
-             full_output: bool = False, **options: Any) -> Any:
+def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
+             atol: float = 0.0, max_matvecs: int | None = None, damping: float = 0.0,
+             damping_kind: str = "abs", full_output: bool = False, **options: Any) -> Any:
     r"""The saddle-free direction :math:`(H^2)^{-1/2} g` (optionally damped) by any method.
 
     Parameters
@@ -90,8 +92,9 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
         Shape ``(n,)``, any array-API backend.
     method : {"lanczos", "chebyshev", "series"}
         See the module docstring.
-    tol : float
-        Target relative error.
+    rtol, atol : float
+        Stop when the method's error estimate is at most ``atol + rtol * ||x||``
+        (SciPy's convention; ``rtol`` below ``10 eps`` of the dtype is refused).
     max_matvecs : int, optional
         Budget of matvecs (the series gets ``max_terms = max_matvecs // 2``; its scale
         estimate, if any, is extra).
@@ -104,7 +107,10 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
     **options
         Passed to the method: :func:`~matfun.inv_sqrt_series` (``scale``,
         ``accelerate``, ``order``...), :func:`~matfun.chebyshev.chebyshev_inv_sqrt`
-        (``interval``, ``scale``, ``degree``); none for Lanczos.
+        (``interval``, ``scale``, ``degree``); for Lanczos ``bounds=(a, b)``
+        (``a <= |lambda(H)| <= b``: the stop then rests on a guaranteed error bound;
+        undamped only) and ``memory="low"`` (two passes, ``O(1)`` vectors), see
+        :func:`~matfun.lanczos_apply`.
 
     Returns
     -------
@@ -129,32 +135,38 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", tol: float = 1e-8,
     if max_matvecs is not None:
         max_matvecs = positive_integer(max_matvecs, "max_matvecs")
     if method == "series":
-        x, details = _series(op, g, tol, max_matvecs, lam, damping_kind, options)
+        x, details = _series(op, g, rtol, atol, max_matvecs, lam, damping_kind, options)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,
                          details)
     elif method == "chebyshev":
-        x, details = _chebyshev(op, g, tol, max_matvecs, lam, damping_kind, options)
+        x, details = _chebyshev(op, g, rtol, atol, max_matvecs, lam, damping_kind, options)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_bound,
                          details)
     else:
+        bounds = options.pop("bounds", None)
+        memory = options.pop("memory", "full")
         if options:
-            raise TypeError(f"method='lanczos' takes no options, got {sorted(options)}")
-        x, details = _lanczos(op, g, tol, max_matvecs, lam, damping_kind)
+            raise TypeError(f"method='lanczos' takes no options other than bounds and "
+                            f"memory, got {sorted(options)}")
+        if bounds is not None and lam:
+            raise ValueError("bounds are supported for undamped Lanczos only (damping=0)")
+        x, details = _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam,
+                              damping_kind)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,
                          details)
     return (x, info) if full_output else x
 
 
-def _series(op, g, tol, max_matvecs, lam, kind, options):
+def _series(op, g, rtol, atol, max_matvecs, lam, kind, options):
     if {"terms", "max_terms", "max_matvecs"} & set(options):
-        raise TypeError("pass tol and max_matvecs to inv_sqrt, not terms/max_terms")
+        raise TypeError("pass rtol and max_matvecs to inv_sqrt, not terms/max_terms")
     budget = {} if max_matvecs is None else {"max_matvecs": max_matvecs,
                                               "max_terms": max(1, max_matvecs)}
-    return inv_sqrt_series(op, g, tol=tol, damping=lam, damping_kind=kind, full_output=True,
-                           **budget, **options)
+    return inv_sqrt_series(op, g, rtol=rtol, atol=atol, damping=lam, damping_kind=kind,
+                           full_output=True, **budget, **options)
 
 
-def _chebyshev(op, g, tol, max_matvecs, lam, kind, options):
+def _chebyshev(op, g, rtol, atol, max_matvecs, lam, kind, options):
     if "damping" in options:
         raise TypeError("pass damping to inv_sqrt (with damping_kind), not as an option")
     if lam and kind == "abs":
@@ -164,11 +176,11 @@ def _chebyshev(op, g, tol, max_matvecs, lam, kind, options):
     if lam and kind == "shift":
         _, g = as_vector(g, "g")
         op, lam = shift(as_operator(op, like=g, name="op"), lam), 0.0
-    return chebyshev_inv_sqrt(op, g, damping=lam, rtol=tol, max_matvecs=max_matvecs,
-                              full_output=True, **options)
+    return chebyshev_inv_sqrt(op, g, rtol=rtol, atol=atol, damping=lam,
+                              max_matvecs=max_matvecs, full_output=True, **options)
 
 
-def _lanczos(op, g, tol, max_matvecs, lam, kind):
+def _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam, kind):
     f: Any = "inv_abs"
     if lam and kind == "shift":
         _, g = as_vector(g, "g")
@@ -177,7 +189,8 @@ def _lanczos(op, g, tol, max_matvecs, lam, kind):
         f = RitzFunction(lambda x: 1.0 / (np.abs(x) + lam), (), f"1/(|x| + {lam:g})")
     elif lam:
         f = RitzFunction(lambda x: (x * x + lam) ** -0.5, (), f"(x^2 + {lam:g})^(-1/2)")
-    return lanczos_apply(op, g, f, tol=tol, max_matvecs=max_matvecs, full_output=True)
+    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory,
+                         max_matvecs=max_matvecs, full_output=True)
 
 
 def _damping(damping: Any) -> float:

@@ -55,7 +55,7 @@ def test_every_method_meets_its_tolerance(xp, n, seed, kappa, method, kind, damp
         low = np.min(np.abs(eigenvalues + (damping if kind == "shift" else 0.0)))
         options["interval"] = (low**2, None)
     x, info = inv_sqrt(xp.asarray(H.astype(dtype)), xp.asarray(g.astype(dtype)),
-                       method=method, tol=tol, damping=damping, damping_kind=kind,
+                       method=method, rtol=tol, damping=damping, damping_kind=kind,
                        full_output=True, **options)
     assert x.dtype == (xp.float32 if single else xp.float64)
     assert isinstance(info, SolveInfo) and info.method == method and info.converged
@@ -74,7 +74,7 @@ def test_lanczos_is_the_default_and_beats_chebyshev_and_series():
     counts = {}
     for method in ["lanczos", "chebyshev", "series"]:
         options = {"interval": (1.0, None)} if method == "chebyshev" else {}
-        x, info = inv_sqrt(H, g, method=method, tol=1e-6, full_output=True, **options)
+        x, info = inv_sqrt(H, g, method=method, rtol=1e-6, full_output=True, **options)
         assert relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs")) <= 1e-5
         counts[method] = info.matvecs
     assert counts["lanczos"] < counts["chebyshev"] < counts["series"]
@@ -85,11 +85,11 @@ def test_budgets_are_respected():
     g = np.random.default_rng(1).standard_normal(100)
     for method in ["lanczos", "chebyshev"]:
         options = {"interval": (1.0, None)} if method == "chebyshev" else {}
-        _, info = inv_sqrt(H, g, method=method, tol=1e-10, max_matvecs=30, full_output=True,
+        _, info = inv_sqrt(H, g, method=method, rtol=1e-10, max_matvecs=30, full_output=True,
                            **options)
         assert info.matvecs <= 30 and not info.converged
     with pytest.warns(SeriesConvergenceWarning):
-        _, info = inv_sqrt(H, g, method="series", tol=1e-10, max_matvecs=30, full_output=True)
+        _, info = inv_sqrt(H, g, method="series", rtol=1e-10, max_matvecs=30, full_output=True)
     assert info.matvecs <= 30 + 2 and not info.converged  # adaptive V: the first product
 
 
@@ -125,7 +125,7 @@ def test_series_never_exceeds_the_matvec_budget(budget):
     a = rng.standard_normal((30, 30))
     H = 10 * (a + a.T)
     with pytest.warns(matfun.SeriesConvergenceWarning):
-        x, info = matfun.inv_sqrt(H, rng.standard_normal(30), method="series", tol=1e-12,
+        x, info = matfun.inv_sqrt(H, rng.standard_normal(30), method="series", rtol=1e-12,
                                   max_matvecs=budget, full_output=True)
     assert info.matvecs <= budget and not info.converged
     assert info.details.stopped_by == "max_matvecs" and info.details.restarts > 0
@@ -142,3 +142,22 @@ def test_series_budget_is_validated_before_any_matvec():
     with pytest.raises(ValueError, match="max_matvecs"):
         matfun.inv_sqrt_series(matvec, np.ones(3), max_matvecs=0)
     assert not calls
+
+
+def test_lanczos_with_spectral_bounds_stops_on_a_guaranteed_bound():
+    H, eigenvalues, q = indefinite(150, 2, 30.0)
+    g = np.random.default_rng(2).standard_normal(150)
+    x, info = inv_sqrt(H, g, rtol=1e-7, bounds=(1.0, 30.0), full_output=True)
+    assert info.converged and info.details.bounded
+    error = relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs"))
+    # A proven bound: no factor 10; rounding floor 100 * cond * eps.
+    assert error <= info.error_estimate + 100 * 30 * np.finfo(float).eps <= 1e-7 + 1e-12
+
+
+def test_lanczos_low_memory_option():
+    H, eigenvalues, q = indefinite(80, 3, 5.0)
+    g = np.random.default_rng(3).standard_normal(80)
+    x, info = inv_sqrt(H, g, rtol=1e-9, memory="low", full_output=True)
+    assert info.converged and info.details.steps < info.matvecs < 2 * info.details.steps
+    # Heuristic estimate (factor 10) plus rounding 100 * cond * eps, cond = 5.
+    assert relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs")) <= 1e-8 + 1e-12

@@ -1,0 +1,243 @@
+r"""One check of a Lanczos ``f(H) g`` run: ``f(T_k) e_1``, its guard and its error estimate.
+
+Everything here runs on the host on the ``k x k`` tridiagonal matrix of the *scaled*
+process (``H / s``, start vector of norm ``unit_norm``), so no value squares a user
+magnitude. The stopping rules are documented in :mod:`matfun.lanczos`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from ._lanczos import LanczosProcess
+from ._lanczos_bounds import inverse_bound, stieltjes_bound
+
+# Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
+# hits, and the smallest |Ritz value| settled to this relative change over the lag.
+MIN_STEPS = 10
+CONSECUTIVE = 2
+SETTLED = 0.1
+_GROWTH = 1.5
+_LAG_DIVISOR = 16
+# A screened check (Ritz values only) skips the eigenvectors while its bound exceeds the
+# tolerance by these factors (the size ||y|| it uses is the previous check's).
+_SCREEN_HEURISTIC = 1e2
+_SCREEN_BOUNDED = 4.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """The iterate after ``steps`` steps, in the basis: ``x = factor * Q_k coefficients``.
+
+    A *screened* check (``coefficients is None`` and ``screened``) computed only the
+    Ritz values and its bound, relative to the previous full check's ``||y||``.
+    """
+
+    steps: int
+    coefficients: np.ndarray | None
+    guard: float
+    ritz: np.ndarray  # Ritz values of H / s
+    reliable_min: float  # smallest |theta| among pairs whose interval avoids the poles
+    bound: float  # relative error bound or bound-type estimate (inf if none)
+    screened: bool = False
+
+
+def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
+             homogeneous: bool, screen: tuple[float, float] | None = None,
+             steps: int | None = None) -> Check:
+    """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
+
+    ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
+    ``T_k``: no matvec), default the current one. ``screen = (size, limit)``: first
+    compute the Ritz values alone (``eigvalsh``, about 2x cheaper than the eigenvectors)
+    and the bound relative to ``size`` (the previous ``||y||``); above ``limit`` no stop
+    is possible yet and a screened check is returned.
+    """
+    j = process.steps if steps is None else steps
+    breakdown = process.breakdown and j == process.steps
+    residual = 0.0 if breakdown else process.betas[j - 1]
+    alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    if screen is not None and j > 1 and not breakdown:
+        theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
+        absolute = _absolute_bound(function, theta, process, bounds, j)
+        if absolute / screen[0] > screen[1]:
+            return Check(j, None, math.inf, theta, 0.0, absolute / screen[0], True)
+    theta, vectors = _tridiagonal_eigh(alphas, betas)
+    s = process.scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
+                            dtype=np.float64)
+    if values.shape != theta.shape:
+        raise ValueError(f"f must map an array of Ritz values to an array of the same shape; "
+                         f"got shape {values.shape} for {theta.shape}")
+    weights = values * vectors[0]
+    finite = np.isfinite(weights)
+    # Residuals of the Ritz pairs (0 after a breakdown, but never below rounding).
+    floor = 10 * j * process.eps * max(1.0, float(np.max(np.abs(theta))))
+    radius = np.maximum(residual * np.abs(vectors[-1]), floor)
+    unreliable = ~finite
+    for pole in function.poles:
+        unreliable |= np.abs(theta - (pole if homogeneous else pole / s)) <= radius
+    reliable = np.abs(theta[~unreliable])
+    reliable_min = float(np.min(reliable)) if reliable.size else 0.0
+    if not np.all(finite):
+        return Check(j, None, math.inf, theta, reliable_min, math.inf)
+    coefficients = process.unit_norm * (vectors @ weights)
+    size = float(np.linalg.norm(coefficients))
+    spurious = process.unit_norm * float(np.linalg.norm(weights[unreliable]))
+    guard = spurious / size if size > 0 else (0.0 if spurious == 0 else math.inf)
+    bound = 0.0 if breakdown else (
+        _absolute_bound(function, theta, process, bounds, j) / size if size > 0 else math.inf)
+    return Check(j, coefficients, guard, theta, reliable_min, bound)
+
+
+def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
+                    bounds: tuple[float, float] | None, j: int) -> float:
+    """``||g|| beta_k (...)`` of :mod:`matfun._lanczos_bounds` in the scaled frame (or inf).
+
+    With ``bounds`` it bounds the error; without, the Ritz values stand in for them:
+    ``a = min |theta|``, ``b = max |theta| + beta_k`` (every Ritz residual is at most
+    ``beta_k``) -- a heuristic estimate.
+    """
+    if function.bound is None:
+        return math.inf
+    magnitudes = np.abs(theta)
+    if bounds is not None:
+        a, b = bounds[0] / process.scale, bounds[1] / process.scale
+    else:
+        a, b = float(np.min(magnitudes)), float(np.max(magnitudes)) + process.betas[j - 1]
+        if a == 0:
+            return math.inf
+    with np.errstate(divide="ignore"):
+        log_betas = float(np.sum(np.log(np.asarray(process.betas[:j]))))
+    kind = function.bound
+    if kind[0] == "inverse":
+        value = inverse_bound(theta, log_betas, a)
+    else:
+        value = stieltjes_bound(theta, log_betas, a, b, (kind[1], kind[2]))
+    return process.unit_norm * value
+
+
+def _tridiagonal_eigh(alphas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if alphas.size == 1:
+        return alphas.copy(), np.ones((1, 1))
+    try:
+        return scipy.linalg.eigh_tridiagonal(alphas, betas)
+    except np.linalg.LinAlgError:  # rare LAPACK stemr failure: dense fallback
+        matrix = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+        return np.linalg.eigh(matrix)
+
+
+class Stopping:
+    """The stopping rule: a guaranteed bound when ``bounded``, else the heuristic."""
+
+    def __init__(self, bounded: bool) -> None:
+        self.bounded = bounded
+        self.clean: list[Check] = []
+        self.estimates: list[float] = []
+        self.hits = 0
+        self.stopped = False
+        self.sizes: list[tuple[int, float]] = []
+
+    @staticmethod
+    def is_clean(check: Check, tol: float) -> bool:
+        """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
+        return check.coefficients is not None and check.guard <= tol
+
+    def screen(self, tol: float, steps: int) -> tuple[float, float] | None:
+        """``(size, limit)`` for :func:`evaluate`: the last full ``||y||`` and a margin.
+
+        ``None`` (a full check) when the last full check is older than ``steps / 2``:
+        ``||y||`` grows as the Krylov space finds small eigenvalues, and a stale size
+        would keep screening out checks that could stop.
+        """
+        if not self.sizes or self.sizes[-1][0] < steps // 2:
+            return None
+        return self.sizes[-1][1], tol * (_SCREEN_BOUNDED if self.bounded else
+                                         _SCREEN_HEURISTIC)
+
+    def update(self, check: Check, tol: float, earlier: Callable[[int], Check]) -> bool:
+        """Record ``check`` (its relative target ``tol``); True when the run may stop.
+
+        ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
+        """
+        if check.screened:
+            return False
+        if check.coefficients is not None:
+            self.sizes.append((check.steps, float(np.linalg.norm(check.coefficients))))
+        if self.bounded:
+            if check.coefficients is None:
+                return False
+            self.clean.append(check)
+            self.estimates.append(check.bound)
+            self.stopped = check.bound <= tol
+            return self.stopped
+        if not self.is_clean(check, tol):
+            return False
+        lagged, reference = self._lagged_change(check, earlier, tol)
+        estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
+        settled = reference is not None and _settled(check, reference)
+        # A growing estimate means the Krylov space is still finding new content
+        # (rounding-level wobble of a converged estimate is allowed).
+        shrinking = not self.estimates or estimate <= _GROWTH * self.estimates[-1]
+        self.clean.append(check)
+        self.estimates.append(estimate)
+        hit = estimate <= tol and settled and shrinking and check.steps >= MIN_STEPS
+        self.hits = self.hits + 1 if hit else 0
+        self.stopped = self.hits >= CONSECUTIVE
+        return self.stopped
+
+    def _lagged_change(self, check: Check, earlier: Callable[[int], Check], tol: float
+                       ) -> tuple[float, Check | None]:
+        """``||y_k - y_j|| / ||y_k||`` against a clean ``y_j``, ``k - k//8 <= j <= k - d``.
+
+        ``d = max(1, k // 16)``: the latest recorded clean check in that window, else the
+        iterate of step ``k - d`` (or ``k - d - 1`` if that one is spoilt), evaluated
+        from the leading block of ``T_k``.
+        """
+        target = check.steps - max(1, check.steps // _LAG_DIVISOR)
+        if target < 1:
+            return math.inf, None
+        oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
+        reference = next((c for c in reversed(self.clean) if oldest <= c.steps <= target),
+                         None)
+        if reference is None:
+            reference = earlier(target)
+            if not self.is_clean(reference, tol) and target > 1:
+                reference = earlier(target - 1)
+        if reference.coefficients is None:
+            return math.inf, reference
+        difference = check.coefficients.copy()
+        difference[: reference.steps] -= reference.coefficients
+        size = float(np.linalg.norm(check.coefficients))
+        change = float(np.linalg.norm(difference))
+        return (change / size if size > 0 else (0.0 if change == 0 else math.inf)), reference
+
+    def outcome(self, latest: Check, breakdown: bool, tol: float
+                ) -> tuple[Check | None, str, float]:
+        """``(returned check, status, relative error estimate)``."""
+        if breakdown:
+            # Exact up to rounding, unless f has a pole at one of the eigenvalues found.
+            return (latest, "breakdown", 0.0) if self.is_clean(latest, tol) else (
+                None, "breakdown", math.inf)
+        if self.stopped:
+            return self.clean[-1], "converged", self.estimates[-1]
+        if not self.clean:
+            # Budget spent before any clean iterate: return the last finite one, flagged
+            # by an infinite error estimate.
+            return (latest if latest.coefficients is not None else None), "max_matvecs", \
+                math.inf
+        best = int(np.argmin(self.estimates)) if self.bounded else len(self.clean) - 1
+        return self.clean[best], "max_matvecs", self.estimates[best]
+
+
+def _settled(check: Check, reference: Check) -> bool:
+    """The smallest reliable |Ritz value| changed by at most ``SETTLED`` over the lag."""
+    now, before = check.reliable_min, reference.reliable_min
+    return now > 0 and abs(now - before) <= SETTLED * now
