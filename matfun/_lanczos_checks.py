@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
@@ -64,6 +63,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
     if screen is not None and j > 1 and not breakdown:
+        import scipy.linalg  # lazy: SciPy submodules are slow to import
         theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
         absolute = _absolute_bound(function, theta, process, bounds, j)
         if absolute / screen[0] > screen[1]:
@@ -128,6 +128,7 @@ def _tridiagonal_eigh(alphas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray
     if alphas.size == 1:
         return alphas.copy(), np.ones((1, 1))
     try:
+        import scipy.linalg  # lazy: SciPy submodules are slow to import
         return scipy.linalg.eigh_tridiagonal(alphas, betas)
     except np.linalg.LinAlgError:  # rare LAPACK stemr failure: dense fallback
         matrix = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
