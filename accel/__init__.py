@@ -9,7 +9,7 @@ Batch functions take a sequence whose leading axis indexes the terms (shape
 
 from ._registry import accelerator, methods
 from ._result import Accelerator, AccelResult, Status
-from ._version import __version__
+from ._version import __version__ as __version__
 from ._window import Windowed
 from .aitken import aitken
 from .epsilon import sablonniere, shanks

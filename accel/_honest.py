@@ -24,9 +24,9 @@ itself (:func:`_prefix_error`).
 **A rounding floor.** The data are rounded: each term is known only to about
 ``eps |s_j|``. The transform is run twice more on ``s_j (1 + eps r_j)``, with
 fixed pseudo-random signs ``r_j`` and with alternating ones; four times the larger
-change of the estimate is the *rounding floor*, the accuracy the data allow. It is what large weights
-(Richardson, high-order Levin) or divergent series cost, and it is part of the
-reported error.
+change of the estimate is the *rounding floor*, the accuracy the data allow. It is
+what large weights (Richardson, high-order Levin) or divergent series cost, and it
+is part of the reported error.
 
 The reported error is the largest of the three. The status is
 
@@ -36,9 +36,10 @@ The reported error is the largest of the three. The status is
   truncation estimates (the transform's own and the prefix one) are below the
   rounding floor or ``16 eps |estimate|``, i.e. more terms cannot improve the
   estimate, with a floor of at most ``sqrt(eps) |estimate|`` (a transform that
-  loses half the digits to rounding has not converged, it has stalled), and (c) the terms do not grow: the last step ``||s_m - s_{m-1}||``
-  is no larger than every earlier step among the terms the four runs read (a
-  divergent series is summed, never "converged");
+  loses half the digits to rounding has not converged, it has stalled), and (c)
+  the terms do not grow: the last step ``||s_m - s_{m-1}||`` is no larger than
+  every earlier step among the terms the four runs read (a divergent series is
+  summed, never "converged");
 * ``NOT_ACCELERATING`` when the error exceeds the raw sequence's own geometric
   tail estimate (:func:`accel._sequence.raw_tail_error`);
 * ``ACCELERATING`` otherwise.
@@ -53,6 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +64,7 @@ import numpy as np
 from ._backend import all_finite, is_complex, real_dtype, to_float
 from ._backend import namespace as _namespace
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, as_sequence, constants, tail_error, total_norm
+from ._sequence import CONVERGED_ULPS, as_sequence, constants, total_norm
 
 __all__ = ["PREFIX_RUNS", "honest", "power_of_two_exponent", "scale_by_power_of_two"]
 
@@ -272,7 +274,7 @@ def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: Acc
     if not earlier:
         return 0.0, False
     estimates = [main.estimate] + [result.estimate for result in earlier]
-    distances = [total_norm(xp, newer - older) for newer, older in zip(estimates, estimates[1:])]
+    distances = [total_norm(xp, newer - older) for newer, older in itertools.pairwise(estimates)]
     verified = len(earlier) == PREFIX_RUNS
     genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
     if not verified or not genuine:

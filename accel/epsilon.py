@@ -55,8 +55,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._honest import honest
 from ._backend import real_dtype
+from ._honest import honest
 from ._result import AccelResult, Status
 from ._sequence import (
     CONVERGED_ULPS,

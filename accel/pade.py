@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ._honest import honest
 from ._backend import norm
+from ._honest import honest
 from ._sequence import all_true, as_sequence, check_order, insufficient, summarize_joint
 from .polynomial import TriangularLeastSquares
 

@@ -17,8 +17,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from ._honest import honest
 from ._backend import is_complex, norm, real_dtype
+from ._honest import honest
 from ._sequence import all_true, as_sequence, check_order, insufficient, summarize_joint
 
 __all__ = ["mpe", "rre"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -133,7 +134,7 @@ def _oscillates(xp: Any, terms: Any) -> bool:
     """
     steps = [xp.reshape(terms[j, ...] - terms[j - 1, ...], (-1,)) for j in (-3, -2, -1)]
     pairings = [xp.sum(xp.conj(older) * newer) if xp.isdtype(newer.dtype, "complex floating")
-                else xp.sum(older * newer) for older, newer in zip(steps, steps[1:])]
+                else xp.sum(older * newer) for older, newer in itertools.pairwise(steps)]
     return all(bool(xp.real(p) < 0) if xp.isdtype(p.dtype, "complex floating") else bool(p < 0)
                for p in pairings)
 

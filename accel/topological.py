@@ -50,8 +50,8 @@ import dataclasses
 import math
 from typing import Any
 
-from ._honest import honest
 from ._backend import real_dtype
+from ._honest import honest
 from ._sequence import as_sequence, check_order, insufficient, observed_ratio
 from .epsilon import CutTracker, Diagonal, step_size, summarize_diagonal, table_with_nan
 from .inverses import _near_zero_tolerance

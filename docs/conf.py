@@ -94,4 +94,5 @@ def _clean_signature(app, what, name, obj, options, signature, return_annotation
 
 
 def setup(app):
+    """Sphinx extension hook: clean the signatures autodoc shows."""
     app.connect("autodoc-process-signature", _clean_signature)

@@ -7,7 +7,7 @@ oracles (:mod:`matfun.exact`; hypothesis strategies in :mod:`matfun.testing`,
 imported on demand). See :mod:`accel` for the sequence accelerators.
 """
 
-from accel._version import __version__
+from accel._version import __version__ as __version__
 
 from . import chebyshev, exact, lanczos, operators, spectrum
 from ._engine import PartialSum, SeriesInfo

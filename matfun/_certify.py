@@ -190,8 +190,11 @@ def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
 
 
 def _outside(ritz, log_betas, level, direction, spread) -> float:
-    """The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1) where the
-    log ratio first drops to ``level``: no eigenvalue beyond it (on the good event)."""
+    """Where the log ratio first drops to ``level`` beyond the extreme Ritz value.
+
+    The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1): no
+    eigenvalue lies beyond it (on the good event).
+    """
     edge = ritz[-1] if direction > 0 else ritz[0]
     step = spread * 1e-12 + np.finfo(float).tiny
     while _log_ratio(edge + direction * step, ritz, log_betas) > level:

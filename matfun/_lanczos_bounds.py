@@ -50,6 +50,7 @@ and Meurant, *Matrices, Moments and Quadrature with Applications* (2010).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -94,7 +95,7 @@ def stieltjes_bound(theta: np.ndarray, log_betas: float, a: float, b: float,
     hi = max(b, float(np.max(magnitudes))) * math.exp(low)
     breaks = sorted({math.log(lo), math.log(a), math.log(b), math.log(hi)})
     edges = np.concatenate([np.linspace(left, right, max(1, math.ceil((right - left) /
-                            math.log(4.0))) + 1)[:-1] for left, right in zip(breaks, breaks[1:])]
+                            math.log(4.0))) + 1)[:-1] for left, right in itertools.pairwise(breaks)]
                            + [np.array([breaks[-1]])])
     half = np.diff(edges) / 2
     u = (edges[:-1, None] + half[:, None] * (1 + _NODES[None, :])).ravel()

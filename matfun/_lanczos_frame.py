@@ -25,9 +25,11 @@ _EVERY_STEP_UNTIL = 32
 
 
 def spacing(steps: int, size: int) -> int:
-    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least ``8 k / n``
-    so that on small operators the ``O(k^2)`` checks stay a fraction of the ``O(k n)``
-    steps."""
+    """Steps to the next check: ``k // 32`` (overshoot below 4%), and at least ``8 k / n``.
+
+    The second keeps the ``O(k^2)`` checks a fraction of the ``O(k n)`` steps on small
+    operators.
+    """
     return max(1, steps // _EVERY_STEP_UNTIL, (8 * steps) // size)
 
 

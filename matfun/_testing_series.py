@@ -103,7 +103,8 @@ def assert_coefficients_match(
         raise AssertionError(f"{what}: got shape {actual.shape}, expected {expected.shape}")
     if not np.all(np.isfinite(actual)):
         k = int(np.argmin(np.isfinite(actual)))
-        raise AssertionError(f"{what}: coefficient {k} is {actual[k]} (expected {expected[k]:.17g})")
+        raise AssertionError(
+            f"{what}: coefficient {k} is {actual[k]} (expected {expected[k]:.17g})")
     eps = float(np.finfo(np.float64).eps)
     scale = (np.arange(terms) + 1.0) * eps * np.maximum(np.abs(expected), np.finfo(float).tiny)
     units = np.abs(actual.astype(np.float64) - expected) / scale

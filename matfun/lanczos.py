@@ -112,7 +112,6 @@ import numpy as np
 
 from ._backend import all_finite, as_vector, real_dtype
 from ._lanczos import LanczosProcess, largest_magnitude
-from ._lanczos_low_memory import LowMemoryProcess
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
 from ._lanczos_frame import (
@@ -122,9 +121,10 @@ from ._lanczos_frame import (
     check_ritz_values,
     extremes,
     halfway,
-    spacing,
     relative_target,
+    spacing,
 )
+from ._lanczos_low_memory import LowMemoryProcess
 from ._validation import check_tolerances
 from .operators import as_operator
 

@@ -130,11 +130,11 @@ def inv_sqrt_series(
         :math:`\sqrt\epsilon\,\tau\,\kappa(H)\|x\|` -- within the tolerance for
         :math:`\kappa(H) < 1/\sqrt\epsilon` (float64: 6.7e7), below the
         conditioning floor :math:`\kappa\epsilon` beyond. The price: the returned
-        error is often far below ``rtol``. It never fires before 20 terms. With ``accelerate`` the accelerated vector
-        counts as converged only when its distance to the partial sum plus
-        :math:`E_K` meets the tolerance (triangle inequality; the accelerator's own
-        error estimate is never trusted), else the partial sum is returned if it
-        meets it. See :mod:`matfun._driver`.
+        error is often far below ``rtol``. It never fires before 20 terms. With
+        ``accelerate`` the accelerated vector counts as converged only when its
+        distance to the partial sum plus :math:`E_K` meets the tolerance (triangle
+        inequality; the accelerator's own error estimate is never trusted), else the
+        partial sum is returned if it meets it. See :mod:`matfun._driver`.
     max_terms : int
         Upper limit on terms with a tolerance; reaching it warns
         (:class:`~matfun.SeriesConvergenceWarning`).

@@ -82,9 +82,9 @@ class CertifiedInterval:
     certificate : str
         ``"eigh"``: deterministic (a posteriori Bauer-Fike on a dense eigendecomposition,
         rounding included). ``"invariant"``: Lanczos spanned the whole space (small
-        ``n``); the Ritz values are the eigenvalues, up to rounding. ``"krylov"``: holds with probability at least ``1 - failure_probability``
-        over the random start, for every ``H`` chosen independently of ``seed``
-        (see :mod:`matfun._certify`).
+        ``n``); the Ritz values are the eigenvalues, up to rounding. ``"krylov"``: holds
+        with probability at least ``1 - failure_probability`` over the random start,
+        for every ``H`` chosen independently of ``seed`` (see :mod:`matfun._certify`).
     status : str
         ``"certified"`` (both ends), ``"upper only"`` (``lower = 0``) or
         ``"not certified"`` (``lower = 0``, ``upper = inf``).

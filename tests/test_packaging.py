@@ -36,7 +36,7 @@ SDIST_FILES = ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml",
 
 
 def _version_in_source():
-    """The string that ``[tool.setuptools.dynamic]`` points the build at, read as setuptools does."""
+    """The string ``[tool.setuptools.dynamic]`` points the build at, read as setuptools does."""
     attribute = PYPROJECT["tool"]["setuptools"]["dynamic"]["version"]["attr"]
     module, _, name = attribute.rpartition(".")
     path = ROOT.joinpath(*module.split(".")).with_suffix(".py")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accel._result import Status
 from accel import accelerator as accel_accelerator
+from accel._result import Status
 from accel.levin import levin
 from tests._helpers import to_numpy, xp_assert_close
 

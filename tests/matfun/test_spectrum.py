@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from matfun.operators import as_operator
 from scipy.sparse.linalg import LinearOperator
 
+from matfun.operators import as_operator
 from matfun.spectrum import certified_interval, spectral_radius
 from matfun.testing import matrix_with_spectrum, spectra
 
