@@ -15,6 +15,7 @@ from typing import Any
 
 from ._backend import as_vector, namespace, to_float
 from ._driver import Stopping, check_stopping
+from ._eigen import DAMPING_KINDS
 from ._engine import SeriesInfo, SeriesSpec
 from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to, unit_of
 from ._validation import check_real, positive_integer
@@ -25,8 +26,6 @@ from .scaling import SCALE_STRATEGIES, resolve_scale
 
 __all__ = ["DAMPING_KINDS", "Normalised", "check_damping", "check_options", "is_zero",
            "operator_and_vector", "setup_inv_sqrt", "setup_spd", "zero_result"]
-
-DAMPING_KINDS = ("abs", "shift", "square")
 
 _SQUARE_HINT = (
     "Use scale='adaptive' (safe), a Lanczos estimate (scale='lanczos'), or a fixed V above "
