@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import namespace, to_float
-from ._validation import check_real, power_of_two
+from ._validation import check_positive, power_of_two
 from .operators import Operator
 from .spectrum import _certify_operator
 
@@ -119,8 +119,8 @@ def check_interval(interval):
     if not isinstance(interval, tuple | list) or len(interval) != 2:
         raise TypeError(f"interval must be a pair (lo, hi), got {interval!r}")
     lo, hi = interval
-    lo = None if lo is None else _positive(lo, "interval lo")
-    hi = None if hi is None else _positive(hi, "interval hi")
+    lo = None if lo is None else check_positive(lo, "interval lo")
+    hi = None if hi is None else check_positive(hi, "interval hi")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"interval must have lo <= hi, got {interval!r}")
     return lo, hi
@@ -130,11 +130,4 @@ def scale_value(scale: Any) -> float:
     if isinstance(scale, str):
         raise ValueError(f"scale must be a positive number or one of {SCALES} (the Chebyshev "
                          f"method needs a bound, not an estimate), got {scale!r}")
-    return _positive(scale, "scale")
-
-
-def _positive(value: Any, name: str) -> float:
-    value = check_real(value, name)
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return value
+    return check_positive(scale, "scale")
