@@ -45,7 +45,7 @@ from ._backend import is_complex, namespace, norm, real_dtype, to_float
 from ._validation import power_of_two
 from .operators import Operator
 
-__all__ = ["LanczosProcess", "largest_magnitude"]
+__all__ = ["LanczosProcess", "largest_magnitude", "residual_norm", "unit_start"]
 
 _INITIAL_CAPACITY = 32
 
@@ -53,6 +53,30 @@ _INITIAL_CAPACITY = 32
 def largest_magnitude(xp: Any, v: Any) -> float:
     """``max |v_i|`` as a Python float (no squares: safe at any magnitude). One sync."""
     return to_float(xp.max(xp.abs(v)))
+
+
+def unit_start(xp: Any, start: Any) -> tuple[float, float, Any]:
+    """``(start_scale, unit_norm, q_1)`` with ``start = start_scale * unit_norm * q_1``.
+
+    ``start_scale`` is the power of two above ``max |start_i|`` (exact), so the norm
+    of ``start / start_scale`` can neither overflow nor underflow.
+    """
+    peak = largest_magnitude(xp, start)
+    if peak == 0.0:
+        raise ValueError("the Lanczos start vector must be non-zero")
+    start_scale = power_of_two(peak)
+    unit = start / start_scale
+    unit_norm = to_float(norm(xp, unit))
+    return start_scale, unit_norm, unit / unit_norm
+
+
+def residual_norm(xp: Any, w: Any) -> float:
+    """``||w||``, rescaled by a power of two where the plain norm overflows. One sync."""
+    beta = to_float(norm(xp, w))
+    if not math.isfinite(beta):  # entries above 1e154: squares overflow
+        peak = power_of_two(largest_magnitude(xp, w))
+        beta = peak * to_float(norm(xp, w / peak))
+    return beta
 
 
 class LanczosProcess:
@@ -86,12 +110,7 @@ class LanczosProcess:
         self.op = op
         xp = self.xp = namespace(start)
         self._complex = is_complex(xp, start)
-        peak = largest_magnitude(xp, start)
-        if peak == 0.0:
-            raise ValueError("the Lanczos start vector must be non-zero")
-        self.start_scale = power_of_two(peak)
-        unit = start / self.start_scale
-        self.unit_norm = to_float(norm(xp, unit))
+        self.start_scale, self.unit_norm, first = unit_start(xp, start)
         self.start_norm = self.start_scale * self.unit_norm
         self.alphas: list[float] = []
         self.betas: list[float] = []
@@ -104,11 +123,11 @@ class LanczosProcess:
         self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
                                 device=array_device(start))
         try:
-            self._buffer[0, :] = unit / self.unit_norm
+            self._buffer[0, :] = first
             self._in_place = True
         except (TypeError, ValueError, NotImplementedError, AttributeError):
             self._in_place = False  # immutable arrays (JAX): rows appended by concat
-            self._buffer = xp.reshape(unit / self.unit_norm, (1, op.size))
+            self._buffer = xp.reshape(first, (1, op.size))
         self._rows = 1
 
     @property
@@ -155,10 +174,7 @@ class LanczosProcess:
         w = w - second @ Q
         # Decisions follow (alpha, beta and the breakdown test): two syncs per step.
         alpha = to_float(xp.real(first[k] + second[k]) if self._complex else first[k] + second[k])
-        beta = to_float(norm(xp, w))
-        if not math.isfinite(beta):  # entries above 1e154: squares overflow
-            peak = power_of_two(largest_magnitude(xp, w))
-            beta = peak * to_float(norm(xp, w / peak))
+        beta = residual_norm(xp, w)
         self.alphas.append(alpha)
         self.betas.append(beta)
         previous = self.betas[-2] if k > 0 else 0.0

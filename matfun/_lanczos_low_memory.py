@@ -28,11 +28,10 @@ Lanczos and conjugate-gradient recurrences*, Linear Algebra Appl. 113.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ._backend import inner, is_complex, namespace, norm, real_dtype, to_float
-from ._lanczos import largest_magnitude
+from ._backend import inner, is_complex, namespace, real_dtype, to_float
+from ._lanczos import largest_magnitude, residual_norm, unit_start
 from ._validation import power_of_two
 from .operators import Operator
 
@@ -46,14 +45,8 @@ class LowMemoryProcess:
         self.op = op
         xp = self.xp = namespace(start)
         self._complex = is_complex(xp, start)
-        peak = largest_magnitude(xp, start)
-        if peak == 0.0:
-            raise ValueError("the Lanczos start vector must be non-zero")
-        self.start_scale = power_of_two(peak)
-        unit = start / self.start_scale
-        self.unit_norm = to_float(norm(xp, unit))
+        self.start_scale, self.unit_norm, self._first = unit_start(xp, start)
         self.start_norm = self.start_scale * self.unit_norm
-        self._first = unit / self.unit_norm
         self._previous, self._current = None, self._first
         self.alphas: list[float] = []
         self.betas: list[float] = []
@@ -92,10 +85,7 @@ class LowMemoryProcess:
             return False
         k = self.steps
         w, alpha = self._advance(self._previous, self._current, k, None)
-        beta = to_float(norm(self.xp, w))
-        if not math.isfinite(beta):
-            peak = power_of_two(largest_magnitude(self.xp, w))
-            beta = peak * to_float(norm(self.xp, w / peak))
+        beta = residual_norm(self.xp, w)
         self.alphas.append(alpha)
         self.betas.append(beta)
         previous = self.betas[-2] if k > 0 else 0.0

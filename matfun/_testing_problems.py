@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ._strategies import _CONDITIONS, _SIZES, _strategy, spectra
+from ._validation import power_of_two
 
 __all__ = ["RHS_KINDS", "HermitianProblem", "problems", "safe_norm", "spectrum_summary"]
 
@@ -105,7 +106,7 @@ def safe_norm(v: Any) -> float:
     largest = float(np.max(np.abs(v))) if v.size else 0.0
     if largest == 0.0 or not math.isfinite(largest):
         return largest
-    scale = math.ldexp(1.0, math.frexp(largest)[1])
+    scale = power_of_two(largest)
     return scale * float(np.linalg.norm(v.astype(np.promote_types(v.dtype, np.float64)) / scale))
 
 
