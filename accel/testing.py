@@ -101,11 +101,6 @@ def sequence_limit(sequence: ClassicSequence, dtype: Any = np.float64) -> np.nda
     return values.reshape(()) if len(limits) == 1 else values
 
 
-def limit_digits(sequence: ClassicSequence) -> tuple[str, ...]:
-    """The limit to 40 significant digits (strings, one per component)."""
-    return _exact(sequence.name, 2)[1]
-
-
 @dataclass(frozen=True)
 class CheckRow:
     """One run of :func:`check_accelerator`.
