@@ -64,7 +64,7 @@ import numpy as np
 from ._backend import all_finite, is_complex, real_dtype, to_float
 from ._backend import namespace as _namespace
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, as_sequence, constants, total_norm
+from ._sequence import CONVERGED_ULPS, as_sequence, constants, raw_tail_error, total_norm
 
 __all__ = ["PREFIX_RUNS", "honest", "power_of_two_exponent", "scale_by_power_of_two"]
 
@@ -301,8 +301,6 @@ def _growing(xp: Any, unit: Any) -> bool:
 
 
 def _raw_tail(xp: Any, unit: Any) -> float:
-    from ._sequence import raw_tail_error
-
     return raw_tail_error(xp, unit) if unit.shape[0] > 1 else math.inf
 
 

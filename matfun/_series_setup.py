@@ -23,6 +23,7 @@ from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesRangeError
 from .operators import Operator, as_operator, shift, square
 from .scaling import SCALE_STRATEGIES, resolve_scale
+from .spectrum import spectral_radius
 
 __all__ = ["DAMPING_KINDS", "Normalised", "check_damping", "check_options", "is_zero",
            "operator_and_vector", "setup_inv_sqrt", "setup_spd", "zero_result"]
@@ -197,8 +198,6 @@ def _positive(value: Any, name: str) -> float:
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:
-    from .spectrum import spectral_radius
-
     return spectral_radius(op, like=g, method=method).upper
 
 
