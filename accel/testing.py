@@ -56,7 +56,14 @@ _ROUNDING_ULPS = 16.0
 
 
 def classic_sequences(kind: str | None = None) -> tuple[ClassicSequence, ...]:
-    """The catalogue, or its entries of one ``kind`` (see :class:`ClassicSequence`)."""
+    """The catalogue, or its entries of one ``kind`` (see :class:`ClassicSequence`).
+
+    Examples
+    --------
+    >>> from accel.testing import classic_sequences
+    >>> len(classic_sequences()), classic_sequences("alternating")[0].name
+    (31, 'alternating harmonic -> log 2')
+    """
     if kind is None:
         return CATALOGUE
     chosen = tuple(s for s in CATALOGUE if s.kind == kind)
@@ -87,6 +94,13 @@ def sequence_terms(sequence: ClassicSequence, count: int | None = None,
     """The first ``count`` terms (default ``sequence.count``), each rounded once to ``dtype``.
 
     Shape ``(count,)`` for scalar sequences, ``(count, n)`` for vector ones.
+
+    Examples
+    --------
+    >>> from accel.testing import classic_sequences, sequence_terms
+    >>> harmonic = classic_sequences("alternating")[0]  # 1 - 1/2 + 1/3 - ... = log 2
+    >>> sequence_terms(harmonic, 3)
+    array([1.        , 0.5       , 0.83333333])
     """
     count = sequence.count if count is None else count
     flat, limits = _exact(sequence.name, count)
@@ -95,7 +109,14 @@ def sequence_terms(sequence: ClassicSequence, count: int | None = None,
 
 
 def sequence_limit(sequence: ClassicSequence, dtype: Any = np.float64) -> np.ndarray:
-    """The limit rounded to ``dtype``: shape ``()`` or ``(n,)``."""
+    """The limit rounded to ``dtype``: shape ``()`` or ``(n,)``.
+
+    Examples
+    --------
+    >>> from accel.testing import classic_sequences, sequence_limit
+    >>> float(sequence_limit(classic_sequences("alternating")[0]))  # log 2
+    0.6931471805599453
+    """
     _, limits = _exact(sequence.name, 2)
     values = np.array([float(x) for x in limits]).astype(dtype)
     return values.reshape(()) if len(limits) == 1 else values

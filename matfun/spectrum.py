@@ -210,6 +210,14 @@ def random_start(like: Any, size: int, seed: int) -> Any:
     """A reproducible standard-normal vector of length ``size`` in ``like``'s backend and dtype.
 
     Drawn on the host with NumPy (it is not user data) and moved once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matfun.spectrum import random_start
+    >>> v = random_start(np.zeros(3, dtype=np.float32), 3, seed=0)
+    >>> v.dtype, bool(np.all(v == random_start(np.zeros(3, dtype=np.float32), 3, seed=0)))
+    (dtype('float32'), True)
     """
     _, like = as_vector(like, "like")
     size = check_integer(size, "size", minimum=1)
