@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ._strategies import _CONDITIONS, _SIZES, _strategy, spectra
-from ._validation import power_of_two
+from ._validation import check_choice, power_of_two
 
 __all__ = ["RHS_KINDS", "HermitianProblem", "problems", "safe_norm", "spectrum_summary"]
 
@@ -240,6 +240,4 @@ def _check_dtype(dtype):
 
 
 def _check_rhs(kind):
-    if kind not in RHS_KINDS:
-        raise ValueError(f"rhs must be one of {RHS_KINDS}, got {kind!r}")
-    return kind
+    return check_choice(kind, "rhs", RHS_KINDS)
