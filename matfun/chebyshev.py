@@ -95,7 +95,13 @@ from ._chebyshev_interval import (
     merge_sources,
     scale_value,
 )
-from ._validation import check_real, check_tolerances, positive_integer, power_of_two
+from ._validation import (
+    check_nonnegative,
+    check_real,
+    check_tolerances,
+    positive_integer,
+    power_of_two,
+)
 from .operators import Operator, as_operator
 
 __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
@@ -243,9 +249,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     H = as_operator(op, like=g, name="op")
     eps = float(xp.finfo(real_dtype(xp, g)).eps)
     rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=max(1e-8, 100 * eps))
-    mu = check_real(damping, "damping")
-    if mu < 0:
-        raise ValueError(f"damping must be non-negative, got {damping!r}")
+    mu = check_nonnegative(damping, "damping")
     lo, hi = check_interval(interval)
     if degree is not None and (isinstance(degree, bool) or not isinstance(degree, int)
                                or degree < 0):
