@@ -21,7 +21,7 @@ import array_api_compat
 from ._backend import all_finite, as_vector, conj_transpose, is_complex, namespace, to_float
 from ._operator_forms import check_symmetric, is_scipy_sparse, is_torch_sparse
 from ._operator_forms import is_array as _has_namespace
-from ._validation import check_real, positive_integer, power_of_two
+from ._validation import check_nonnegative, check_positive, positive_integer, power_of_two
 from .operators import Operator, as_operator
 
 __all__ = ["eigendecomposition", "to_dense"]
@@ -155,10 +155,7 @@ def check_damping(damping: Any, kind: Any) -> float:
     """``damping >= 0`` as a float, ``kind`` one of :data:`DAMPING_KINDS`."""
     if not isinstance(kind, str) or kind not in DAMPING_KINDS:
         raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got {kind!r}")
-    lam = check_real(damping, "damping")
-    if lam < 0:
-        raise ValueError(f"damping must be non-negative, got {lam}")
-    return lam
+    return check_nonnegative(damping, "damping")
 
 
 # A truncation longer than this takes minutes in the mpmath coefficient recurrences
@@ -177,10 +174,7 @@ def check_terms(terms: Any) -> int:
 
 def check_scale(scale: Any) -> float:
     """A positive finite scale ``V``."""
-    V = check_real(scale, "scale")
-    if V <= 0:
-        raise ValueError(f"scale must be positive, got {V}")
-    return V
+    return check_positive(scale, "scale")
 
 
 def _device(x: Any) -> Any:
