@@ -75,7 +75,9 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import is_complex, namespace, norm, real_dtype, to_float
+from ._backend import is_complex, namespace, real_dtype, to_float
+from ._lanczos import LanczosProcess
+from ._lanczos_low_memory import LowMemoryProcess
 from ._validation import power_of_two
 from .operators import Operator
 
@@ -131,54 +133,11 @@ def dense_certificate(array: Any) -> tuple[float, float, float]:
     return max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor
 
 
-class _Lanczos:
-    """The Lanczos recurrence for the tridiagonal only (basis kept only for small ``n``)."""
-
-    def __init__(self, op: Operator, start: Any) -> None:
-        self.op, self.xp = op, namespace(start)
-        self.q = start / norm(self.xp, start)
-        self.previous = None
-        self.alphas: list[float] = []
-        self.betas: list[float] = []
-        self.basis = [self.q] if op.size <= _REORTHOGONALIZE_UP_TO else None
-        self.breakdown = False
-        self._eps = float(self.xp.finfo(real_dtype(self.xp, start)).eps)
-        self._scale = 0.0
-        self.factor: float | None = None
-
-    def run_to(self, steps: int) -> None:
-        xp = self.xp
-        while len(self.alphas) < steps and not self.breakdown:
-            w = self.op.matvec(self.q)
-            if self.factor is None:
-                # Decision, once: work with H / factor (a power of two near |H q|), so
-                # that norms cannot overflow or underflow at any magnitude of H.
-                largest = to_float(xp.max(xp.abs(w)))
-                self.factor = power_of_two(largest) if largest > 0 else 1.0
-            w = w / self.factor
-            # Decisions follow (alpha, beta, breakdown): one host sync per step.
-            alpha = to_float(xp.real(xp.sum(xp.conj(self.q) * w)))
-            w = w - alpha * self.q
-            if self.previous is not None:
-                w = w - self.betas[-1] * self.previous
-            if self.basis is not None:
-                Q = xp.stack(self.basis, axis=1)
-                QH = xp.conj(xp.matrix_transpose(Q)) if is_complex(xp, Q) else \
-                    xp.matrix_transpose(Q)
-                for _ in range(2):  # twice is enough (Parlett)
-                    w = w - Q @ (QH @ w)
-            beta = to_float(norm(xp, w))
-            self.alphas.append(alpha)
-            self.betas.append(beta)
-            self._scale = max(self._scale, abs(alpha) + beta + (self.betas[-2] if len(
-                self.betas) > 1 else 0.0))
-            full = self.basis is not None and len(self.alphas) >= self.op.size
-            if full or beta <= self.op.size * self._eps * self._scale:
-                self.breakdown = True
-                return
-            self.previous, self.q = self.q, w / beta
-            if self.basis is not None:
-                self.basis.append(self.q)
+def _lanczos(op: Operator, start: Any) -> LanczosProcess | LowMemoryProcess:
+    """The recurrence for the tridiagonal: fully reorthogonalised only for small ``n``."""
+    if op.size <= _REORTHOGONALIZE_UP_TO:
+        return LanczosProcess(op, start)
+    return LowMemoryProcess(op, start)
 
 
 def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
@@ -309,25 +268,27 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
     ``upper`` inf where not certified), ``steps``, ``exact`` (breakdown) and
     ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
     """
-    process = _Lanczos(op, start)
+    process = _lanczos(op, start)
+    full = isinstance(process, LanczosProcess)
     dimension = op.size * (2 if complex_field else 1)
-    eps = process._eps
+    eps = process.eps
     best = {"lower": 0.0, "upper": math.inf, "steps": 0, "exact": False, "ritz": (0.0, 0.0)}
     grid = check_steps(budget)
     index = 0
     while index < len(grid):
-        process.run_to(grid[index])
+        while process.steps < grid[index] and process.step():
+            pass
         k = len(process.alphas)
         low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
                                                      process.breakdown)
-        unit = scale * process.factor  # a power of two >= ||T|| (in H's units)
+        unit = scale * process.scale  # a power of two >= ||T|| (in H's units)
         margin = _MARGIN * k * eps * unit
         ritz = (math.sqrt(low) * unit, math.sqrt(high) * unit)
         # Exact only when the basis spans the whole space (T_n is similar to H); an
         # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
         # so it goes through the probabilistic certificate like any other step, with
         # beta_k raised to the breakdown threshold.
-        exact = process.breakdown and process.basis is not None and k >= op.size
+        exact = process.breakdown and full and k >= op.size
         lower, upper = 0.0, math.inf
         if exact:
             # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
@@ -335,16 +296,16 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
             import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
                 np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
-                lapack_driver="sterf")) * process.factor
+                lapack_driver="sterf")) * process.scale
             lower, upper = float(theta.min()) - margin, float(theta.max()) + margin
         elif dimension >= 2:
             betas = list(process.betas)
-            betas[-1] = max(betas[-1], op.size * eps * process._scale)
+            betas[-1] = max(betas[-1], process.breakdown_threshold)
             poly_lower, poly_upper = polynomial_certificate(
                 process.alphas, betas, dimension, failure_probability, complex_field)
             if poly_lower > 0:
-                lower = poly_lower * process.factor - margin
-            upper = poly_upper * process.factor + margin
+                lower = poly_lower * process.scale - margin
+            upper = poly_upper * process.scale + margin
         lower = max(lower, 0.0)
         best = {"lower": float(lower), "upper": float(upper), "steps": k, "exact": exact,
                 "ritz": (float(ritz[0]), float(ritz[1]))}

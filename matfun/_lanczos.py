@@ -140,6 +140,11 @@ class LanczosProcess:
         """Machine epsilon of the basis' real dtype."""
         return self._eps
 
+    @property
+    def breakdown_threshold(self) -> float:
+        """``n eps ||T||`` (of ``H / scale``): a ``beta`` at or below it is a breakdown."""
+        return self.op.size * self.eps * self._size_of_t
+
     def rows(self, k: int) -> Any:
         """``Q_k^T`` as a ``(k, n)`` array: a view of the buffer, no copy."""
         return self._buffer[:k, :]
@@ -179,7 +184,7 @@ class LanczosProcess:
         self.betas.append(beta)
         previous = self.betas[-2] if k > 0 else 0.0
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + previous)
-        if beta <= self.op.size * self._eps * self._size_of_t or self.steps >= self.op.size:
+        if beta <= self.breakdown_threshold or self.steps >= self.op.size:
             self.breakdown = True
         else:
             self._append(w / beta)

@@ -92,11 +92,16 @@ class LowMemoryProcess:
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + previous)
         # Only a vanishing beta is an invariant subspace here: without orthogonality
         # k = n steps do not span the space (the run may go on past n).
-        if beta <= self.op.size * self.eps * self._size_of_t:
+        if beta <= self.breakdown_threshold:
             self.breakdown = True
         else:
             self._previous, self._current = self._current, w / beta
         return True
+
+    @property
+    def breakdown_threshold(self) -> float:
+        """``n eps ||T||`` (of ``H / scale``): a ``beta`` at or below it is a breakdown."""
+        return self.op.size * self.eps * self._size_of_t
 
     @property
     def scaled_residual(self) -> float:
