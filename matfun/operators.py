@@ -245,20 +245,42 @@ class Operator:
 
 
 def square(op: Operator) -> Operator:
-    """``H^2`` as an operator: two matvecs of ``op`` per product, none extra."""
+    """``H^2`` as an operator: two matvecs of ``op`` per product, none extra.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = as_operator(np.diag([1.0, -2.0]))
+    >>> square(H).matvec(np.ones(2)), H.matvecs
+    (array([1., 4.]), 2)
+    """
     _check_operator(op, "op")
     return op._derived(_square_recipe, f"({op.name})^2")
 
 
 def shift(op: Operator, lam: float) -> Operator:
-    """``H + lam I`` as an operator: one matvec of ``op`` per product."""
+    """``H + lam I`` as an operator: one matvec of ``op`` per product.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shift(as_operator(np.diag([1.0, -2.0])), 0.5).matvec(np.ones(2))
+    array([ 1.5, -1.5])
+    """
     _check_operator(op, "op")
     lam = check_real(lam, "lam")
     return op._derived(functools.partial(_shift_recipe, lam), f"{op.name} + {lam:g} I")
 
 
 def scale(op: Operator, factor: float) -> Operator:
-    """``factor * H`` as an operator: one matvec of ``op`` per product."""
+    """``factor * H`` as an operator: one matvec of ``op`` per product.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale(as_operator(np.diag([1.0, -2.0])), 0.5).matvec(np.ones(2))
+    array([ 0.5, -1. ])
+    """
     _check_operator(op, "op")
     factor = check_real(factor, "factor")
     return op._derived(functools.partial(_scale_recipe, factor), f"{factor:g} * {op.name}")
