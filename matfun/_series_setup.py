@@ -17,8 +17,8 @@ from ._backend import as_vector, namespace, to_float
 from ._driver import Stopping, check_stopping
 from ._eigen import DAMPING_KINDS
 from ._engine import SeriesInfo, SeriesSpec
-from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to, unit_of
-from ._validation import check_real, positive_integer
+from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to
+from ._validation import check_real, positive_integer, power_of_two
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesRangeError
 from .operators import Operator, as_operator, shift, square
@@ -104,9 +104,9 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     if isinstance(scale, str):
         c, probe = _unit(H, g_n, scale)
     else:
-        c = unit_of(math.sqrt(_positive(scale, "scale")))
+        c = power_of_two(math.sqrt(_positive(scale, "scale")))
     if lam:
-        c = max(c, unit_of(math.sqrt(lam) if kind == "square" else lam))
+        c = max(c, power_of_two(math.sqrt(lam) if kind == "square" else lam))
     e_c = log2_unit(c)
     c_squared = two_to(2 * e_c)
     H_n = scaled_operator(H, c, g_n, probe)
@@ -141,7 +141,7 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
     if isinstance(scale, str):
         c, probe = _unit(H, g_n, scale)
     else:
-        c = unit_of(_positive(scale, "scale"))
+        c = power_of_two(_positive(scale, "scale"))
     e_c = log2_unit(c)
     H_n = scaled_operator(H, c, g_n, probe)
     spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
@@ -159,7 +159,7 @@ def _unit(H: Operator, g_n: Any, scale: Any) -> tuple[float, Any]:
     """``(c, H g or None)``: the operator's unit from a probe, or free for dense Frobenius."""
     if scale == "frobenius" and H.array is not None:
         xp = namespace(H.array)
-        return unit_of(to_float(xp.max(xp.abs(H.array)))), None  # decision: the unit
+        return power_of_two(to_float(xp.max(xp.abs(H.array)))), None  # decision: the unit
     return probe_unit(H, g_n)
 
 

@@ -15,26 +15,18 @@ import math
 from typing import Any
 
 from ._backend import namespace, norm, to_float
+from ._validation import power_of_two
 from .errors import SeriesRangeError
 from .operators import Operator
 
-__all__ = ["unit_of", "normalise_vector", "probe_unit", "scaled_operator", "log2_unit", "two_to"]
-
-
-def unit_of(value: float) -> float:
-    """The power of two just above ``|value|`` (``power_of_two``), capped at ``2**1023``.
-
-    Above ``2**1023`` the next power of two is not a float64; ``2**1023`` still brings
-    the value to at most 2, exactly.
-    """
-    return math.ldexp(1.0, min(math.frexp(value)[1], 1023))
+__all__ = ["normalise_vector", "probe_unit", "scaled_operator", "log2_unit", "two_to"]
 
 
 def normalise_vector(g: Any) -> tuple[Any, float]:
     """``(g / d, d)`` with ``d`` the power of two above ``max |g|`` (``g != 0``)."""
     xp = namespace(g)
     largest = to_float(xp.max(xp.abs(g)))  # decision: the unit
-    unit = unit_of(largest)
+    unit = power_of_two(largest)
     return g / unit, unit
 
 
@@ -49,7 +41,7 @@ def probe_unit(op: Operator, g: Any) -> tuple[float, Any]:
     largest = to_float(xp.max(xp.abs(product)))  # decision: the unit
     if largest == 0.0:
         return 1.0, product
-    inner_unit = unit_of(largest)
+    inner_unit = power_of_two(largest)
     ratio_norm = to_float(norm(xp, product / inner_unit)) / to_float(norm(xp, g))
     exponent = math.frexp(ratio_norm)[1] + math.frexp(inner_unit)[1] - 1
     return math.ldexp(1.0, max(-1074, min(exponent, 1023))), product

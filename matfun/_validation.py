@@ -88,12 +88,19 @@ def check_tolerances(rtol: Any, atol: Any, *, eps: float, default_rtol: float | 
 
 
 def power_of_two(value: float) -> float:
-    """The power of two nearest above ``|value|`` (``value`` finite, nonzero).
+    """The power of two nearest above ``|value|`` (``value`` finite, nonzero), at most ``2**1023``.
 
     Dividing by it is exact in binary floating point: the way to rescale data of
-    any magnitude to about 1 before norms, squares or inner products.
+    any magnitude to about 1 before norms, squares or inner products. Above
+    ``2**1023`` the next power of two is not a float64; ``2**1023`` still brings the
+    value to below 2, exactly.
+
+    Examples
+    --------
+    >>> power_of_two(3.0), power_of_two(-0.25), power_of_two(1e308)
+    (4.0, 0.5, 8.98846567431158e+307)
     """
-    return math.ldexp(1.0, math.frexp(value)[1])
+    return math.ldexp(1.0, min(math.frexp(value)[1], 1023))
 
 
 # The validators below complete the one validation layer: every public function
