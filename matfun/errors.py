@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SeriesDivergenceError", "SeriesConvergenceWarning", "SeriesRangeError"]
+__all__ = ["ResultRangeError", "SeriesDivergenceError", "SeriesConvergenceWarning",
+           "SeriesRangeError"]
 
 
 class SeriesDivergenceError(ArithmeticError):
@@ -26,7 +27,18 @@ class SeriesConvergenceWarning(RuntimeWarning):
     """A series stopped at ``max_terms`` before reaching its tolerance."""
 
 
-class SeriesRangeError(ArithmeticError):
+class ResultRangeError(ArithmeticError):
+    """The answer is outside the dtype's range, though every input is finite.
+
+    Every method works on data rescaled by powers of two, so any finite nonzero
+    magnitude of the operator and vector is accepted; this is raised only when the
+    result itself, in the caller's units, overflows the dtype or underflows below its
+    smallest normal number (where it would keep no relative accuracy). Never an inf or
+    a zero in its place.
+    """
+
+
+class SeriesRangeError(ResultRangeError):
     """The answer, or a scale the caller asked for, is outside the dtype's range.
 
     The series run on data rescaled by powers of two, so any finite nonzero

@@ -126,6 +126,7 @@ from ._lanczos_frame import (
 )
 from ._lanczos_low_memory import LowMemoryProcess
 from ._validation import check_tolerances
+from .errors import ResultRangeError
 from .operators import as_operator
 
 __all__ = [
@@ -335,7 +336,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         ``error_estimate = inf``.)
     ValueError
         Bad arguments, or a Ritz value proving ``bounds`` wrong.
-    OverflowError, FloatingPointError
+    matfun.errors.ResultRangeError
         The answer itself is outside the dtype's range (e.g. ``|H|^{-1} g`` with
         ``||g|| = 1e300``, ``||H|| = 1e-300``), or below its normal numbers.
 
@@ -418,10 +419,10 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
             "damping", report())
     x = assemble(xp, process, chosen.coefficients, g, function)  # memory="low": 2nd pass
     if not all_finite(xp, x):  # decisions: two syncs per call
-        raise OverflowError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
+        raise ResultRangeError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")
     if largest_magnitude(xp, x) < float(xp.finfo(x.dtype).smallest_normal):
-        raise FloatingPointError(f"f(H) g underflows in {g.dtype}: its largest entry is "
+        raise ResultRangeError(f"f(H) g underflows in {g.dtype}: its largest entry is "
                                  "below the smallest normal number (no relative accuracy)")
     info = report()
     return (x, info) if full_output else x
