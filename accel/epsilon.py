@@ -51,10 +51,12 @@ Numer. Algorithms 1 (1991). Oldewage, Clarke, Hernández-Lobato, TMLR 2024, eq. 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
 
+from . import _scalar
 from ._honest import honest
 from ._backend import real_dtype
 from ._result import AccelResult, Status
@@ -381,7 +383,8 @@ def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_a
     return result if full_output else result.estimate
 
 
-@honest(table_scaling=True)
+@honest(table_scaling=True,
+        fast=functools.partial(_scalar.epsilon_fast, weight=wynn_weight))
 def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
            full_output: bool = False, table: bool = False) -> Any:
     r"""Shanks transform by Wynn's epsilon algorithm.
@@ -449,7 +452,8 @@ def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                        inverse=inverse, full_output=full_output, table=table)
 
 
-@honest(table_scaling=True)
+@honest(table_scaling=True,
+        fast=functools.partial(_scalar.epsilon_fast, weight=sablonniere_weight))
 def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                 full_output: bool = False, table: bool = False) -> Any:
     r"""Sablonnière-modified epsilon algorithm (seed paper eq. 5).
