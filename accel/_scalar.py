@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._honest import _SIGNS, ROUNDING_SAFETY, prefix_tail, scale_by_power_of_two
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, tail_error
 
@@ -66,52 +67,38 @@ def _is_order(order: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _sign_steps(m: int) -> tuple[np.ndarray, np.ndarray]:
+def _sign_steps(m: int) -> np.ndarray:
     """``eps * signs`` of the two rounding perturbations of :mod:`accel._honest`."""
-    from ._honest import _SIGNS
-
-    return (_EPS * np.resize(_SIGNS, m)[::-1].copy(),
-            _EPS * ((-1.0) ** np.arange(m)[::-1]))
-
-
-def _scale(x: Any, exponent: int) -> Any:
-    from ._honest import scale_by_power_of_two
-
-    return scale_by_power_of_two(x, exponent)
+    return np.stack([_EPS * np.resize(_SIGNS, m)[::-1], _EPS * ((-1.0) ** np.arange(m)[::-1])])
 
 
 def _prepare(seq: np.ndarray, translative: bool) -> tuple | None:
     """Centre, scale and perturb as :func:`accel._honest.honest_result` does.
 
-    Returns ``(unit, rows, center, exponent)`` with ``rows`` the unit terms and
-    their two perturbed copies, or ``None`` (the general path handles it).
+    Returns ``(unit, rows, center, exponent)`` with ``rows`` (shape ``(3, m)``) the
+    unit terms and their two perturbed copies, or ``None`` (the general path handles it).
     """
-    m = seq.shape[0]
     with np.errstate(all="ignore"):
-        if not np.isfinite(seq).all():
-            return None
+        # A NaN or inf term makes the size non-finite: the general path refuses it.
         center = float(seq[-1]) if translative else 0.0
         centred = seq - center if translative else seq
         size = float(np.max(np.abs(centred)))
     if not math.isfinite(size) or size == 0.0:
         return None
     exponent = math.frexp(size)[1]
-    unit = _scale(centred, -exponent)
-    size_terms = _scale(seq, -exponent)
-    first, second = _sign_steps(m)
-    rows = np.stack([unit, unit + size_terms * first, unit + size_terms * second])
+    unit = scale_by_power_of_two(centred, -exponent)
+    size_terms = scale_by_power_of_two(seq, -exponent)
+    rows = np.concatenate([unit[None, :], unit + size_terms * _sign_steps(seq.shape[0])])
     return unit, rows, center, exponent
 
 
 def _finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: list[float],
             center: float, exponent: int) -> AccelResult | None:
     """The checked result from the runs' numbers (:func:`accel._honest.honest_result`)."""
-    from ._honest import ROUNDING_SAFETY, prefix_tail
-
     m = unit.shape[0]
     eps = _EPS
     estimate = main.estimate
-    scaled_center = _scale(center, -exponent)
+    scaled_center = scale_by_power_of_two(center, -exponent)
     scaled_size = _norm(estimate + scaled_center)
     representable = max(scaled_size, _norm(scaled_center))
     change = 0.0
@@ -138,7 +125,7 @@ def _finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix:
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
-    value = _scale(estimate, exponent) + center
+    value = scale_by_power_of_two(estimate, exponent) + center
     if not math.isfinite(value):
         return None
     if math.isfinite(error):
@@ -187,7 +174,7 @@ def epsilon_fast(seq: Any, *args: Any, weight: Callable[[int], float], order: An
         return None
 
     def entry(column: int, row: int, index: int) -> float:
-        return float(columns[column][row, index])
+        return float(columns[column][row * m + index])
 
     # The main run: the anti-diagonal from the newest term (summarize_diagonal).
     target = targets[0]
@@ -217,35 +204,48 @@ def _epsilon_columns(rows: np.ndarray, columns: int,
                      weight: Callable[[int], float]) -> list[np.ndarray] | None:
     """Columns ``0..columns`` of the epsilon table of each row; ``None`` on any breakdown.
 
-    The arithmetic of :func:`accel.epsilon.epsilon_table` with the elementwise
-    inverse; the near-zero test (16 ulps) and finiteness are checked on every
-    entry at the end (the general path handles a table that needs them).
+    The rows are laid end to end in one flat array (row ``r``'s entry ``j`` of
+    column ``c`` at ``r m + j``): entries that straddle two rows are meaningless
+    and ignored. The arithmetic is that of :func:`accel.epsilon.epsilon_table`
+    with the elementwise inverse; the near-zero test (16 ulps of the larger
+    entry) and finiteness are checked on every meaningful entry at the end (the
+    general path handles a table that needs them).
     """
-    table = [rows]
-    differences, uppers, lowers = [], [], []
+    count, m = rows.shape
+    table = [rows.reshape(-1)]
     before = None
-    current = rows
+    current = table[0]
     with np.errstate(all="ignore"):
         for column in range(1, columns + 1):
-            upper, lower = current[:, 1:], current[:, :-1]
-            difference = upper - lower
-            value = 1.0 / difference
+            value = 1.0 / (current[1:] - current[:-1])
             if weight(column) != 1.0:
                 value = value * weight(column)
             if before is not None:
-                value = value + before[:, 1:-1]
-            differences.append(difference)
-            uppers.append(upper)
-            lowers.append(lower)
+                value += before[1:-1]
             table.append(value)
             before, current = current, value
-        difference = np.abs(np.concatenate(differences, axis=1))
-        scale = np.maximum(np.abs(np.concatenate(uppers, axis=1)),
-                           np.abs(np.concatenate(lowers, axis=1)))
+        flat = np.concatenate(table)
+        entries, pairs = _masks(count, m, columns)
+        older = flat[:pairs.shape[0] + 1]
+        size = np.abs(older)
+        scale = np.maximum(size[1:], size[:-1])
         scale *= _NEAR_ZERO
-        if (difference <= scale).any() or not np.isfinite(np.concatenate(table, axis=1)).all():
+        small = np.abs(older[1:] - older[:-1]) <= scale
+        if np.any(small, where=pairs) or not np.all(np.isfinite(flat), where=entries):
             return None
     return table
+
+
+@functools.lru_cache(maxsize=64)
+def _masks(count: int, m: int, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Meaningful entries of the flat table, and meaningful differences of columns < ``columns``."""
+    entries = []
+    for column in range(columns + 1):
+        position = np.arange(count * m - column)
+        entries.append(position % m <= m - 1 - column)
+    # The difference of entries p and p + 1 of column c - 1 feeds column c.
+    pairs = [np.append(mask[:-1] & mask[1:], False) for mask in entries[:-1]]
+    return np.concatenate(entries), np.concatenate(pairs)[:-1]
 
 
 # -- Levin ------------------------------------------------------------------------
