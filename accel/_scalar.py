@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,7 @@ from ._honest import _SIGNS, ROUNDING_SAFETY, prefix_tail, scale_by_power_of_two
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, tail_error
 
-__all__ = ["MIN_TERMS", "epsilon_fast", "levin_factors", "levin_fast"]
+__all__ = ["MIN_TERMS", "accepts", "epsilon_fast", "finish", "norm", "prepare", "raw_tail", "workspace"]
 
 # Every prefix run (three terms fewer) must still transform: order 1 needs 3 terms.
 MIN_TERMS = 6
@@ -50,14 +51,15 @@ _NEAR_ZERO = 16.0 * _EPS  # accel.inverses._NEAR_ZERO_ULPS * eps
 _VARIANTS = ("t", "u", "v", "t_modified")
 _REMAINDERS = ("componentwise", "scalar")
 _INVERSES = ("samelson", "elementwise")
+_LOCAL = threading.local()  # per-thread scratch tables (see workspace)
 
 
-def _norm(x: float) -> float:
+def norm(x: float) -> float:
     """``||x||`` of one float as :func:`numpy.linalg.vector_norm` forms it."""
     return math.sqrt(x * x)
 
 
-def _accepts(seq: Any) -> bool:
+def accepts(seq: Any) -> bool:
     return (type(seq) is np.ndarray and seq.ndim == 1 and seq.dtype == np.float64
             and seq.shape[0] >= MIN_TERMS)
 
@@ -72,7 +74,7 @@ def _sign_steps(m: int) -> np.ndarray:
     return np.stack([_EPS * np.resize(_SIGNS, m)[::-1], _EPS * ((-1.0) ** np.arange(m)[::-1])])
 
 
-def _prepare(seq: np.ndarray, translative: bool) -> tuple | None:
+def prepare(seq: np.ndarray, translative: bool) -> tuple | None:
     """Centre, scale and perturb as :func:`accel._honest.honest_result` does.
 
     Returns ``(unit, rows, center, exponent)`` with ``rows`` (shape ``(3, m)``) the
@@ -92,24 +94,24 @@ def _prepare(seq: np.ndarray, translative: bool) -> tuple | None:
     return unit, rows, center, exponent
 
 
-def _finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: list[float],
+def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: list[float],
             center: float, exponent: int) -> AccelResult | None:
     """The checked result from the runs' numbers (:func:`accel._honest.honest_result`)."""
     m = unit.shape[0]
     eps = _EPS
     estimate = main.estimate
     scaled_center = scale_by_power_of_two(center, -exponent)
-    scaled_size = _norm(estimate + scaled_center)
-    representable = max(scaled_size, _norm(scaled_center))
+    scaled_size = norm(estimate + scaled_center)
+    representable = max(scaled_size, norm(scaled_center))
     change = 0.0
     for value in perturbed:
-        change = max(change, _norm(value - estimate))
+        change = max(change, norm(value - estimate))
     if not math.isfinite(change):
         floor = math.inf
     else:
         floor = max(ROUNDING_SAFETY * change, eps * representable)
     estimates = [estimate, *prefix]
-    distances = [_norm(newer - older) for newer, older in zip(estimates, estimates[1:])]
+    distances = [norm(newer - older) for newer, older in zip(estimates, estimates[1:])]
     prefix_error = prefix_tail(distances, verified=True,
                                genuine=main.order >= 1 and main.status is not Status.BREAKDOWN)
     own = 0.0 if main.status is Status.CONVERGED else main.error
@@ -117,7 +119,7 @@ def _finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix:
     error = max(truncation, floor)
     if main.status is Status.BREAKDOWN:
         status = Status.BREAKDOWN
-    elif error > _raw_tail(unit):
+    elif error > raw_tail(unit):
         status = Status.NOT_ACCELERATING
     elif (truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
@@ -136,13 +138,13 @@ def _finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix:
     return AccelResult(np.float64(value), error, status, main.order, main.terms)
 
 
-def _raw_tail(unit: np.ndarray) -> float:
+def raw_tail(unit: np.ndarray) -> float:
     """:func:`accel._sequence.raw_tail_error` of the unit terms, on floats."""
     last = float(unit[-1] - unit[-2])
     previous = float(unit[-2] - unit[-3])
-    size = _norm(previous)
+    size = norm(previous)
     ratio = ((previous / size) * last) / size if size > 0 else math.nan
-    return tail_error(_norm(last), ratio)
+    return tail_error(norm(last), ratio)
 
 
 def _growing(window: np.ndarray) -> bool:
@@ -159,31 +161,32 @@ def epsilon_fast(seq: Any, *args: Any, weight: Callable[[int], float], order: An
                  inverse: str = "samelson", table: bool = False,
                  **unknown: Any) -> AccelResult | None:
     """:func:`accel.shanks` / :func:`accel.sablonniere` (``weight``), checked; or ``None``."""
-    if (args or unknown or table or not _accepts(seq) or not _is_order(order)
+    if (args or unknown or table or not accepts(seq) or not _is_order(order)
             or inverse not in _INVERSES):
         return None
-    prepared = _prepare(seq, translative=True)
+    prepared = prepare(seq, translative=True)
     if prepared is None:
         return None
     unit, rows, center, exponent = prepared
     m = unit.shape[0]
     targets = [(m - 1 - d) // 2 if order is None else min(order, (m - 1 - d) // 2)
                for d in range(4)]
-    columns = _epsilon_columns(rows, 2 * max(targets), weight)
-    if columns is None:
+    table = _epsilon_columns(rows, 2 * max(targets), weight)
+    if table is None:
         return None
+    flat, offsets = table
 
     def entry(column: int, row: int, index: int) -> float:
-        return float(columns[column][row * m + index])
+        return float(flat[offsets[column] + row * m + index])
 
     # The main run: the anti-diagonal from the newest term (summarize_diagonal).
     target = targets[0]
     used = 2 * target + 1
     last = m - 1
     estimate = entry(2 * target, 0, last - 2 * target)
-    change = _norm(estimate - entry(2 * target - 2, 0, last - 2 * target + 2))
+    change = norm(estimate - entry(2 * target - 2, 0, last - 2 * target + 2))
     error = math.hypot(change, 0.0)
-    scale = max(_norm(estimate), _norm(float(unit[-1])))
+    scale = max(norm(estimate), norm(float(unit[-1])))
     last_step = abs(float(unit[-1] - unit[-2]))
     ratio = last_step * last_step * (entry(1, 0, last - 1) * entry(1, 0, last - 2))
     if weight(1) != 1.0:
@@ -197,208 +200,85 @@ def epsilon_fast(seq: Any, *args: Any, weight: Callable[[int], float], order: An
     main = AccelResult(estimate, error, status, target, used)
     perturbed = [entry(2 * target, row, last - 2 * target) for row in (1, 2)]
     prefix = [entry(2 * targets[d], 0, last - d - 2 * targets[d]) for d in (1, 2, 3)]
-    return _finish(unit, main, perturbed, prefix, center, exponent)
+    return finish(unit, main, perturbed, prefix, center, exponent)
 
 
 def _epsilon_columns(rows: np.ndarray, columns: int,
-                     weight: Callable[[int], float]) -> list[np.ndarray] | None:
-    """Columns ``0..columns`` of the epsilon table of each row; ``None`` on any breakdown.
+                     weight: Callable[[int], float]) -> tuple[np.ndarray, list[int]] | None:
+    """The epsilon table of each row, flat, and each column's offset; ``None`` on breakdown.
 
-    The rows are laid end to end in one flat array (row ``r``'s entry ``j`` of
-    column ``c`` at ``r m + j``): entries that straddle two rows are meaningless
-    and ignored. The arithmetic is that of :func:`accel.epsilon.epsilon_table`
-    with the elementwise inverse; the near-zero test (16 ulps of the larger
-    entry) and finiteness are checked on every meaningful entry at the end (the
-    general path handles a table that needs them).
+    The rows are laid end to end (row ``r``'s entry ``j`` of column ``c`` at
+    ``offsets[c] + r m + j``): entries that straddle two rows are meaningless and
+    ignored. The arithmetic is that of :func:`accel.epsilon.epsilon_table` with
+    the elementwise inverse; the near-zero test (16 ulps of the larger entry) and
+    finiteness are checked on every meaningful entry at the end (the general
+    path handles a table that needs them). The table lives in a per-thread
+    workspace: read it before the next call.
     """
     count, m = rows.shape
-    table = [rows.reshape(-1)]
-    before = None
-    current = table[0]
+    flat, head, offsets, steps, older, entries, pairs = workspace(
+        (_epsilon_workspace, count, m, columns))
+    weights = _column_weights(weight, columns)
+    subtract, divide, add, multiply = np.subtract, np.divide, np.add, np.multiply
+    head[...] = rows
     with np.errstate(all="ignore"):
-        for column in range(1, columns + 1):
-            value = 1.0 / (current[1:] - current[:-1])
-            if weight(column) != 1.0:
-                value = value * weight(column)
+        for upper, lower, value, before, factor in zip(*steps, weights):
+            subtract(upper, lower, out=value)
+            divide(1.0, value, out=value)
+            if factor != 1.0:
+                multiply(value, factor, out=value)
             if before is not None:
-                value += before[1:-1]
-            table.append(value)
-            before, current = current, value
-        flat = np.concatenate(table)
-        entries, pairs = _masks(count, m, columns)
-        older = flat[:pairs.shape[0] + 1]
+                add(value, before, out=value)
         size = np.abs(older)
         scale = np.maximum(size[1:], size[:-1])
         scale *= _NEAR_ZERO
         small = np.abs(older[1:] - older[:-1]) <= scale
-        if np.any(small, where=pairs) or not np.all(np.isfinite(flat), where=entries):
+        if (small & pairs).any() or not (np.isfinite(flat) | entries).all():
             return None
-    return table
+    return flat, offsets
 
 
-@functools.lru_cache(maxsize=64)
-def _masks(count: int, m: int, columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Meaningful entries of the flat table, and meaningful differences of columns < ``columns``."""
-    entries = []
-    for column in range(columns + 1):
-        position = np.arange(count * m - column)
-        entries.append(position % m <= m - 1 - column)
+@functools.lru_cache(maxsize=16)
+def _column_weights(weight: Callable[[int], float], columns: int) -> tuple[float, ...]:
+    return tuple(weight(column) for column in range(1, columns + 1))
+
+
+def _epsilon_workspace(count: int, m: int, columns: int) -> tuple:
+    """The flat table and its views: per column ``upper, lower, value, before``.
+
+    With the meaningful differences (``pairs``) and the meaningless entries
+    (``entries`` is true where an entry may be ignored).
+    """
+    lengths = [count * m - column for column in range(columns + 1)]
+    offsets = [0]
+    for length in lengths:
+        offsets.append(offsets[-1] + length)
+    flat = np.empty(offsets[-1])
+    uppers, lowers, values, befores = [], [], [], []
+    for column in range(1, columns + 1):
+        start, length = offsets[column - 1], lengths[column - 1]
+        uppers.append(flat[start + 1:start + length])
+        lowers.append(flat[start:start + length - 1])
+        values.append(flat[offsets[column]:offsets[column] + lengths[column]])
+        befores.append(None if column < 2 else
+                       flat[offsets[column - 2] + 1:offsets[column - 2] + lengths[column - 2] - 1])
+    meaningful = [np.arange(length) % m <= m - 1 - column
+                  for column, length in enumerate(lengths)]
     # The difference of entries p and p + 1 of column c - 1 feeds column c.
-    pairs = [np.append(mask[:-1] & mask[1:], False) for mask in entries[:-1]]
-    return np.concatenate(entries), np.concatenate(pairs)[:-1]
+    pairs = [np.append(mask[:-1] & mask[1:], False) for mask in meaningful[:-1]]
+    head = flat[:count * m].reshape(count, m)
+    return (flat, head, offsets, (uppers, lowers, values, befores), flat[:offsets[columns]],
+            ~np.concatenate(meaningful), np.concatenate(pairs)[:-1])
 
 
-# -- Levin ------------------------------------------------------------------------
-
-
-def levin_factors(size: int, first: int, beta: float) -> list[np.ndarray]:
-    """The factors of Levin's recursion (:func:`accel.levin._ratios`), on the host.
-
-    ``factors[k][i]`` belongs to the partial sum of index ``first + i`` at level ``k``.
-    """
-    factors = []
-    for k in range(size - 1):
-        n = first + np.arange(size - 1 - k)
-        factors.append((beta + n) / (beta + n + k + 1)
-                       * ((beta + n + k) / (beta + n + k + 1)) ** (k - 1))
-    return factors
-
-
-@functools.lru_cache(maxsize=64)
-def _shared_factors(size: int, beta: float) -> tuple[np.ndarray, ...] | None:
-    """:func:`levin_factors` of ``size`` sums, if those of the 3 prefixes are its leading parts."""
-    full = levin_factors(size, 0, beta)
-    for drop in range(1, 4):
-        for k, factor in enumerate(levin_factors(size - drop, 0, beta)):
-            if not np.array_equal(factor, full[k][:factor.shape[0]]):
-                return None
-    return tuple(full)
-
-
-def levin_fast(seq: Any, *args: Any, variant: str = "t", beta: Any = 1.0, order: Any = None,
-               first_index: Any = 0, remainder: str = "componentwise",
-               **unknown: Any) -> AccelResult | None:
-    """:func:`accel.levin` with the default order and first index, checked; or ``None``."""
-    if (args or unknown or order is not None or type(first_index) is not int
-            or first_index != 0 or variant not in _VARIANTS or remainder not in _REMAINDERS
-            or type(beta) not in (float, int) or not (math.isfinite(beta) and beta > 0)
-            or not _accepts(seq)):
-        return None
-    beta = float(beta)
-    prepared = _prepare(seq, translative=False)
-    if prepared is None:
-        return None
-    unit, rows, center, exponent = prepared
-    weights = _levin_weights(rows, variant, beta)
-    if weights is None:
-        return None
-    sums, inverse = weights
-    count = sums.shape[1]
-    factors = _shared_factors(count, beta)
-    if factors is None:
-        return None
-    levels = count - 1
-    with np.errstate(all="ignore"):
-        # Rows 0-2 numerators, 3-5 denominators; the newest four entries per level.
-        tails = _recursion(np.concatenate([sums * inverse, inverse]), factors)
-        numerators, denominators = tails[:, :3, :], tails[:, 3:, :]
-        values = numerators / denominators
-        # Run d (without the newest d terms) reads column 3 - d of row 0; the
-        # perturbed rows only column 3. Orders 1..count-1-d, level = order - 1.
-        needed = _needed(levels)
-        if not (((denominators != 0) & np.isfinite(values)) | ~needed).all():
-            return None
-        anchors = [float(values[levels - 1 - d, 0, 3 - d]) for d in range(4)]
-        anchors += [float(values[levels - 1, row, 3]) for row in (1, 2)]
-        # The refinement: the same recursion on s - anchor, per run.
-        shifted = np.concatenate([np.broadcast_to(sums[:1], (4, count)), sums[1:]]) \
-            - np.array(anchors)[:, None]
-        corrections_tails = _recursion(shifted * inverse[[0, 0, 0, 0, 1, 2]], factors)
-        corrections = corrections_tails / denominators[:, [0, 0, 0, 0, 1, 2], :]
-        corrections = np.where(np.isfinite(corrections), corrections, 0.0)
-        lengths = count - np.array([0, 1, 2, 3, 0, 0])
-        mask = np.arange(count) < lengths[:, None]
-        spread = np.max(np.abs(shifted), axis=1, initial=0.0, where=mask)
-        extent = np.max(np.abs(np.concatenate([np.broadcast_to(sums[:1], (4, count)),
-                                               sums[1:]])), axis=1, initial=0.0, where=mask)
-        clustered = spread < 0.5 * extent
-        runs = [(0, 3 - d) for d in range(4)] + [(1, 3), (2, 3)]
-        finals = []
-        for run, (row, column) in enumerate(runs):
-            value = values[:, row, column]
-            if clustered[run]:
-                value = value + corrections[:, run, column]
-            finals.append(value)
-        for run, final in enumerate(finals):
-            top = levels - (run if run < 4 else 0)
-            if not np.isfinite(final[:top]).all():
-                return None
-    main_values = finals[0]
-    estimate = float(main_values[levels - 1])
-    previous = float(main_values[levels - 2]) if levels >= 2 else float(unit[-1])
-    error = _norm(estimate - previous)
-    scale = max(_norm(estimate), _norm(float(unit[-1])))
-    if error <= CONVERGED_ULPS * _EPS * scale:
-        status = Status.CONVERGED
-    elif error > _raw_tail(unit):
-        status = Status.NOT_ACCELERATING
-    else:
-        status = Status.ACCELERATING
-    used = levels + 1 + (variant in ("v", "t_modified"))
-    main = AccelResult(estimate, error, status, levels, used)
-    perturbed = [float(finals[run][levels - 1]) for run in (4, 5)]
-    prefix = [float(finals[d][levels - 1 - d]) for d in (1, 2, 3)]
-    return _finish(unit, main, perturbed, prefix, center, exponent)
-
-
-@functools.lru_cache(maxsize=64)
-def _needed(levels: int) -> np.ndarray:
-    """Which of the ``(level, row, column)`` entries of the three rows' tails are read."""
-    needed = np.zeros((levels, 3, 4), dtype=bool)
-    for d in range(4):
-        needed[:levels - d, 0, 3 - d] = True
-    needed[:, 1:, 3] = True
-    return needed
-
-
-def _recursion(rows: np.ndarray, factors: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Fessler-Ford-Smith levels of every row; the newest four entries per level.
-
-    Returns shape ``(levels, rows, 4)``; column ``3 - d`` is the entry ``d`` places
-    from the newest (NaN where the level has fewer entries).
-    """
-    levels = rows.shape[1] - 1
-    tails = np.full((levels, rows.shape[0], 4), np.nan)
-    for k in range(levels):
-        rows = rows[:, 1:] - factors[k] * rows[:, :-1]
-        width = min(4, rows.shape[1])
-        tails[k, :, 4 - width:] = rows[:, -width:]
-    return tails
-
-
-def _levin_weights(rows: np.ndarray, variant: str,
-                   beta: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """Sums and ``1 / w`` per row (:func:`accel.levin._weights`); ``None`` if one is invalid."""
-    with np.errstate(all="ignore"):
-        differences = np.concatenate([rows[:, :1], rows[:, 1:] - rows[:, :-1]], axis=1)
-        sums = rows
-        if variant == "t":
-            inverse = 1.0 / differences
-        elif variant == "u":
-            index = np.arange(differences.shape[1]) + beta
-            inverse = 1.0 / (index * differences)
-        elif variant == "t_modified":
-            inverse = 1.0 / differences[:, 1:]
-            sums = sums[:, :-1]
-        else:  # "v"
-            current, following = differences[:, :-1], differences[:, 1:]
-            if not ((current != 0).all() and (following != 0).all()):
-                return None
-            inverse = (current - following) / (current * following)
-            sums = sums[:, :-1]
-            if not (current * following != 0).all():
-                return None
-        # safe_divide's validity: a nonzero divisor and a finite quotient.
-        if not np.isfinite(inverse).all():
-            return None
-    return sums, inverse
+def workspace(key: tuple) -> Any:
+    """``key[0](*key[1:])``, built once per thread (scratch arrays reused between calls)."""
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        cache = _LOCAL.cache = {}
+    space = cache.get(key)
+    if space is None:
+        if len(cache) >= 32:
+            cache.clear()
+        space = cache[key] = key[0](*key[1:])
+    return space

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import accel
-from accel import _scalar
+from accel import _scalar, _scalar_levin
 from accel._honest import honest
 from accel.epsilon import sablonniere_weight, wynn_weight
 from accel.testing import classic_sequences, sequence_terms
@@ -29,7 +29,7 @@ FAST = {
     "shanks": lambda seq, **options: _scalar.epsilon_fast(seq, weight=wynn_weight, **options),
     "sablonniere": lambda seq, **options: _scalar.epsilon_fast(seq, weight=sablonniere_weight,
                                                                **options),
-    "levin": _scalar.levin_fast,
+    "levin": _scalar_levin.levin_fast,
 }
 CALLS = [("shanks", {}), ("shanks", {"order": 2}), ("sablonniere", {}),
          ("levin", {}), ("levin", {"variant": "u"}), ("levin", {"variant": "v"}),
