@@ -84,7 +84,7 @@ def prepare(seq: np.ndarray, translative: bool) -> tuple | None:
         # A NaN or inf term makes the size non-finite: the general path refuses it.
         center = float(seq[-1]) if translative else 0.0
         centred = seq - center if translative else seq
-        size = float(np.max(np.abs(centred)))
+        size = float(np.abs(centred).max())
     if not math.isfinite(size) or size == 0.0:
         return None
     exponent = math.frexp(size)[1]
@@ -176,19 +176,23 @@ def epsilon_fast(seq: Any, *args: Any, weight: Callable[[int], float], order: An
         return None
     flat, offsets = table
 
-    def entry(column: int, row: int, index: int) -> float:
-        return float(flat[offsets[column] + row * m + index])
+    def at(column: int, row: int, index: int) -> int:
+        return offsets[column] + row * m + index
 
-    # The main run: the anti-diagonal from the newest term (summarize_diagonal).
+    # The main run: the anti-diagonal from the newest term (summarize_diagonal); the
+    # perturbed runs' estimates; the prefix runs' (shorter anti-diagonals).
     target = targets[0]
     used = 2 * target + 1
     last = m - 1
-    estimate = entry(2 * target, 0, last - 2 * target)
-    change = norm(estimate - entry(2 * target - 2, 0, last - 2 * target + 2))
-    error = math.hypot(change, 0.0)
+    wanted = [at(2 * target, 0, last - 2 * target), at(2 * target - 2, 0, last - 2 * target + 2),
+              at(1, 0, last - 1), at(1, 0, last - 2),
+              at(2 * target, 1, last - 2 * target), at(2 * target, 2, last - 2 * target)]
+    wanted += [at(2 * targets[d], 0, last - d - 2 * targets[d]) for d in (1, 2, 3)]
+    estimate, previous, newer, older, *rest = flat[wanted].tolist()
+    error = math.hypot(norm(estimate - previous), 0.0)
     scale = max(norm(estimate), norm(float(unit[-1])))
     last_step = abs(float(unit[-1] - unit[-2]))
-    ratio = last_step * last_step * (entry(1, 0, last - 1) * entry(1, 0, last - 2))
+    ratio = last_step * last_step * (newer * older)
     if weight(1) != 1.0:
         ratio = ratio / (weight(1) * weight(1))
     if error <= CONVERGED_ULPS * _EPS * scale:
@@ -198,9 +202,7 @@ def epsilon_fast(seq: Any, *args: Any, weight: Callable[[int], float], order: An
     else:
         status = Status.ACCELERATING
     main = AccelResult(estimate, error, status, target, used)
-    perturbed = [entry(2 * target, row, last - 2 * target) for row in (1, 2)]
-    prefix = [entry(2 * targets[d], 0, last - d - 2 * targets[d]) for d in (1, 2, 3)]
-    return finish(unit, main, perturbed, prefix, center, exponent)
+    return finish(unit, main, rest[:2], rest[2:], center, exponent)
 
 
 def _epsilon_columns(rows: np.ndarray, columns: int,
