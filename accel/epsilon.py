@@ -264,9 +264,10 @@ def epsilon_table(xp: Any, terms: Any, *, columns: int, weight: Callable[[int], 
     cuts = CutTracker(xp, mask_shape(terms[-1, ...], joint), length=columns + 1,
                       target=columns // 2, real=real_dtype(xp, terms))
     for column in range(1, columns + 1):
-        inverted = _guarded_inverse(xp, current[1:, ...], current[:-1, ...], joint=joint)
+        inverted = _guarded_inverse(xp, current[1:, ...], current[:-1, ...], joint=joint,
+                                    weight=weight(column))
         value = inverted.inverse
-        if weight(column) != 1.0:
+        if not joint and weight(column) != 1.0:  # (the joint inverse comes weighted)
             value = value * weight(column)
         inputs = current_valid[1:, ...] & current_valid[:-1, ...]
         if before is not None:

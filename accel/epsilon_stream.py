@@ -210,7 +210,8 @@ class EpsilonAccelerator(Accelerator):
                 if len(old_norms) < column:  # the old diagonal's last entry, while it grows
                     old_norms.append(_row_norm(xp, lower, constants.complex))
                 inverted = _samelson_difference_inverse(xp, upper, lower, norms[column - 1],
-                                                        old_norms[column - 1], constants)
+                                                        old_norms[column - 1], constants,
+                                                        self._weights[column])
                 value, small, size = inverted.inverse, inverted.small, inverted.size
                 if column == 1:
                     # ||s_M - s_{M-1}||: the same vecdot of the same difference
@@ -222,8 +223,9 @@ class EpsilonAccelerator(Accelerator):
                 value, small, size = inverted.inverse, inverted.small, inverted.size
             weight = self._weights[column]
             # The inverse is a fresh temporary: scale and add in place (the same
-            # rounding as the batch form's out-of-place arithmetic).
-            if weight != 1.0:
+            # rounding as the batch form's out-of-place arithmetic). The joint
+            # inverse comes weighted.
+            if weight != 1.0 and not joint:
                 value *= weight
             if column >= 2:
                 value += old[column - 2]
@@ -232,7 +234,18 @@ class EpsilonAccelerator(Accelerator):
                     old_norms[column - 2] = None
             # Old entries are finite, so a finite value implies a finite inverse:
             # this is the batch form's `inputs & ok & finite`, without the inverse's test.
-            valid = ~small & all_finite_mask(xp, value, joint)
+            # Joint: a finite norm implies finite entries, and the norm is the next
+            # column's (one pass instead of a finiteness test); only a non-finite norm
+            # (possibly an overflow of the square) sends us to the entries.
+            value_norm = None
+            if joint:
+                value_norm = _row_norm(xp, value, constants.complex)
+                valid = ~small & xp.isfinite(value_norm)
+                if not bool(valid[0]):  # decision: rare, look at the entries
+                    value_norm = None
+                    valid = ~small & all_finite_mask(xp, value, joint)
+            else:
+                valid = ~small & all_finite_mask(xp, value, joint)
             if cuts is not None or old_reach is not None:
                 # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
                 inputs = cuts.reach >= column if cuts is not None else None
@@ -251,6 +264,8 @@ class EpsilonAccelerator(Accelerator):
                     # kept unevaluated: the sizes and the inverse's flags or norms.
                     odd = inverted
                 new.append(value)
+                if value_norm is not None and len(norms) == column:
+                    norms.append(value_norm)
             else:
                 if cuts is None:
                     cuts = CutTracker(xp, mask_shape(term, joint), length=length,
