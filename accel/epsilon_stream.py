@@ -164,7 +164,12 @@ class EpsilonAccelerator(Accelerator):
         """Largest number of table entries held at once, over every push so far."""
         return self._peak
 
-    def _check_term(self, term: Any) -> tuple[Any, Any]:
+    def _check_term(self, term: Any) -> tuple[Any, Any, Any]:
+        """Validate a term: ``(xp, term, its norm or None)``.
+
+        The norm (Samelson vectors only) doubles as the finiteness test: a finite
+        norm implies finite entries; a non-finite one sends us to the entries.
+        """
         xp = namespace(term)
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
@@ -180,22 +185,30 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"term must match the first term pushed (shape {self._shape}, "
                              f"dtype {self._dtype}), got shape {tuple(term.shape)}, dtype "
                              f"{term.dtype}")
-        if not all_finite(xp, term):  # decision: refuse bad input
+        size = None
+        if self.inverse == "samelson" and term.ndim == 1:
+            size = _row_norm(xp, term, self._constants.complex)
+            if not bool(xp.isfinite(size[0])):  # decision: the entries tell
+                size = None
+        if size is None and not all_finite(xp, term):  # decision: refuse bad input
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")
-        return xp, term
+        return xp, term, size
 
     def push(self, term: Any) -> None:
         """Feed the next term: build the new ascending anti-diagonal in place of the old."""
-        xp, term = self._check_term(term)
+        xp, term, size = self._check_term(term)
         self._window.append(term)
-        term = self._scaled(xp, term)
+        scaled = self._scaled(xp, term)
         joint = self.inverse == "samelson" and term.ndim == 1
+        # The term's norm is column 0's, when scaling left the term as it is.
+        norms = [size] if size is not None and scaled is term else []
+        term = scaled
         constants = self._constants
         old, old_norms = self._diagonal, self._norms
         if len(old) == self._length:
             old[-1] = None  # column 2N of the old anti-diagonal is never an input
         old_reach = self._reach
-        new, norms = [term], []
+        new = [term]
         length = min(self._count + 1, self._length)
         # Created at the first entry that is not defined everywhere: until then every
         # column's flags are all true and recording them changes nothing.
