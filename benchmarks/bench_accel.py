@@ -144,7 +144,9 @@ def streaming_table(quick: bool) -> list[str]:
             result = _time(stream.result, 2 if quick else 3)
             measured.append((method, order, min(timings), result))
     unit = min(units)
-    rows = [f"n = {n}; one axpy-equivalent = {unit * 1e3:.2f} ms", "",
+    rows = [f"n = {n}; one axpy-equivalent = {unit * 1e3:.2f} ms. Each push is timed next "
+            "to an axpy and the least disturbed is kept; on a loaded machine single rows "
+            "still vary by 2-3x between runs.", "",
             "| method | order | push (axpy) | floor (axpy) | push / floor | result() (axpy) |",
             "|---|---|---|---|---|---|"]
     for method, order, push, result in measured:
