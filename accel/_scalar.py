@@ -24,7 +24,7 @@ general path's breakdown rules are not re-implemented: whenever an entry of the
 table is near-singular, non-finite, or a remainder estimate vanishes, the fast
 path declines (returns ``None``) and the general path runs. So does any other
 input: vectors, other dtypes or backends, a kept table, an explicit Levin order
-or first index, fewer than :data:`MIN_TERMS` terms.
+or first index, fewer than :data:`MIN_TERMS` or more than :data:`MAX_TERMS` terms.
 """
 
 from __future__ import annotations
@@ -41,10 +41,14 @@ from ._honest import _SIGNS, ROUNDING_SAFETY, prefix_tail, scale_by_power_of_two
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, tail_error
 
-__all__ = ["MIN_TERMS", "accepts", "epsilon_fast", "finish", "norm", "prepare", "raw_tail", "workspace"]
+__all__ = ["MAX_TERMS", "MIN_TERMS", "accepts", "epsilon_fast", "finish", "norm", "prepare",
+           "raw_tail", "workspace"]
 
 # Every prefix run (three terms fewer) must still transform: order 1 needs 3 terms.
 MIN_TERMS = 6
+# Longer sequences take the general path: the per-thread scratch tables grow like
+# m^2 (about 2.5 m^2 float64 for epsilon, 5.5 m^2 for Levin) and are kept.
+MAX_TERMS = 100
 
 _EPS = float(np.finfo(np.float64).eps)
 _NEAR_ZERO = 16.0 * _EPS  # accel.inverses._NEAR_ZERO_ULPS * eps
@@ -61,7 +65,7 @@ def norm(x: float) -> float:
 
 def accepts(seq: Any) -> bool:
     return (type(seq) is np.ndarray and seq.ndim == 1 and seq.dtype == np.float64
-            and seq.shape[0] >= MIN_TERMS)
+            and MIN_TERMS <= seq.shape[0] <= MAX_TERMS)
 
 
 def _is_order(order: Any) -> bool:
@@ -111,7 +115,8 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
     else:
         floor = max(ROUNDING_SAFETY * change, eps * representable)
     estimates = [estimate, *prefix]
-    distances = [norm(newer - older) for newer, older in zip(estimates, estimates[1:])]
+    distances = [norm(newer - older)
+                 for newer, older in zip(estimates, estimates[1:], strict=False)]
     prefix_error = prefix_tail(distances, verified=True,
                                genuine=main.order >= 1 and main.status is not Status.BREAKDOWN)
     own = 0.0 if main.status is Status.CONVERGED else main.error
@@ -224,7 +229,7 @@ def _epsilon_columns(rows: np.ndarray, columns: int,
     subtract, divide, add, multiply = np.subtract, np.divide, np.add, np.multiply
     head[...] = rows
     with np.errstate(all="ignore"):
-        for upper, lower, value, before, factor in zip(*steps, weights):
+        for upper, lower, value, before, factor in zip(*steps, weights, strict=True):
             subtract(upper, lower, out=value)
             divide(1.0, value, out=value)
             if factor != 1.0:

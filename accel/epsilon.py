@@ -57,8 +57,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _scalar
-from ._honest import honest
 from ._backend import real_dtype
+from ._honest import honest
 from ._result import AccelResult, Status
 from ._sequence import (
     CONVERGED_ULPS,

@@ -53,15 +53,15 @@ from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from .epsilon import (
     INVERSES,
-    sablonniere,
-    shanks,
     CutTracker,
     Diagonal,
     all_finite_mask,
     inverse_ratio,
     mask_shape,
     norm_ratio,
+    sablonniere,
     sablonniere_weight,
+    shanks,
     step_size,
     summarize_diagonal,
     wynn_weight,

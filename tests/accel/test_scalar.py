@@ -104,6 +104,8 @@ def test_fast_path_taken_and_declined(method):
     repeated[10] = repeated[9]
     assert not _check(method, {}, repeated)
     assert not _check(method, {}, s[:_scalar.MIN_TERMS - 1])
+    long = np.cumsum(0.5 ** np.arange(_scalar.MAX_TERMS + 1.0))
+    assert not _check(method, {}, long)
     assert FAST[method](s.astype(np.float32)) is None
     assert FAST[method](np.stack([s, s], axis=1)) is None
     if method == "levin":
