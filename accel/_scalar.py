@@ -101,7 +101,8 @@ def prepare(seq: np.ndarray, translative: bool) -> tuple | None:
 def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: list[float],
             center: float, exponent: int) -> AccelResult | None:
     """The checked result from the runs' numbers (:func:`accel._honest.honest_result`)."""
-    m = unit.shape[0]
+    # The newest terms the four runs read (at least the three raw_tail needs).
+    window = unit[-min(unit.shape[0], main.terms + 3):].tolist()
     eps = _EPS
     estimate = main.estimate
     scaled_center = scale_by_power_of_two(center, -exponent)
@@ -124,11 +125,11 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
     error = max(truncation, floor)
     if main.status is Status.BREAKDOWN:
         status = Status.BREAKDOWN
-    elif error > raw_tail(unit):
+    elif error > raw_tail(window):
         status = Status.NOT_ACCELERATING
     elif (truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
-          and not _growing(unit[-min(m, main.terms + 3):])):
+          and not _growing(window)):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -143,20 +144,19 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
     return AccelResult(np.float64(value), error, status, main.order, main.terms)
 
 
-def raw_tail(unit: np.ndarray) -> float:
-    """:func:`accel._sequence.raw_tail_error` of the unit terms, on floats."""
-    last = float(unit[-1] - unit[-2])
-    previous = float(unit[-2] - unit[-3])
+def raw_tail(terms: list[float]) -> float:
+    """:func:`accel._sequence.raw_tail_error` of the newest (unit) terms, on floats."""
+    last = terms[-1] - terms[-2]
+    previous = terms[-2] - terms[-3]
     size = norm(previous)
     ratio = ((previous / size) * last) / size if size > 0 else math.nan
     return tail_error(norm(last), ratio)
 
 
-def _growing(window: np.ndarray) -> bool:
-    """:func:`accel._honest._growing` on a 1-D window."""
-    steps = window[1:] - window[:-1]
-    sizes = np.sqrt(steps * steps)
-    return bool(sizes[-1] > np.min(sizes[:-1]))
+def _growing(window: list[float]) -> bool:
+    """:func:`accel._honest._growing` on the newest (unit) terms, on floats."""
+    sizes = [norm(newer - older) for older, newer in zip(window, window[1:], strict=False)]
+    return sizes[-1] > min(sizes[:-1])
 
 
 # -- Wynn's epsilon (Shanks, Sablonnière) -----------------------------------------

@@ -152,7 +152,7 @@ def levin_fast(seq: Any, *args: Any, variant: str = "t", beta: Any = 1.0, order:
     scale = max(norm(estimate), norm(float(unit[-1])))
     if error <= CONVERGED_ULPS * _EPS * scale:
         status = Status.CONVERGED
-    elif error > raw_tail(unit):
+    elif error > raw_tail(unit[-3:].tolist()):
         status = Status.NOT_ACCELERATING
     else:
         status = Status.ACCELERATING
