@@ -138,6 +138,7 @@ class _InverseConstants(NamedTuple):
 
     tolerance: float  # near zero: 16 ulps (see _NEAR_ZERO_ULPS)
     tiny: float  # the smallest normal number of the real dtype
+    largest: float  # the largest finite number of the real dtype
     loose: float  # loosely converged: sqrt(eps)
     complex: bool  # conjugate before dividing (Samelson)
     one: Any  # 1 as a 0-d array of the real dtype, on the entries' device
@@ -148,8 +149,9 @@ def _inverse_constants(xp: Any, x: Any) -> _InverseConstants:
     real = real_dtype(xp, x)
     eps = float(xp.finfo(real).eps)
     one = xp.ones((), dtype=real, device=array_device(x))
-    return _InverseConstants(_NEAR_ZERO_ULPS * eps, float(xp.finfo(real).smallest_normal),
-                             math.sqrt(eps), is_complex(xp, x), one)
+    info = xp.finfo(real)
+    return _InverseConstants(_NEAR_ZERO_ULPS * eps, float(info.smallest_normal),
+                             float(info.max), math.sqrt(eps), is_complex(xp, x), one)
 
 
 def _row_norm(xp: Any, x: Any, complex_: bool | None = None) -> Any:
@@ -205,8 +207,11 @@ def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: An
     safe_size = xp.where(small, constants.one, size)
     if constants.complex:
         difference = xp.conj(difference)
-    factor = (weight / safe_size) / safe_size
-    fine = xp.isfinite(factor) & (factor >= constants.tiny)
+    # The factor where it cannot overflow (||d|| above 2 sqrt(w / max)), else a stand-in.
+    representable = safe_size >= 2.0 * math.sqrt(weight / constants.largest)
+    divisor = xp.where(representable, safe_size, constants.one)
+    factor = (weight / divisor) / divisor
+    fine = representable & (factor >= constants.tiny)
     if bool(xp.all(fine)):  # decision: one pass (the rows' factors are representable)
         difference *= xp.astype(factor, difference.dtype) if constants.complex else factor
         return _JointInverse(difference, small, size, scale)
