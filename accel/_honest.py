@@ -66,7 +66,13 @@ from ._backend import namespace as _namespace
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, as_sequence, constants, raw_tail_error, total_norm
 
-__all__ = ["PREFIX_RUNS", "honest", "power_of_two_exponent", "scale_by_power_of_two"]
+__all__ = [
+    "PREFIX_RUNS",
+    "honest",
+    "power_of_two_exponent",
+    "prefix_tail",
+    "scale_by_power_of_two",
+]
 
 # Four times the change under one eps-sized perturbation: random signs excite a
 # typical, not the worst, combination of the weights.
@@ -99,19 +105,27 @@ def scale_by_power_of_two(x: Any, exponent: int) -> Any:
 
 
 def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,
-           translative: bool = True) -> Callable[..., Any]:
+           translative: bool = True,
+           fast: Callable[..., AccelResult | None] | None = None) -> Callable[..., Any]:
     """Wrap a batch transform ``f(seq, *, ..., full_output)`` (see the module docstring).
 
     ``table_scaling``: the transform's table has epsilon-like columns (even ones
     are estimates, odd ones scale like ``1 / s``) and is mapped back accordingly.
     ``translative``: ``T(s + c) = T(s) + c``, so the terms may be centred
     (Levin's is not: its first remainder estimate is ``s_0`` itself).
+    ``fast``: ``fast(seq, *args, **options)`` returns the same checked result by
+    a shorter route, or ``None`` where it does not apply (:mod:`accel._scalar`).
     """
     if transform is None:
-        return functools.partial(honest, table_scaling=table_scaling, translative=translative)
+        return functools.partial(honest, table_scaling=table_scaling, translative=translative,
+                                 fast=fast)
 
     @functools.wraps(transform)
     def wrapper(seq: Any, *args: Any, full_output: bool = False, **options: Any) -> Any:
+        if fast is not None:
+            quick = fast(seq, *args, **options)
+            if quick is not None:
+                return quick if full_output else quick.estimate
         # Only the main run keeps a table (when asked): the checks need none.
         checks = {**options, "table": False} if options.get("table") else options
 
@@ -277,17 +291,22 @@ def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: Acc
     distances = [total_norm(xp, newer - older) for newer, older in itertools.pairwise(estimates)]
     verified = len(earlier) == PREFIX_RUNS
     genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
+    return prefix_tail(distances, verified=verified, genuine=genuine), verified
+
+
+def prefix_tail(distances: list[float], *, verified: bool, genuine: bool) -> float:
+    """The error of :func:`_prefix_error` from the distances ``d_1, d_2, d_3`` (newest first)."""
     if not verified or not genuine:
-        return max(distances), verified
+        return max(distances)
     d1, d2, d3 = distances
     if d2 == 0.0 and d1 == 0.0:
-        return d3 if d3 > 0 else 0.0, True
+        return d3 if d3 > 0 else 0.0
     if d2 == 0.0 or d3 == 0.0:  # an exact repeat among the estimates: no ratio to trust
-        return max(distances), True
+        return max(distances)
     ratio = max(d1 / d2, d2 / d3)
     if ratio >= 1.0:
-        return max(distances), True
-    return max(d1, d2 * ratio / (1.0 - ratio)), True
+        return max(distances)
+    return max(d1, d2 * ratio / (1.0 - ratio))
 
 
 def _growing(xp: Any, unit: Any) -> bool:

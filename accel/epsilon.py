@@ -51,10 +51,12 @@ Numer. Algorithms 1 (1991). Oldewage, Clarke, Hernández-Lobato, TMLR 2024, eq. 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
 
+from . import _scalar
 from ._backend import real_dtype
 from ._honest import honest
 from ._result import AccelResult, Status
@@ -262,9 +264,10 @@ def epsilon_table(xp: Any, terms: Any, *, columns: int, weight: Callable[[int], 
     cuts = CutTracker(xp, mask_shape(terms[-1, ...], joint), length=columns + 1,
                       target=columns // 2, real=real_dtype(xp, terms))
     for column in range(1, columns + 1):
-        inverted = _guarded_inverse(xp, current[1:, ...], current[:-1, ...], joint=joint)
+        inverted = _guarded_inverse(xp, current[1:, ...], current[:-1, ...], joint=joint,
+                                    weight=weight(column))
         value = inverted.inverse
-        if weight(column) != 1.0:
+        if not joint and weight(column) != 1.0:  # (the joint inverse comes weighted)
             value = value * weight(column)
         inputs = current_valid[1:, ...] & current_valid[:-1, ...]
         if before is not None:
@@ -381,7 +384,8 @@ def run_epsilon(seq: Any, *, order: Any, weight: Callable[[int], float], joint_a
     return result if full_output else result.estimate
 
 
-@honest(table_scaling=True)
+@honest(table_scaling=True,
+        fast=functools.partial(_scalar.epsilon_fast, weight=wynn_weight))
 def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
            full_output: bool = False, table: bool = False) -> Any:
     r"""Shanks transform by Wynn's epsilon algorithm.
@@ -449,7 +453,8 @@ def shanks(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                        inverse=inverse, full_output=full_output, table=table)
 
 
-@honest(table_scaling=True)
+@honest(table_scaling=True,
+        fast=functools.partial(_scalar.epsilon_fast, weight=sablonniere_weight))
 def sablonniere(seq: Any, *, order: int | None = None, inverse: str = "samelson",
                 full_output: bool = False, table: bool = False) -> Any:
     r"""Sablonnière-modified epsilon algorithm (seed paper eq. 5).

@@ -164,7 +164,12 @@ class EpsilonAccelerator(Accelerator):
         """Largest number of table entries held at once, over every push so far."""
         return self._peak
 
-    def _check_term(self, term: Any) -> tuple[Any, Any]:
+    def _check_term(self, term: Any) -> tuple[Any, Any, Any]:
+        """Validate a term: ``(xp, term, its norm or None)``.
+
+        The norm (Samelson vectors only) doubles as the finiteness test: a finite
+        norm implies finite entries; a non-finite one sends us to the entries.
+        """
         xp = namespace(term)
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
@@ -180,22 +185,30 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"term must match the first term pushed (shape {self._shape}, "
                              f"dtype {self._dtype}), got shape {tuple(term.shape)}, dtype "
                              f"{term.dtype}")
-        if not all_finite(xp, term):  # decision: refuse bad input
+        size = None
+        if self.inverse == "samelson" and term.ndim == 1:
+            size = _row_norm(xp, term, self._constants.complex)
+            if not bool(xp.isfinite(size[0])):  # decision: the entries tell
+                size = None
+        if size is None and not all_finite(xp, term):  # decision: refuse bad input
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")
-        return xp, term
+        return xp, term, size
 
     def push(self, term: Any) -> None:
         """Feed the next term: build the new ascending anti-diagonal in place of the old."""
-        xp, term = self._check_term(term)
+        xp, term, size = self._check_term(term)
         self._window.append(term)
-        term = self._scaled(xp, term)
+        scaled = self._scaled(xp, term)
         joint = self.inverse == "samelson" and term.ndim == 1
+        # The term's norm is column 0's, when scaling left the term as it is.
+        norms = [size] if size is not None and scaled is term else []
+        term = scaled
         constants = self._constants
         old, old_norms = self._diagonal, self._norms
         if len(old) == self._length:
             old[-1] = None  # column 2N of the old anti-diagonal is never an input
         old_reach = self._reach
-        new, norms = [term], []
+        new = [term]
         length = min(self._count + 1, self._length)
         # Created at the first entry that is not defined everywhere: until then every
         # column's flags are all true and recording them changes nothing.
@@ -210,7 +223,8 @@ class EpsilonAccelerator(Accelerator):
                 if len(old_norms) < column:  # the old diagonal's last entry, while it grows
                     old_norms.append(_row_norm(xp, lower, constants.complex))
                 inverted = _samelson_difference_inverse(xp, upper, lower, norms[column - 1],
-                                                        old_norms[column - 1], constants)
+                                                        old_norms[column - 1], constants,
+                                                        self._weights[column])
                 value, small, size = inverted.inverse, inverted.small, inverted.size
                 if column == 1:
                     # ||s_M - s_{M-1}||: the same vecdot of the same difference
@@ -222,8 +236,9 @@ class EpsilonAccelerator(Accelerator):
                 value, small, size = inverted.inverse, inverted.small, inverted.size
             weight = self._weights[column]
             # The inverse is a fresh temporary: scale and add in place (the same
-            # rounding as the batch form's out-of-place arithmetic).
-            if weight != 1.0:
+            # rounding as the batch form's out-of-place arithmetic). The joint
+            # inverse comes weighted.
+            if weight != 1.0 and not joint:
                 value *= weight
             if column >= 2:
                 value += old[column - 2]
@@ -232,7 +247,18 @@ class EpsilonAccelerator(Accelerator):
                     old_norms[column - 2] = None
             # Old entries are finite, so a finite value implies a finite inverse:
             # this is the batch form's `inputs & ok & finite`, without the inverse's test.
-            valid = ~small & all_finite_mask(xp, value, joint)
+            # Joint: a finite norm implies finite entries, and the norm is the next
+            # column's (one pass instead of a finiteness test); only a non-finite norm
+            # (possibly an overflow of the square) sends us to the entries.
+            value_norm = None
+            if joint:
+                value_norm = _row_norm(xp, value, constants.complex)
+                valid = ~small & xp.isfinite(value_norm)
+                if not bool(valid[0]):  # decision: rare, look at the entries
+                    value_norm = None
+                    valid = ~small & all_finite_mask(xp, value, joint)
+            else:
+                valid = ~small & all_finite_mask(xp, value, joint)
             if cuts is not None or old_reach is not None:
                 # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
                 inputs = cuts.reach >= column if cuts is not None else None
@@ -251,6 +277,8 @@ class EpsilonAccelerator(Accelerator):
                     # kept unevaluated: the sizes and the inverse's flags or norms.
                     odd = inverted
                 new.append(value)
+                if value_norm is not None and len(norms) == column:
+                    norms.append(value_norm)
             else:
                 if cuts is None:
                     cuts = CutTracker(xp, mask_shape(term, joint), length=length,

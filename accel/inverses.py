@@ -137,6 +137,8 @@ class _InverseConstants(NamedTuple):
     """Per-dtype constants of :func:`_guarded_inverse`, computed once per table or stream."""
 
     tolerance: float  # near zero: 16 ulps (see _NEAR_ZERO_ULPS)
+    tiny: float  # the smallest normal number of the real dtype
+    largest: float  # the largest finite number of the real dtype
     loose: float  # loosely converged: sqrt(eps)
     complex: bool  # conjugate before dividing (Samelson)
     one: Any  # 1 as a 0-d array of the real dtype, on the entries' device
@@ -147,7 +149,9 @@ def _inverse_constants(xp: Any, x: Any) -> _InverseConstants:
     real = real_dtype(xp, x)
     eps = float(xp.finfo(real).eps)
     one = xp.ones((), dtype=real, device=array_device(x))
-    return _InverseConstants(_NEAR_ZERO_ULPS * eps, math.sqrt(eps), is_complex(xp, x), one)
+    info = xp.finfo(real)
+    return _InverseConstants(_NEAR_ZERO_ULPS * eps, float(info.smallest_normal),
+                             float(info.max), math.sqrt(eps), is_complex(xp, x), one)
 
 
 def _row_norm(xp: Any, x: Any, complex_: bool | None = None) -> Any:
@@ -184,13 +188,17 @@ class _JointInverse(NamedTuple):
 
 
 def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: Any,
-                                 lower_norm: Any, constants: _InverseConstants) -> _JointInverse:
-    """Samelson inverse of ``upper - lower`` given the entries' norms (:func:`_row_norm`).
+                                 lower_norm: Any, constants: _InverseConstants,
+                                 weight: float = 1.0) -> _JointInverse:
+    """``weight`` times the Samelson inverse of ``upper - lower``, given the entries' norms.
 
     The arithmetic of the joint branch of :func:`_guarded_inverse`, which calls it;
-    the streaming table passes norms it computed once per entry.
+    the streaming table passes norms it computed once per entry. Each row is
+    multiplied by the one factor ``(weight / ||d||) / ||d||`` (one pass over
+    the vector) where that factor is a normal finite number, and divided by the
+    norm twice otherwise (``||d||^2`` would underflow or overflow), then weighted.
     """
-    # The difference is a fresh array, divided in place: one entry of the
+    # The difference is a fresh array, scaled in place: one entry of the
     # streaming table needs a single vector-sized temporary.
     difference = upper - lower
     size = _row_norm(xp, difference, constants.complex)
@@ -199,14 +207,28 @@ def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: An
     safe_size = xp.where(small, constants.one, size)
     if constants.complex:
         difference = xp.conj(difference)
+    # The factor where it cannot overflow (||d|| above 2 sqrt(w / max)), else a stand-in.
+    representable = safe_size >= 2.0 * math.sqrt(weight / constants.largest)
+    divisor = xp.where(representable, safe_size, constants.one)
+    factor = (weight / divisor) / divisor
+    fine = representable & (factor >= constants.tiny)
+    if bool(xp.all(fine)):  # decision: one pass (the rows' factors are representable)
+        difference *= xp.astype(factor, difference.dtype) if constants.complex else factor
+        return _JointInverse(difference, small, size, scale)
     # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
-    difference /= safe_size
-    difference /= safe_size
-    return _JointInverse(difference, small, size, scale)
+    slow = difference / safe_size
+    slow /= safe_size
+    if weight != 1.0:
+        slow *= weight
+    if constants.complex:
+        factor = xp.astype(factor, difference.dtype)
+    difference *= xp.where(fine, factor, xp.zeros_like(factor))
+    return _JointInverse(xp.where(fine, difference, slow), small, size, scale)
 
 
 def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
-                     constants: _InverseConstants | None = None) -> _Inverted:
+                     constants: _InverseConstants | None = None,
+                     weight: float = 1.0) -> _Inverted:
     """Inverse of ``upper - lower`` with the near-zero test of the epsilon algorithms.
 
     The difference is *near zero* where its size is at most
@@ -223,6 +245,8 @@ def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
         inverse otherwise.
     constants : _InverseConstants, optional
         :func:`_inverse_constants` of the entries' dtype, when the caller holds them.
+    weight : float
+        Joint only: the inverse is multiplied by it (in the same pass).
     """
     if constants is None:
         constants = _inverse_constants(xp, upper)
@@ -230,7 +254,7 @@ def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
     if joint:
         joint_inverse = _samelson_difference_inverse(
             xp, upper, lower, _row_norm(xp, upper, constants.complex),
-            _row_norm(xp, lower, constants.complex), constants)
+            _row_norm(xp, lower, constants.complex), constants, weight)
         difference, small, size, scale = joint_inverse
         near = size <= loose * scale
         ok = ~small & xp.all(xp.isfinite(difference), axis=-1, keepdims=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _scalar_levin
 from ._honest import honest
 from ._sequence import (
     all_true,
@@ -54,7 +55,7 @@ def check_levin_options(variant: Any, beta: Any) -> float:
     return float(beta)
 
 
-@honest(translative=False)
+@honest(translative=False, fast=_scalar_levin.levin_fast)
 def levin(seq: Any, *, variant: str = "t", beta: float = 1.0, order: int | None = None,
           first_index: int = 0, remainder: str = "componentwise",
           full_output: bool = False) -> Any:
@@ -235,11 +236,7 @@ def _ratios(xp: Any, size: int, first: int, beta: float, like: Any) -> list[Any]
     over the components of ``like``). Computed on the host and moved to the device
     in one transfer, shared by the estimate and its refinement.
     """
-    factors = []
-    for k in range(size - 1):
-        n = first + np.arange(size - 1 - k)
-        factors.append((beta + n) / (beta + n + k + 1)
-                       * ((beta + n + k) / (beta + n + k + 1)) ** (k - 1))
+    factors = _scalar_levin.levin_factors(size, first, beta)
     if not factors:
         return []
     moved = constants(xp, np.concatenate(factors), like)

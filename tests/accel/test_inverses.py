@@ -103,3 +103,21 @@ def test_guard_flags_exact_and_rounding_level_differences(joint):
     assert ok[2].all() and np.isfinite(to_numpy(inverted.inverse)).all()
     expected = samelson_inverse(upper[2] - lower[2]) if joint else 1.0 / (upper[2] - lower[2])
     np.testing.assert_allclose(inverted.inverse[2], expected, rtol=4 * EPS)
+
+
+@pytest.mark.parametrize("weight", [1.0, 3.0])
+def test_weighted_joint_inverse_one_pass_and_fallback(weight):
+    # Rows whose factor (w / ||d||) / ||d|| is a normal number take one scaling; a row
+    # of norm 5e-158 (1 / ||d||^2 overflows) is divided by its norm twice, then
+    # weighted. Both must be w d / ||d||^2 (oracle: that formula, divided twice, with
+    # the guard's own norm: the norm is not what is tested).
+    lower = np.zeros((3, 4))
+    upper = np.array([[1.0, 2.0, 3.0, 4.0],
+                      [3e-158, -4e-158, 0.0, 0.0],
+                      [1e150, 1e150, -1e150, 2e150]])
+    for rows in (upper[:1], upper):  # every row in one pass, then mixed
+        inverted = _guarded_inverse(np, rows, lower[:rows.shape[0]], joint=True, weight=weight)
+        assert np.all(inverted.ok)
+        expected = weight * (rows / inverted.size / inverted.size)
+        # One factor instead of two divisions: a few roundings, 4 eps relative.
+        np.testing.assert_allclose(inverted.inverse, expected, rtol=4 * EPS, atol=0)
