@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
 
 from ._honest import honest
 from ._sequence import (
@@ -142,5 +141,6 @@ def _oscillates(xp: Any, terms: Any) -> bool:
 def _weights(k: int, first_node: float) -> np.ndarray:
     """Lagrange weights at ``x = 0`` for the nodes ``1/N``, ``N = first_node .. + k``."""
     i = np.arange(k + 1)
+    from scipy.special import gammaln  # lazy: scipy.special is slow to import
     log_size = k * np.log(first_node + i) - gammaln(i + 1) - gammaln(k - i + 1)
     return (-1.0) ** (k - i) * np.exp(log_size)

@@ -20,7 +20,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import mpmath
 import numpy as np
 
 from ._validation import check_integer
@@ -112,6 +111,8 @@ def mp_apply_function(
     if output == "mpmath":
         # An mpmath.matrix of the global context holding the entries unrounded (the
         # conversion copies the mantissas): do arithmetic on it under workdps(dps).
+        import mpmath  # lazy: imported only where an mp oracle runs
+
         return mpmath.matrix([[result[i]] for i in range(n)])
     convert = complex if complex_input else float
     host = np.array([convert(result[i]) for i in range(n)])
@@ -122,6 +123,8 @@ def mp_apply_function(
 
 def _context(dps: int) -> Any:
     """A private mpmath context at ``dps`` digits: the global ``mpmath.mp`` is untouched."""
+    import mpmath  # lazy: imported only where an mp oracle runs
+
     ctx = mpmath.MPContext()
     ctx.dps = dps
     return ctx
