@@ -309,9 +309,11 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
             f"inside [{info.interval[0]:.6g}, {info.interval[1]:.6g}] ({sources[0]} lo, "
             f"{sources[1]} hi); pass a wider interval or damping > 0", info)
-    if not math.isfinite(x_norm_s * factor):
-        raise OverflowError(f"(H^2 + mu I)^(-1/2) g has norm about {x_norm_s:.3g} * "
-                            f"{factor:.3g}: beyond the floating-point range")
+    # The largest entry against g's dtype (float32 overflows long before a Python float).
+    largest = to_float(xp.max(xp.abs(x_s))) * factor
+    if not largest <= float(xp.finfo(real_dtype(xp, g)).max):
+        raise OverflowError(f"(H^2 + mu I)^(-1/2) g has an entry of about {largest:.3g}: "
+                            f"beyond the range of {g.dtype}")
     x = x_s * factor  # (entries below the smallest float underflow, as they must)
     return (x, info) if full_output else x
 

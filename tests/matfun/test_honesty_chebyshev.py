@@ -14,6 +14,7 @@ test_chebyshev.py. The oracle is eigh in float64 (complex128) of the stored matr
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import LinearOperator
@@ -132,3 +133,12 @@ def test_rounding_above_the_tolerance_is_not_converged():
     assert error > 10 * 3e-10  # the problem is still hostile
     assert not info.converged
     assert error <= info.error_estimate
+
+
+def test_float32_answer_beyond_its_range_raises():
+    # Front-door fuzz reproducer: ||x|| ~ 1e44 fits a Python float but not float32; the
+    # range check ran in float64 and the cast returned [-inf, inf].
+    H = np.array([[-5.69e-12, -1.73e-11], [-1.73e-11, -5.25e-11]], dtype=np.float32)
+    g = np.array([-1.02e30, -1.18e29], dtype=np.float32)
+    with pytest.raises(OverflowError, match="float32"):
+        chebyshev_inv_sqrt(H, g, rtol=1e-3, max_matvecs=20_000)
