@@ -17,7 +17,8 @@ relative error above ``10 (rtol + atol/||x||) + FLOOR kappa eps``; an interval m
 TypeError/ValueError/OverflowError/FloatingPointError raised by matfun/accel code,
 or one of the library's own exception classes), ``unclear`` (any other exception,
 or one of those raised inside NumPy/SciPy), ``range?`` (an over/underflow error
-although the true answer is well inside the dtype's normal range), ``nonfinite``
+although the true answer is well inside the dtype's normal range; a
+``SeriesRangeError`` about an unconverged iterate, its info attached, is clear), ``nonfinite``
 (NaN/inf returned) and ``hang`` (over 30 s); these five must be 0. ``flushed``
 (informative): the true answer underflows the dtype and zeros/subnormals were
 returned instead of an error (accepted: its absolute error is below the smallest
@@ -587,8 +588,9 @@ def run_one(counts, notes, name, call, problem=None):
     except Exception as exc:  # noqa: BLE001 -- the point is to count them
         signal.alarm(0)
         outcome = classify(exc)
+        unconverged = getattr(getattr(exc, "info", None), "converged", None) is False
         if (outcome == "clear" and isinstance(exc, RANGE_ERRORS) and problem is not None
-                and problem.in_range):
+                and problem.in_range and not unconverged):
             outcome = "range?"  # refused an answer the dtype can hold
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{os.path.relpath(frame.filename, ROOT)}:{frame.lineno}"
