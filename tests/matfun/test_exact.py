@@ -593,3 +593,11 @@ def test_float32_result_beyond_its_range_raises():
     with np.errstate(over="ignore"), pytest.raises(ValueError, match="overflows float32"):
         matfun.exact.abs_inv(H, g)
     assert np.isfinite(matfun.exact.abs_inv(H, g / 2**30)).all()  # 2^108 fits
+
+
+def test_float32_vector_near_its_largest_value():
+    # g's rescaling factor is 2^128 for entries in [2^127, 2^128): inf in float32; g
+    # was divided by it in float32 and the oracle returned zeros.
+    H = np.diag(np.array([1.0, 2.0], dtype=np.float32))
+    g = np.array([1.5 * 2.0**127, 1.0], dtype=np.float32)
+    np.testing.assert_array_equal(matfun.exact.abs_inv(H, g), np.array([g[0], 0.5], np.float32))
