@@ -91,9 +91,11 @@ def power_of_two(value: float) -> float:
     """The power of two nearest above ``|value|`` (``value`` finite, nonzero).
 
     Dividing by it is exact in binary floating point: the way to rescale data of
-    any magnitude to about 1 before norms, squares or inner products.
+    any magnitude to about 1 before norms, squares or inner products. For
+    ``|value| >= 2^1023`` it is ``2^1023`` (``2^1024`` is not a float): ``value`` over it
+    then lies in ``[1, 2)``.
     """
-    return math.ldexp(1.0, math.frexp(value)[1])
+    return math.ldexp(1.0, min(math.frexp(value)[1], 1023))
 
 
 # The validators below complete the one validation layer: every public function
