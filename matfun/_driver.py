@@ -215,8 +215,10 @@ def _check_range(xp, name, estimate, unit, info):
             f"{name}: the result overflows {estimate.dtype} in the caller's units "
             f"(largest entry {largest:.3g})", info)
     if 0 < largest < float(finfo.smallest_normal) or (largest == 0 and unit == 0):
+        # An unconverged iterate can be far below the answer: say which one underflows.
+        what = "result" if info.converged else "unconverged iterate (not the answer, maybe)"
         raise SeriesRangeError(
-            f"{name}: the result underflows {estimate.dtype} in the caller's units "
+            f"{name}: the {what} underflows {estimate.dtype} in the caller's units "
             f"(largest entry {largest:.3g})", info)
 
 

@@ -122,13 +122,16 @@ def combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
     """
     largest = to_float(xp.max(xp.abs(g)))  # host scalar: the scale, once
     factor = power_of_two(largest) if largest > 0 else 1.0
-    work = xp.astype(g / factor, eigenvectors.dtype)
+    # Widen first: float32 g up to 2^128 has factor = 2^128, inf in float32 (g / inf = 0).
+    work = xp.astype(g, eigenvectors.dtype) / factor
     coordinates = conj_transpose(xp, eigenvectors) @ work
     result = (eigenvectors @ (xp.astype(values, eigenvectors.dtype) * coordinates)) * factor
+    # Checked in the returned dtype: float32 overflows where the float64 work does not.
+    result = xp.astype(result, _result_dtype(xp, g, is_complex(xp, eigenvectors)))
     if not all_finite(xp, result):
-        raise ValueError("the result overflows (inf): the function's values are too large "
-                         "for floating point")
-    return xp.astype(result, _result_dtype(xp, g, is_complex(xp, eigenvectors)))
+        raise ValueError(f"the result overflows {result.dtype} (inf): the function's values "
+                         "are too large for floating point")
+    return result
 
 
 def apply_values(op: Any, g: Any, values: Callable[[Any, Any], Any]) -> Any:

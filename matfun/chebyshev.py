@@ -47,11 +47,16 @@ Degree and error bound
     The last form needs no coefficient: it fixes a sufficient degree *before*
     anything is allocated, so ``max_matvecs`` caps degree, memory and time. The
     degree is the smallest whose bound (plus aliasing) meets the target; converged
-    means ``B/(1 - B) ||x|| <= atol + rtol ||x||`` -- proven in exact arithmetic when
-    the interval holds the spectrum. About :math:`2d \approx \kappa(H) \ln(2/rtol)`
-    matvecs: O(kappa) where the series needs O(kappa^2). Rounding adds an error of
-    about ``eps sqrt(d) sqrt(hi/lo)`` relative (a first-order estimate, reported
-    separately in ``rounding`` and included in ``error_estimate``, not in the proof).
+    means that both ``B/(1 - B) ||x||`` and ``rounding ||x||`` are at most
+    ``atol + rtol ||x||`` -- ``B`` proven in exact arithmetic when the interval holds
+    the spectrum; the error estimate is then within twice the tolerance. About
+    :math:`2d \approx \kappa(H) \ln(2/rtol)` matvecs: O(kappa) where the series needs
+    O(kappa^2). Rounding adds an error of up to about ``2 eps d sqrt(hi/lo)`` relative
+    (each of the ``d`` steps adds ``O(eps)`` relative to ``g``, amplified by
+    ``sqrt(hi/lo)``; correlated, so linear in ``d``, not ``sqrt(d)``: a tiny component
+    on the slowest mode shows it). This first-order estimate is reported in
+    ``rounding``, is part of ``error_estimate`` and of ``converged``, not of the proof:
+    a degree whose rounding exceeds the tolerance is not converged, however small ``B``.
 
 The interval
     ``lo = mu`` when ``mu > 0``, or given (``interval``); ``hi`` given or ``scale``;
@@ -135,13 +140,14 @@ class ChebyshevInfo:
         Relative truncation + aliasing bound on ``||x - x*|| / ||x*||``: *proven* in
         exact arithmetic when the spectrum lies in ``interval``.
     rounding : float
-        First-order estimate of the relative rounding error (a heuristic).
+        First-order estimate of the relative rounding error, ``2 eps (d + 1) sqrt(hi/lo)``
+        (a heuristic).
     error_estimate : float
         ``error_bound / (1 - error_bound) + rounding``: relative to the computed ``x``.
     theory_degree : int
         The sufficient degree from ``4 S_0 r^{d+1} <= target`` (module docstring).
     converged : bool
-        ``error_bound / (1 - error_bound) * ||x|| <= atol + rtol * ||x||``.
+        ``max(error_bound / (1 - error_bound), rounding) * ||x|| <= atol + rtol * ||x||``.
     growth : float
         ``max(||v_d||, ||v_{d-1}||) / ||g||``; at most 1 in exact arithmetic when the
         interval holds the spectrum.
@@ -234,6 +240,9 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     ChebyshevIntervalError
         The interval cannot be certified (``H`` singular or too ill-conditioned for
         the budget), or the expansion diverged on a given interval.
+    matfun.errors.ResultRangeError
+        The answer itself overflows ``g``'s dtype, or lies below its smallest normal
+        number (every input finite).
 
     Examples
     --------
@@ -294,11 +303,13 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             "unconverged result, or damping > 0")
     x_s, growth, x_norm_s = _expand(xp, H, g_s, s, mu / s / s, lo_s, hi_s, coefficients)
     factor = g_scale / s  # x = (g_scale / s) (H'^2 + mu')^(-1/2) g'
-    rounding = eps * math.sqrt(chosen + 1) * math.sqrt(hi_s / lo_s) * 4
+    # Rounding: O(eps) relative to g per step, amplified by sqrt(hi/lo), and correlated
+    # (linear in the degree: a g near the slowest eigenvector reaches it).
+    rounding = 2 * eps * (chosen + 1) * math.sqrt(hi_s / lo_s)
     relative = bound / (1 - bound) if bound < 1 else math.inf
     # The test in the scaled units (x_s = x / factor), so that nothing overflows.
     allowance = atol / factor if factor > 0 else (math.inf if atol > 0 else 0.0)
-    converged = bool(relative * x_norm_s <= allowance + rtol * x_norm_s)
+    converged = bool(max(relative, rounding) * x_norm_s <= allowance + rtol * x_norm_s)
     info = _info(chosen, H.matvecs - before, s, lo_s, hi_s, sources, failure, bound, rounding,
                  theory, converged, growth)
     if growth > _GROWTH_LIMIT:
@@ -306,15 +317,17 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
             f"inside [{info.interval[0]:.6g}, {info.interval[1]:.6g}] ({sources[0]} lo, "
             f"{sources[1]} hi); pass a wider interval or damping > 0", info)
-    if not math.isfinite(x_norm_s * factor):
-        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g has norm about {x_norm_s:.3g} * "
-                               f"{factor:.3g}: beyond the floating-point range")
-    x = x_s * factor
-    # Decision (one sync): an answer below the smallest normal number keeps no
-    # relative accuracy; say so, as every method does, rather than return it.
-    if to_float(xp.max(xp.abs(x))) < float(xp.finfo(x.dtype).smallest_normal):
-        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g underflows in {x.dtype}: its "
+    # The largest entry against g's dtype (float32 overflows long before a Python float).
+    largest = to_float(xp.max(xp.abs(x_s))) * factor
+    if not largest <= float(xp.finfo(real_dtype(xp, g)).max):
+        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g has an entry of about {largest:.3g}: "
+                               f"beyond the range of {g.dtype}")
+    # An answer below the smallest normal number keeps no relative accuracy: say so,
+    # as every method does, rather than return it.
+    if largest < float(xp.finfo(real_dtype(xp, g)).smallest_normal):
+        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g underflows in {g.dtype}: its "
                                "largest entry is below the smallest normal number")
+    x = x_s * factor
     return (x, info) if full_output else x
 
 

@@ -39,3 +39,17 @@ def test_quick_benchmark_lanczos_needs_fewer_matvecs_than_the_series():
     # g has three eigencomponents: Lanczos is exact after 3 steps; the series is not.
     assert lanczos == 3
     assert series is not None and series > 10 * lanczos
+
+
+def test_quick_front_door_fuzz_finds_nothing(capsys):
+    # benchmarks/fuzz_front_door.py --quick (~10 s): 86 hostile cases over every public
+    # front door; exit status 0 means no wrong "converged", unclear error, NaN/inf or hang.
+    path = SCRIPT.parent / "fuzz_front_door.py"
+    spec = importlib.util.spec_from_file_location("fuzz_front_door", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    status = module.main(["--quick", "--show", "0"])
+    table = capsys.readouterr().out
+    assert "| **total** |" in table and "accel (classic)" in table
+    assert status == 0, table

@@ -583,3 +583,21 @@ def test_no_import_cycle_between_exact_and_truncations():
     assert not any(
         isinstance(node, ast.ImportFrom) and node.level and "exact" in [a.name for a in node.names]
         for node in ast.walk(ast.parse(source)))
+
+
+def test_float32_result_beyond_its_range_raises():
+    # Front-door fuzz reproducer: 1/|lambda| g = 3.6e41 fits float64, where the range
+    # was checked, but not float32: the cast returned inf.
+    H = np.diag(np.array([2.0**-100, 1.0], dtype=np.float32))
+    g = np.array([2.0**38, 1.0], dtype=np.float32)
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="overflows float32"):
+        matfun.exact.abs_inv(H, g)
+    assert np.isfinite(matfun.exact.abs_inv(H, g / 2**30)).all()  # 2^108 fits
+
+
+def test_float32_vector_near_its_largest_value():
+    # g's rescaling factor is 2^128 for entries in [2^127, 2^128): inf in float32; g
+    # was divided by it in float32 and the oracle returned zeros.
+    H = np.diag(np.array([1.0, 2.0], dtype=np.float32))
+    g = np.array([1.5 * 2.0**127, 1.0], dtype=np.float32)
+    np.testing.assert_array_equal(matfun.exact.abs_inv(H, g), np.array([g[0], 0.5], np.float32))

@@ -14,11 +14,13 @@ test_chebyshev.py. The oracle is eigh in float64 (complex128) of the stored matr
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import LinearOperator
 
 from matfun.chebyshev import ChebyshevIntervalError, chebyshev_inv_sqrt
+from matfun.errors import ResultRangeError
 from matfun.testing import spectra
 
 BUDGET = 4_000
@@ -112,3 +114,32 @@ def test_converged_is_true_on_an_operator(spectrum, seed, rtol, atol):
     lo, hi = info.interval
     assert lo <= np.min(values**2) and hi >= np.max(values**2)
     check(np.diag(values), g, x, info, rtol, atol, float(np.finfo(float).eps), kappa)
+
+
+def test_rounding_above_the_tolerance_is_not_converged():
+    # Front-door fuzz reproducer: kappa(H) = 2.3e4 needs degree ~2.5e5 for rtol = 3e-10;
+    # the recurrence's rounding, correlated over the steps (~ eps d kappa = 1e-6, a g
+    # far from the slowest mode shows it), was estimated as eps sqrt(d) kappa and left
+    # out of `converged`: converged with a true error 7000 rtol. Now: not converged,
+    # and the reported estimate covers the truth (kappa eps = 5e-12 is no excuse).
+    rng = np.random.default_rng(0)
+    w = np.concatenate(([4.4e-5], np.geomspace(0.5, 1.0, 12))) * rng.choice([-1.0, 1.0], 13)
+    q, _ = np.linalg.qr(rng.standard_normal((13, 13)))
+    H = (q * w) @ q.T
+    H = (H + H.T) / 2
+    g = q[:, 1] + 1e-8 * rng.standard_normal(13)
+    x, info = chebyshev_inv_sqrt(H, g, rtol=3e-10, full_output=True)
+    exact, _ = oracle(H, g, 0.0)
+    error = np.linalg.norm(x - exact) / np.linalg.norm(exact)
+    assert error > 10 * 3e-10  # the problem is still hostile
+    assert not info.converged
+    assert error <= info.error_estimate
+
+
+def test_float32_answer_beyond_its_range_raises():
+    # Front-door fuzz reproducer: ||x|| ~ 1e44 fits a Python float but not float32; the
+    # range check ran in float64 and the cast returned [-inf, inf].
+    H = np.array([[-5.69e-12, -1.73e-11], [-1.73e-11, -5.25e-11]], dtype=np.float32)
+    g = np.array([-1.02e30, -1.18e29], dtype=np.float32)
+    with pytest.raises(ResultRangeError, match="float32"):
+        chebyshev_inv_sqrt(H, g, rtol=1e-3, max_matvecs=20_000)

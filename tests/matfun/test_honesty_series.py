@@ -331,3 +331,15 @@ def test_atol_is_in_the_callers_units(c):
     assert np.linalg.norm(x - EXACT3 / c) <= 10 * atol
     # Absolute tolerance only: the relative estimate times ||x|| meets atol.
     assert info.error_estimate * np.linalg.norm(x) <= atol
+
+
+def test_an_unconverged_iterate_that_underflows_says_so():
+    # Front-door fuzz reproducer (--replay "inv_sqrt_series accel" 45): kappa = 1e7, a
+    # 40-term budget; the true answer (~1e-27) fits float32, the slow iterate (~1e-38)
+    # does not: the error must not claim that the answer underflows.
+    H = np.diag([1.0, 1e-7]) * 2.0**34
+    g = np.array([1.0, 1.0]) * 2.0**-100
+    with pytest.raises(SeriesRangeError, match="unconverged iterate") as caught:
+        inv_sqrt_series(H.astype(np.float32), g.astype(np.float32), rtol=1e-4,
+                        max_matvecs=80)
+    assert not caught.value.info.converged
