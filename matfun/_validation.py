@@ -88,19 +88,21 @@ def check_tolerances(rtol: Any, atol: Any, *, eps: float, default_rtol: float | 
 
 
 def power_of_two(value: float) -> float:
-    """The power of two nearest above ``|value|`` (``value`` finite, nonzero), at most ``2**1023``.
+    """The largest power of two not above ``|value|`` (``value`` finite, nonzero).
 
-    Dividing by it is exact in binary floating point: the way to rescale data of
-    any magnitude to about 1 before norms, squares or inner products. Above
-    ``2**1023`` the next power of two is not a float64; ``2**1023`` still brings the
-    value to below 2, exactly.
+    Dividing by it is exact in binary floating point and brings ``|value|`` into
+    ``[1, 2)``: the way to rescale data of any magnitude before norms, squares or
+    inner products. Being at most ``|value|`` (and at least the smallest subnormal
+    number when ``value`` is one), it is representable in the dtype that holds
+    ``value`` -- float32 included, whose largest entries would otherwise ask for
+    ``2**128``, which float32 cannot hold.
 
     Examples
     --------
     >>> power_of_two(3.0), power_of_two(-0.25), power_of_two(1e308)
-    (4.0, 0.5, 8.98846567431158e+307)
+    (2.0, 0.25, 8.98846567431158e+307)
     """
-    return math.ldexp(1.0, min(math.frexp(value)[1], 1023))
+    return math.ldexp(1.0, math.frexp(value)[1] - 1)
 
 
 # The validators below complete the one validation layer: every public function
