@@ -120,7 +120,13 @@ HOST_OPERATORS = [(label, value, definitely and label not in HOST_OK)
                   if not (callable(value) or label.startswith(("LinearOperator", "sparse")))]
 HOST_VECTORS = [(label, value, definitely and label not in HOST_OK)
                 for label, value, definitely in VECTORS]
+# A template vector (spectrum.random_start's like) fixes only backend and dtype: any
+# length and any library are valid there.
+TEMPLATE_OK = {"wrong length", "other library"}
+TEMPLATE_VECTORS = [(label, value, definitely and label not in TEMPLATE_OK)
+                    for label, value, definitely in VECTORS]
 KINDS = {"op": OPERATORS, "g": VECTORS, "host_op": HOST_OPERATORS, "host_g": HOST_VECTORS,
+         "template_g": TEMPLATE_VECTORS,
          "function": FUNCTIONS, "int": INTEGERS, "real": REALS, "choice": CHOICES,
          "callable": CALLABLES, "flag": FLAGS}
 
@@ -167,7 +173,8 @@ def _series_specs():
         _spec("certified_interval", spectrum.certified_interval, op, like=g,
               method=("auto", "choice"), failure_probability=(1e-6, "real"),
               max_matvecs=(50, "int"), slack=(2.0, "real"), seed=(0, "int")),
-        _spec("random_start", spectrum.random_start, g, (3, "int"), (0, "int")),
+        _spec("random_start", spectrum.random_start, (G, "template_g"), (3, "int"),
+              (0, "int")),
     ]
 
 
