@@ -18,10 +18,15 @@ from typing import Any
 
 import array_api_compat
 
-from ._backend import all_finite, as_vector, conj_transpose, is_complex, namespace, to_float
+from ._backend import all_finite, as_vector, conj_transpose, is_complex, namespace
 from ._operator_forms import check_symmetric, is_scipy_sparse, is_torch_sparse
 from ._operator_forms import is_array as _has_namespace
-from ._validation import check_nonnegative, check_positive, positive_integer, power_of_two
+from ._validation import (
+    check_nonnegative,
+    check_positive,
+    magnitude_unit,
+    positive_integer,
+)
 from .operators import Operator, as_operator
 
 __all__ = ["eigendecomposition", "to_dense"]
@@ -99,9 +104,7 @@ def eigendecomposition(op: Any, *, like: Any) -> tuple[Any, Any]:
 def _eigh(xp: Any, matrix: Any, like: Any) -> tuple[Any, Any]:
     complex_case = is_complex(xp, matrix) or is_complex(xp, like)
     matrix = xp.astype(matrix, xp.complex128 if complex_case else xp.float64)
-    # Host scalar: the scale is a decision made once.
-    largest = to_float(xp.max(xp.abs(matrix)))
-    factor = power_of_two(largest) if largest > 0 else 1.0
+    factor = magnitude_unit(xp, matrix)  # host scalar: the scale, once
     matrix = matrix / factor
     eigenvalues, eigenvectors = xp.linalg.eigh((matrix + conj_transpose(xp, matrix)) / 2)
     return eigenvalues * factor, eigenvectors
@@ -120,8 +123,7 @@ def combine(xp: Any, eigenvectors: Any, values: Any, g: Any) -> Any:
     Complex when ``Q`` is (a Hermitian ``H``), whatever ``g`` is: float32 ``g`` gives
     complex64. ``g`` is rescaled by a power of two first, the factor applied last.
     """
-    largest = to_float(xp.max(xp.abs(g)))  # host scalar: the scale, once
-    factor = power_of_two(largest) if largest > 0 else 1.0
+    factor = magnitude_unit(xp, g)  # host scalar: the scale, once
     # Widen first: float32 g up to 2^128 has factor = 2^128, inf in float32 (g / inf = 0).
     work = xp.astype(g, eigenvectors.dtype) / factor
     coordinates = conj_transpose(xp, eigenvectors) @ work

@@ -42,7 +42,7 @@ from typing import Any
 from array_api_compat import device as array_device
 
 from ._backend import is_complex, namespace, norm, real_dtype, to_float
-from ._validation import power_of_two
+from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
 __all__ = ["LanczosProcess", "largest_magnitude", "residual_norm", "unit_start"]
@@ -168,8 +168,7 @@ class LanczosProcess:
         w = self.op.matvec(self._buffer[k, :])
         if k == 0:
             # Decision: the scale of H, from the first product (no extra matvec).
-            peak = largest_magnitude(xp, w)
-            self.scale = power_of_two(peak) if peak > 0 else 1.0
+            self.scale = magnitude_unit(xp, w)
         if self.scale != 1.0:
             w = w / self.scale
         Q = self.rows(k + 1)

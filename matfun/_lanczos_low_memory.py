@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._backend import inner, is_complex, namespace, real_dtype, to_float
-from ._lanczos import largest_magnitude, residual_norm, unit_start
-from ._validation import power_of_two
+from ._lanczos import residual_norm, unit_start
+from ._validation import magnitude_unit
 from .operators import Operator
 
 __all__ = ["LowMemoryProcess"]
@@ -67,8 +67,7 @@ class LowMemoryProcess:
         w = self.op.matvec(current)
         if k == 0 and alpha is None:
             # Decision: the scale of H, from the first product (no extra matvec).
-            peak = largest_magnitude(xp, w)
-            self.scale = power_of_two(peak) if peak > 0 else 1.0
+            self.scale = magnitude_unit(xp, w)
         if self.scale != 1.0:
             w = w / self.scale
         if alpha is None:

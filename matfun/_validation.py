@@ -18,6 +18,7 @@ __all__ = [
     "check_real",
     "check_tolerances",
     "check_vector",
+    "magnitude_unit",
     "positive_integer",
     "power_of_two",
 ]
@@ -103,6 +104,15 @@ def power_of_two(value: float) -> float:
     (2.0, 0.25, 8.98846567431158e+307)
     """
     return math.ldexp(1.0, math.frexp(value)[1] - 1)
+
+
+def magnitude_unit(xp: Any, x: Any) -> float:
+    """:func:`power_of_two` of ``max |x_i|``, or 1 for an all-zero ``x``.
+
+    The exact rescaling factor of an array (one host synchronisation: a decision).
+    """
+    largest = float(xp.max(xp.abs(x)))
+    return power_of_two(largest) if largest > 0 else 1.0
 
 
 # The validators below complete the one validation layer: every public function
