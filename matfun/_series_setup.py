@@ -18,7 +18,7 @@ from ._driver import Stopping, check_stopping
 from ._eigen import DAMPING_KINDS
 from ._engine import SeriesInfo, SeriesSpec
 from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to
-from ._validation import check_real, positive_integer, power_of_two
+from ._validation import check_real, positive_integer, positive_number, power_of_two
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesRangeError
 from .operators import Operator, as_operator, shift, square
@@ -62,7 +62,7 @@ def check_options(g: Any, terms, rtol, atol, max_terms, order, callback, max_mat
     if max_matvecs is not None:
         max_matvecs = positive_integer(max_matvecs, "max_matvecs")
     _check_scale(scale)
-    _positive(initial_scale, "initial_scale")
+    positive_number(initial_scale, "initial_scale")
     return stopping, order, max_matvecs
 
 
@@ -104,7 +104,7 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     if isinstance(scale, str):
         c, probe = _unit(H, g_n, scale)
     else:
-        c = power_of_two(math.sqrt(_positive(scale, "scale")))
+        c = power_of_two(math.sqrt(positive_number(scale, "scale")))
     if lam:
         c = max(c, power_of_two(math.sqrt(lam) if kind == "square" else lam))
     e_c = log2_unit(c)
@@ -141,7 +141,7 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
     if isinstance(scale, str):
         c, probe = _unit(H, g_n, scale)
     else:
-        c = power_of_two(_positive(scale, "scale"))
+        c = power_of_two(positive_number(scale, "scale"))
     e_c = log2_unit(c)
     H_n = scaled_operator(H, c, g_n, probe)
     spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
@@ -166,7 +166,7 @@ def _unit(H: Operator, g_n: Any, scale: Any) -> tuple[float, Any]:
 def _in_units(value: Any, e_c: int, power: int, name: str) -> float:
     """``value / c**power`` in normalised units; a clear error when out of range."""
     try:
-        result = math.ldexp(_positive(value, name), -power * e_c)
+        result = math.ldexp(positive_number(value, name), -power * e_c)
     except OverflowError:
         result = math.inf
     if not (math.isfinite(result) and result > 0):
@@ -182,19 +182,9 @@ def _check_scale(scale: Any) -> None:
             raise ValueError(
                 f"scale must be a positive number or one of {SCALE_STRATEGIES}, got {scale!r}")
         return
-    _positive(scale, "scale")
+    positive_number(scale, "scale")
 
 
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool | str | bytes):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return number
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:

@@ -20,6 +20,7 @@ __all__ = [
     "check_vector",
     "magnitude_unit",
     "positive_integer",
+    "positive_number",
     "power_of_two",
 ]
 
@@ -163,6 +164,22 @@ def check_positive(value: Any, name: str) -> float:
     number = check_real(value, name)
     if not number > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def positive_number(value: Any, name: str) -> float:
+    """A finite float ``> 0``, with the scale options' messages ("must be a positive number").
+
+    Booleans and strings are refused, as in :func:`check_real`.
+    """
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return number
 
 

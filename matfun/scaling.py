@@ -32,10 +32,11 @@ Strategies (the ``scale=`` argument of the series functions):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ._validation import positive_number
 
 __all__ = ["ScaleRule", "resolve_scale", "SCALE_STRATEGIES"]
 
@@ -91,18 +92,18 @@ def resolve_scale(
         the operator has no dense matrix.
     """
     # Checked whatever the strategy: a bad value is a mistake even where it is unused.
-    floor = _positive(initial_scale, "initial_scale")
+    floor = positive_number(initial_scale, "initial_scale")
     if isinstance(scale, str):
         if scale == "adaptive":
             return ScaleRule(None, 0.0, True, True, scale)
         if scale == "paper":
             return ScaleRule(floor, floor, False, True, scale)
         if scale in ("lanczos", "power"):
-            return ScaleRule(_positive(estimate_radius(scale), "estimated scale"), 0.0, False,
-                             False, scale)
+            estimate = positive_number(estimate_radius(scale), "estimated scale")
+            return ScaleRule(estimate, 0.0, False, False, scale)
         if scale == "frobenius":
-            return ScaleRule(_positive(frobenius_bound(), "Frobenius bound"), 0.0, False, False,
-                             scale)
+            bound = positive_number(frobenius_bound(), "Frobenius bound")
+            return ScaleRule(bound, 0.0, False, False, scale)
         raise ValueError(
             f"scale must be a positive number or one of {SCALE_STRATEGIES}, got {scale!r}"
         )
@@ -114,16 +115,6 @@ def resolve_scale(
         raise TypeError(
             f"scale must be a positive number or a strategy name, got {type(scale).__name__}"
         ) from None
-    return ScaleRule(_positive(value, "scale"), 0.0, False, False, "fixed")
+    return ScaleRule(positive_number(value, "scale"), 0.0, False, False, "fixed")
 
 
-def _positive(value: float, name: str) -> float:
-    if isinstance(value, bool | str | bytes):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
