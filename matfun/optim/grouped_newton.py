@@ -41,6 +41,7 @@ section 5.2 multiplies the learning rates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ import array_api_compat
 import numpy as np
 
 from .._backend import namespace
+from .._validation import check_flag, check_integer
 from ._base import Optimizer
 from ._cubic import equilibration, minimize_cubic_model
 from ._oracle_calls import (
@@ -61,16 +63,41 @@ from ._oracle_calls import (
     parameters,
     step_inputs,
 )
+from .schedules import ReduceOnPlateau
 
 __all__ = ["GroupedNewtonState", "grouped_newton"]
 
 
 @dataclass(frozen=True)
 class GroupedNewtonState:
-    """State of :func:`grouped_newton`: the step count and the averaged direction ``u``."""
+    """State of :func:`grouped_newton` (plain data: a resumed run repeats bit for bit).
+
+    Attributes
+    ----------
+    step : int
+        Steps taken.
+    direction : array
+        The averaged direction ``u`` of the last step.
+    rates : tuple of float or None
+        The learning rates in use (averaged, positive part taken, before the damping
+        factor); ``None`` until the first refresh.
+    damping : float or None
+        The current damping factor; ``None``: the optimiser's initial ``damping``.
+    best_loss, bad_periods
+        The plateau schedule's best monitored loss and count of periods without
+        improvement.
+    loss_sum, loss_count
+        Sum and number of the losses seen since the last refresh.
+    """
 
     step: int
     direction: Any
+    rates: tuple[float, ...] | None = None
+    damping: float | None = None
+    best_loss: float = math.inf
+    bad_periods: int = 0
+    loss_sum: float = 0.0
+    loss_count: int = 0
 
 
 def grouped_newton(
@@ -79,6 +106,10 @@ def grouped_newton(
     damping: float = 1.0,
     cubic: float = 0.0,
     momentum: float = 0.0,
+    refresh_every: int = 1,
+    rate_momentum: float = 0.0,
+    positive_part: bool = False,
+    schedule: ReduceOnPlateau | None = None,
 ) -> Optimizer:
     r"""Grouped Newton with per-group learning rates (seed 001).
 
@@ -100,17 +131,53 @@ def grouped_newton(
         :math:`\beta \in [0, 1)`: the direction is
         :math:`u_t = \beta u_{t-1} + (1 - \beta) g_t` (``u_0 = g_0``). Its scale is
         irrelevant (the learning rates absorb it).
+    refresh_every : int
+        :math:`T \ge 1`: the learning rates are computed at steps ``0, T, 2T, ...``
+        (a *refresh*) and reused in between, where a step costs one gradient and no
+        Hessian-vector product (seed 001 appendix F: the summary is the expensive part).
+        The direction ``u`` is still updated at every step.
+    rate_momentum : float
+        :math:`\beta_2 \in [0, 1)`: the rates in use are the moving average over the
+        refreshes :math:`k = 0, 1, \dots`,
+        :math:`\bar\eta_k = \beta_2 \bar\eta_{k-1} + (1 - \beta_2)\, \eta_k`,
+        :math:`\bar\eta_0 = \eta_0`, of the fresh model minimisers :math:`\eta_k`
+        (after the positive part, if taken). A group whose direction is zero at a
+        refresh contributes a fresh rate of ``0``.
+    positive_part : bool
+        Replace each fresh rate by :math:`\max(\eta_s, 0)` before averaging. With
+        ``u = g`` (no momentum) :math:`\bar g_s = \|g_s\|^2 \ge 0`, and a negative
+        :math:`\eta_s` -- from an indefinite or badly estimated :math:`\bar H` --
+        steps *up* the gradient on group ``s``; with the positive part the first-order
+        change :math:`-\sum_s \eta_s \|g_s\|^2` of the loss is never positive (seed
+        001 appendix F: "to avoid negative learning rates"). With momentum,
+        :math:`g^T u_s` can be negative and this guarantee is lost.
+    schedule : ReduceOnPlateau, optional
+        Reduce the damping factor on a plateau: at each refresh the rule observes the
+        mean loss of the steps since the previous refresh (this step's included) and
+        the damping it returns applies from this step on. The damping never exceeds
+        its initial value and never falls below ``schedule.min_damping``. ``None``:
+        constant damping.
 
     Returns
     -------
     Optimizer
-        Each step spends ``S`` HVPs (``info["matvecs"]``) and, with the cubic term,
-        ``S`` third derivatives. ``info["learning_rates"]`` holds :math:`\eta`, the
-        model's minimiser *before* the damping factor: the step taken is
-        ``damping * eta_s * u_s`` on group ``s``.
+        A refresh spends ``S`` HVPs (``info["matvecs"]``) and, with the cubic term,
+        ``S`` third derivatives; a step between refreshes spends none. ``info`` has
+        ``learning_rates``, the rates :math:`\bar\eta` in use *before* the damping
+        factor (the step taken is ``damping * eta_s * u_s`` on group ``s``; with the
+        defaults this is the model's minimiser of this step), ``fresh_rates`` (the
+        model's minimiser, ``None`` between refreshes), ``refreshed``, ``damping`` (the
+        factor of this step), ``third`` and ``model`` (``None`` and ``"reused"``
+        between refreshes).
 
     Notes
     -----
+    The summary uses the oracle's pieces as given: :math:`\bar H` its ``hvp``, ``D``
+    its ``third`` and :math:`\bar g` (with the direction ``u``) its ``grad``. A
+    training loop that estimates the curvature on a separate batch (seed 001 appendix
+    F, the second sampler) builds an oracle whose ``hvp`` and ``third`` read that batch
+    while ``value`` and ``grad`` read the gradient batch.
+
     The cubic term restrains a group only as much as its diagonal third derivative
     :math:`d_s`. Where :math:`d_s \approx 0` and the curvature along the group is
     negative (e.g. the biases of a tanh network at a zero-bias initialisation, where
@@ -151,6 +218,15 @@ def grouped_newton(
         raise ValueError(f"damping must lie in (0, 1], got {damping!r}")
     lam = check_nonnegative(cubic, "cubic")
     beta = check_fraction(momentum, "momentum")
+    period = check_integer(refresh_every, "refresh_every", minimum=1)
+    beta_rates = check_fraction(rate_momentum, "rate_momentum")
+    clip = check_flag(positive_part, "positive_part")
+    if schedule is not None and not isinstance(schedule, ReduceOnPlateau):
+        raise TypeError(f"schedule must be a ReduceOnPlateau or None, got "
+                        f"{type(schedule).__name__}")
+    if schedule is not None and schedule.min_damping > factor:
+        raise ValueError(f"schedule.min_damping ({schedule.min_damping!r}) must not exceed "
+                         f"damping ({damping!r})")
 
     labels_cache: dict[tuple[str, int, str], Any] = {}
 
@@ -169,25 +245,56 @@ def grouped_newton(
 
     def update(state: GroupedNewtonState, params: Any, oracle: Any):
         params = step_inputs(state, params, oracle, GroupedNewtonState, "grouped_newton")
+        _check_state(state, len(group_list))
         xp = namespace(params)
         labels = labels_like(xp, params)
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         u = gradient if state.step == 0 else beta * state.direction + (1 - beta) * gradient
-        hvp = HVPCounter(oracle, params, state.step)
-        summary, g_bar, third, active = _summary(xp, labels, len(group_list), u, gradient, hvp,
-                                                 oracle, params, state.step, lam)
-        eta = np.zeros(len(group_list))
-        case = "zero"
-        if active.any():
-            eta[active], case = _learning_rates(summary, g_bar, third[active], lam)
+        current = factor if state.damping is None else state.damping
+        best, bad = state.best_loss, state.bad_periods
+        loss_sum, loss_count = state.loss_sum + loss, state.loss_count + 1
+        refresh = state.rates is None or state.step % period == 0
+        matvecs, fresh, third, case = 0, None, None, "reused"
+        eta = np.asarray(state.rates, dtype=np.float64) if state.rates is not None else None
+        if refresh:
+            if schedule is not None:
+                current, best, bad = schedule.observe(loss_sum / loss_count, current, best, bad)
+            loss_sum, loss_count = 0.0, 0
+            hvp = HVPCounter(oracle, params, state.step)
+            summary, g_bar, third, active = _summary(xp, labels, len(group_list), u, gradient,
+                                                     hvp, oracle, params, state.step, lam)
+            fresh = np.zeros(len(group_list))
+            case = "zero"
+            if active.any():
+                fresh[active], case = _learning_rates(summary, g_bar, third[active], lam)
+            matvecs = hvp.matvecs
+            admissible = np.maximum(fresh, 0.0) if clip else fresh
+            fresh_only = eta is None or beta_rates == 0
+            eta = admissible if fresh_only else beta_rates * eta + (1 - beta_rates) * admissible
         rates = xp.asarray(eta, dtype=params.dtype, device=array_api_compat.device(params))
-        step = factor * xp.take(rates, labels) * u
-        info = {"loss": loss, "grad_norm": grad_norm, "matvecs": hvp.matvecs,
-                "learning_rates": tuple(eta.tolist()), "third": tuple(third.tolist()),
-                "model": case, "damping": factor, "cubic": lam}
-        return params - step, GroupedNewtonState(step=state.step + 1, direction=u), info
+        step = current * xp.take(rates, labels) * u
+        info = {"loss": loss, "grad_norm": grad_norm, "matvecs": matvecs,
+                "learning_rates": tuple(eta.tolist()), "refreshed": refresh,
+                "fresh_rates": None if fresh is None else tuple(fresh.tolist()),
+                "third": None if third is None else tuple(third.tolist()),
+                "model": case, "damping": current, "cubic": lam}
+        new_state = GroupedNewtonState(
+            step=state.step + 1, direction=u, rates=tuple(eta.tolist()), damping=current,
+            best_loss=best, bad_periods=bad, loss_sum=loss_sum, loss_count=loss_count)
+        return params - step, new_state, info
 
     return Optimizer(init, update, "grouped_newton")
+
+
+def _check_state(state, size):
+    """The schedule's and the rates' fields of a state: shapes and ranges."""
+    if state.rates is not None and len(state.rates) != size:
+        raise ValueError(f"state.rates has {len(state.rates)} entries for {size} groups: a "
+                         "state of another partition?")
+    if state.damping is not None and not 0 < state.damping <= 1:
+        raise ValueError(f"state.damping must lie in (0, 1], got {state.damping!r}")
+    if state.loss_count < 0 or isinstance(state.bad_periods, bool) or state.bad_periods < 0:
+        raise ValueError("state.loss_count and state.bad_periods must be non-negative")
 
 
 def _summary(xp, labels, size, u, gradient, hvp, oracle, params, step, lam):
