@@ -8,13 +8,14 @@ resumed exactly. :func:`run` trains any of them with a progress bar and returns 
 tidy :class:`Record`.
 """
 
-from . import problems
+from . import partitions, problems
 from ._base import NonFiniteError, Optimizer, Oracle, SingularCurvatureError
 from .adamqlr import adamqlr
 from .adaptive import adaptive
 from .baselines import adam, gradient_descent, newton
 from .grouped_newton import grouped_newton
 from .runner import Record, RunStopped, run
+from .schedules import ReduceOnPlateau
 from .sfn import exact_sfn, sfn_series
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Optimizer",
     "Oracle",
     "Record",
+    "ReduceOnPlateau",
     "RunStopped",
     "SingularCurvatureError",
     "adam",
@@ -31,6 +33,7 @@ __all__ = [
     "gradient_descent",
     "grouped_newton",
     "newton",
+    "partitions",
     "problems",
     "run",
     "sfn_series",
