@@ -14,6 +14,7 @@ from .adamqlr import adamqlr
 from .adaptive import adaptive
 from .baselines import adam, gradient_descent, newton
 from .grouped_newton import grouped_newton
+from .lbfgs import lbfgs
 from .runner import Record, RunStopped, run
 from .schedules import ReduceOnPlateau
 from .sfn import exact_sfn, sfn_series
@@ -32,6 +33,7 @@ __all__ = [
     "exact_sfn",
     "gradient_descent",
     "grouped_newton",
+    "lbfgs",
     "newton",
     "partitions",
     "problems",

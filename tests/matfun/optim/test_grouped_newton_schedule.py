@@ -65,11 +65,11 @@ def test_rate_momentum_averages_the_fresh_rates(xp):
     A, x, b = np.diag([1.0, 4.0]), np.array([1.0, 1.0]), 0.75
     opt = grouped_newton(groups=[slice(0, 2)], refresh_every=2, rate_momentum=b)
     params, _, infos = steps(xp, opt, quadratic(xp, A), x, 4)
-    fresh = []
+    fresh, rate = [], None
     for t in range(4):
         if t % 2 == 0:
             fresh.append(cauchy_rate(A, x))
-            rate = fresh[0] if t == 0 else b * rate + (1 - b) * fresh[-1]
+            rate = fresh[0] if rate is None else b * rate + (1 - b) * fresh[-1]
         x = x - rate * (A @ x)
     xp_assert_close(params, x, rtol=1e-14, atol=0, xp=xp)
     np.testing.assert_allclose(infos[2]["fresh_rates"], [fresh[1]], rtol=1e-14)
