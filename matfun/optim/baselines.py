@@ -12,6 +12,12 @@ that :func:`~matfun.optim.run` compares them like for like:
   :math:`\nabla f = 0` regardless of the curvature's sign): the behaviour that
   saddle-free Newton corrects.
 
+L-BFGS, the quasi-Newton baseline, is :func:`matfun.optim.lbfgs` (its own module).
+Gradient descent on a minibatch oracle is SGD; there is no separate ``sgd``. K-FAC,
+the seed paper's other baseline (through ``kfac-jax``), is not provided: ``kfac-jax``
+is not a dependency, and K-FAC needs the layer structure that an oracle on a flat
+vector hides.
+
 References
 ----------
 Polyak (1964), *Some methods of speeding up the convergence of iteration methods*.
