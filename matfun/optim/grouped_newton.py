@@ -32,10 +32,15 @@ A group whose direction is exactly zero gets learning rate zero and is left out 
 the ``S x S`` solve. That small solve runs in NumPy on the host (``S`` numbers per
 row): a deliberate synchronisation per step.
 
+For training, seed 001 appendix F adds a refresh period (rates reused between
+refreshes, no Hessian-vector products there), a moving average and the positive part
+of the rates, and a plateau schedule of the damping: keyword options here, with their
+numbers in :class:`GroupedNewtonState`.
+
 References
 ----------
 Wolinski (2024), *Adapting Newton's method to neural networks through a summary of
-higher-order derivatives*, sections 4.1-4.3, appendices B-E; the damping factor of
+higher-order derivatives*, sections 4.1-4.3, appendices B-F; the damping factor of
 section 5.2 multiplies the learning rates.
 """
 
@@ -82,7 +87,8 @@ class GroupedNewtonState:
         The learning rates in use (averaged, positive part taken, before the damping
         factor); ``None`` until the first refresh.
     damping : float or None
-        The current damping factor; ``None``: the optimiser's initial ``damping``.
+        The damping factor set by the plateau schedule; ``None`` (no schedule, or
+        before its first step): the optimiser's ``damping``.
     best_loss, bad_periods
         The plateau schedule's best monitored loss and count of periods without
         improvement.
@@ -279,7 +285,9 @@ def grouped_newton(
                 "third": None if third is None else tuple(third.tolist()),
                 "model": case, "damping": current, "cubic": lam}
         new_state = GroupedNewtonState(
-            step=state.step + 1, direction=u, rates=tuple(eta.tolist()), damping=current,
+            step=state.step + 1, direction=u, rates=tuple(eta.tolist()),
+            # Without a schedule the damping is configuration, not state.
+            damping=None if schedule is None else current,
             best_loss=best, bad_periods=bad, loss_sum=loss_sum, loss_count=loss_count)
         return params - step, new_state, info
 

@@ -209,6 +209,21 @@ def test_defaults_are_the_plain_method(xp):
     np.testing.assert_array_equal(to_numpy(plain), to_numpy(explicit))
 
 
+def test_without_a_schedule_the_damping_is_the_optimisers(xp):
+    # A state saved under damping=0.25 and resumed by an optimiser with damping=0.5
+    # takes the new factor: without a schedule the damping is configuration, not state.
+    # Newton's rates on diag(2, 4) move x by damping * x: 0.75 x, then 0.5 of that.
+    oracle = quadratic(xp, np.diag([2.0, 4.0]))
+    params = xp.asarray([1.0, -2.0], dtype=xp.float64)
+    first = grouped_newton(groups=[[0], [1]], damping=0.25)
+    params, state, _ = first.update(first.init(params), params, oracle)
+    assert state.damping is None
+    params, _, info = grouped_newton(groups=[[0], [1]], damping=0.5).update(state, params,
+                                                                            oracle)
+    assert info["damping"] == 0.5
+    xp_assert_close(params, np.array([0.375, -0.75]), rtol=0, atol=0, xp=xp)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
