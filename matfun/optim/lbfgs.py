@@ -142,7 +142,8 @@ def lbfgs(
         slope = to_float(xp.sum(gradient * direction))  # a decision: descent or not
         if not slope < 0:  # rounding in a nearly singular H_k: fall back to -g
             direction, slope = -gradient, -grad_norm**2
-        first = 1.0 / grad_norm if not state.s_history else 1.0
+        # A first trial of unit length; 1 where 1/||g|| overflows (a subnormal gradient).
+        first = 1.0 if state.s_history or not math.isfinite(1.0 / grad_norm) else 1.0 / grad_norm
         search = _LineSearch(oracle, params, direction, loss, slope, state.step)
         alpha, status, new_gradient = search.run(first, sufficient, curvature, budget)
         info.update(evaluations=search.evaluations, step_size=alpha, line_search=status)
