@@ -70,6 +70,7 @@ class _MatfunOptimizer(_Base):
         if torch is None:
             raise ImportError(f"{type(self).__name__} needs PyTorch: "
                               "pip install 'matfun-accel[torch]'")
+        self._option_names = tuple(defaults)  # torch may add keys of its own to defaults
         super().__init__(params, defaults)
         self._built_options: dict | None = None
         self._method = self._current_method()  # validates the options now
@@ -95,9 +96,9 @@ class _MatfunOptimizer(_Base):
         return [p for group in self.param_groups for p in group["params"]]
 
     def _options(self) -> dict:
-        options = {key: self.param_groups[0][key] for key in self.defaults}
+        options = {key: self.param_groups[0][key] for key in self._option_names}
         for index, group in enumerate(self.param_groups[1:], start=1):
-            differ = sorted(key for key in self.defaults if group[key] != options[key])
+            differ = sorted(key for key in self._option_names if group[key] != options[key])
             if differ:
                 raise ValueError(f"param_groups[{index}] sets {', '.join(differ)} differently "
                                  f"from param_groups[0]: {type(self).__name__} takes one step "
@@ -242,6 +243,8 @@ class AdaptiveSFN(_MatfunOptimizer):
     ----------
     params : iterable of torch.Tensor or dicts
     base : matfun.optim.Optimizer
+        Kept as the attribute ``base`` (not in ``param_groups``, so that ``state_dict()``
+        holds only plain data).
     initial_damping, omega, curvature_ema, min_damping, max_damping
         As for :func:`matfun.optim.adaptive`.
     """
@@ -252,12 +255,13 @@ class AdaptiveSFN(_MatfunOptimizer):
     def __init__(self, params: Iterable[Any], base: Any, *, initial_damping: float = 1.0,
                  omega: float = 0.95, curvature_ema: float = 0.0, min_damping: float = 1e-8,
                  max_damping: float = 1e8) -> None:
-        super().__init__(params, dict(base=base, initial_damping=initial_damping, omega=omega,
+        self.base = base  # not a group option: state_dict() stays plain, picklable data
+        super().__init__(params, dict(initial_damping=initial_damping, omega=omega,
                                       curvature_ema=curvature_ema, min_damping=min_damping,
                                       max_damping=max_damping))
 
-    def _build(self, base: Any, **options: Any) -> Any:
-        return _adaptive(base, **options)
+    def _build(self, **options: Any) -> Any:
+        return _adaptive(self.base, **options)
 
 
 class GroupedNewton(_MatfunOptimizer):
