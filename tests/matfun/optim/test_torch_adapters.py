@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 
 from matfun.optim import (  # noqa: E402
     Oracle,
+    _mlp,
     adamqlr,
     adaptive,
     exact_sfn,
@@ -25,7 +26,6 @@ from matfun.optim import (  # noqa: E402
     problems,
     sfn_series,
 )
-from matfun.optim import _mlp  # noqa: E402
 from matfun.optim.torch import (  # noqa: E402
     AdamQLR,
     AdaptiveSFN,
@@ -186,7 +186,8 @@ def test_grouped_newton_partition_per_param_group():
                               partition="param_group")
     sizes = [sum(p.numel() for p in layer.parameters()) for layer in layers]
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    per_layer = grouped_newton(groups=[slice(a, b) for a, b in zip(starts[:-1], starts[1:])])
+    per_layer = grouped_newton(groups=[slice(a, b) for a, b in zip(starts[:-1], starts[1:],
+                                                                        strict=True)])
     per_tensor = grouped_newton(groups=problem.groups)
     optimizer.step(closure)
     expected, _, info = per_layer.update(per_layer.init(w0), w0, problem.oracle)
