@@ -73,6 +73,7 @@ class _MatfunOptimizer(_Base):
         self._option_names = tuple(defaults)  # torch may add keys of its own to defaults
         super().__init__(params, defaults)
         self._built_options: dict | None = None
+        self._saved_vectors: dict = {}  # field -> (flat vector, its per-parameter views)
         self._method = self._current_method()  # validates the options now
         self.last_info: dict | None = None
 
@@ -124,18 +125,26 @@ class _MatfunOptimizer(_Base):
         fields = {}
         for field in dataclasses.fields(self._state_type):
             if field.name in self._vector_fields:
-                fields[field.name] = flatten([self.state[p][field.name] for p in params])
+                pieces = [self.state[p][field.name] for p in params]
+                whole, views = self._saved_vectors.get(field.name, (None, ()))
+                # The views saved last step, untouched: their flat vector, without a copy.
+                unchanged = len(views) == len(pieces) and all(
+                    a is b for a, b in zip(views, pieces, strict=True))
+                fields[field.name] = whole if unchanged else flatten(pieces)
             else:
                 fields[field.name] = head[field.name]
         return self._state_type(**fields)
 
     def _save_state(self, params: list, state: Any) -> None:
+        self._saved_vectors = {}
         for field in dataclasses.fields(state):
             value = getattr(state, field.name)
             if field.name in self._vector_fields:
-                for p, chunk in zip(params, torch.split(value, [q.numel() for q in params]),
-                                    strict=True):
-                    self.state[p][field.name] = chunk.view_as(p)
+                views = [chunk.view(p.shape) for p, chunk in zip(
+                    params, value.split_with_sizes([p.numel() for p in params]), strict=True)]
+                for p, view in zip(params, views, strict=True):
+                    self.state[p][field.name] = view
+                self._saved_vectors[field.name] = (value, tuple(views))
             else:
                 self.state[params[0]][field.name] = value
 

@@ -99,8 +99,8 @@ class ClosureOracle:
 
     # -- evaluation ---------------------------------------------------------------
     def _chunks(self, v: Any) -> list:
-        return [c.view_as(p) for c, p in zip(torch.split(v, self.sizes), self.params,
-                                              strict=True)]
+        return [c.view(p.shape) for c, p in zip(v.split_with_sizes(self.sizes), self.params,
+                                                 strict=True)]
 
     def load(self, x: Any) -> None:
         """Write the flat vector ``x`` into the parameter tensors (no host sync)."""
