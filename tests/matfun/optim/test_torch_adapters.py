@@ -8,7 +8,6 @@ with hand-written backprop, R-operator and Taylor jets), ``torch.autograd.functi
 
 from __future__ import annotations
 
-import copy
 import io
 
 import numpy as np
@@ -399,8 +398,8 @@ def test_add_param_group_after_a_step_is_refused():
 
 
 def test_documented_example_runs():
-    # The example of docs/optim_torch.md (kept in a non-executed fence there: CI has
-    # no torch), verbatim.
+    # The example of docs/optim_torch.md (kept in a non-executed fence there: the
+    # documentation tests run without torch), with its stated output checked.
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     X, y = torch.randn(64, 3), torch.randn(64, 1)
@@ -409,7 +408,14 @@ def test_documented_example_runs():
     def closure():
         return torch.nn.functional.mse_loss(model(X), y)   # no backward(): see below
 
-    losses = [float(optimizer.step(closure)) for _ in range(20)]
-    assert losses[-1] < losses[0]
+    losses = []
+    for _ in range(20):
+        loss = optimizer.step(closure)        # the loss before the step
+        losses.append(float(loss))
     assert optimizer.last_info["matvecs"] == 18
-    _ = copy.deepcopy(optimizer.state_dict())
+    state = optimizer.state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    torch.load(buffer, weights_only=True)
+    assert losses[-1] < 0.9 * losses[0]
