@@ -12,6 +12,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -119,6 +121,58 @@ def test_quadratic_steps_equal_the_numpy_form(name):
         np.testing.assert_allclose(flat(params), x, rtol=0,
                                    atol=STEP_RTOL * np.max(np.abs(x)))
         assert optimizer.last_info["matvecs"] == info["matvecs"]
+
+
+@given(seed=st.integers(0, 2**31 - 1), cuts=st.lists(st.integers(1, 7), max_size=3,
+                                                    unique=True))
+def test_exact_sfn_step_is_the_closed_form(seed, cuts):
+    # Closed form, independent of both forms: on f = x^T A x / 2 - b^T x (no |eigenvalue|
+    # below the threshold) one step of exact SFN is x - |A|^{-1} (A x - b), |A| from
+    # numpy.linalg.eigh. The vector is split into tensors at random cuts. Tolerance:
+    # kappa(|A|) <= 4 times a few eps, relative to the step.
+    rng = np.random.default_rng(seed)
+    n = 8
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    eigenvalues = rng.uniform(1.0, 4.0, n) * rng.choice([-1.0, 1.0], n)
+    A = (Q * eigenvalues) @ Q.T
+    A = 0.5 * (A + A.T)
+    b, x0 = rng.standard_normal(n), rng.standard_normal(n)
+    bounds = [0, *sorted(cuts), n]
+    params = [torch.nn.Parameter(torch.tensor(x0[a:z])) for a, z in zip(bounds[:-1], bounds[1:],
+                                                                       strict=True)]
+    At, bt = torch.tensor(A), torch.tensor(b)
+
+    def closure():
+        x = torch.cat(params)
+        return 0.5 * x @ At @ x - bt @ x
+
+    ExactSFN(params).step(closure)
+    values, vectors = np.linalg.eigh(A)
+    step = vectors @ ((vectors.T @ (A @ x0 - b)) / np.abs(values))
+    np.testing.assert_allclose(flat(params), x0 - step, rtol=0,
+                               atol=1e-13 * (np.linalg.norm(step) + np.linalg.norm(x0)))
+
+
+def test_grouped_newton_with_scalar_tensors_is_newton():
+    # Seed 001, appendix C: each coordinate its own group (here each a 0-d tensor) and a
+    # positive definite A: one step is Newton's, x - A^{-1}(A x - b), i.e. A^{-1} b.
+    rng = np.random.default_rng(7)
+    n = 5
+    M = rng.standard_normal((n, n))
+    A = M @ M.T + n * np.eye(n)
+    b, x0 = rng.standard_normal(n), rng.standard_normal(n)
+    params = [torch.nn.Parameter(torch.tensor(value)) for value in x0]
+    At, bt = torch.tensor(A), torch.tensor(b)
+
+    def closure():
+        x = torch.stack(list(params))
+        return 0.5 * x @ At @ x - bt @ x
+
+    optimizer = GroupedNewton(params)
+    optimizer.step(closure)
+    assert optimizer.last_info["matvecs"] == n
+    np.testing.assert_allclose(flat(params), np.linalg.solve(A, b), rtol=0,
+                               atol=1e-12 * np.linalg.norm(np.linalg.solve(A, b)))
 
 
 # --- a small MLP: nn.Sequential against problems.mlp_regression ---------------------------
