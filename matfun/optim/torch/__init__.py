@@ -53,7 +53,7 @@ from ..grouped_newton import grouped_newton as _grouped_newton
 from ..sfn import ExactSFNState, SeriesSFNState
 from ..sfn import exact_sfn as _exact_sfn
 from ..sfn import sfn_series as _sfn_series
-from ._oracle import ClosureOracle, check_parameters, flatten, torch
+from ._oracle import ClosureOracle, FunctionalOracle, check_parameters, flatten, torch
 
 __all__ = ["AdamQLR", "AdaptiveSFN", "ExactSFN", "GroupedNewton", "SFNSeries"]
 
@@ -148,7 +148,8 @@ class _MatfunOptimizer(_Base):
             else:
                 self.state[params[0]][field.name] = value
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: D417
+    def step(self, closure: Callable[[], Any] | None = None, *,  # noqa: D417
+             loss_fn: Callable[..., Any] | None = None) -> Any:
         """One step of the method; returns the loss at the starting parameters.
 
         Parameters
@@ -156,17 +157,29 @@ class _MatfunOptimizer(_Base):
         closure : callable
             ``closure()`` re-evaluates the model at the parameters' current values and
             returns the loss, without calling ``backward()``. Called once with autograd
-            for the value and gradient, and once without for every trial point the
-            method evaluates.
+            for the value and gradient (Hessian-vector products by double backward
+            through that graph), and once without for every trial point the method
+            evaluates.
+        loss_fn : callable, optional
+            Instead of ``closure``: ``loss_fn(*tensors)`` -> the loss as a *pure function*
+            of tensors shaped like the parameters (in the optimiser's order), e.g. through
+            ``torch.func.functional_call``. Derivatives by ``torch.func``:
+            forward-over-reverse HVPs, nested ``jvp`` for third derivatives.
         """
-        if closure is None or not callable(closure):
+        if (closure is None) == (loss_fn is None):
             raise TypeError(f"{type(self).__name__}.step needs a closure that re-evaluates "
-                            "the model and returns the loss (as for torch.optim.LBFGS), got "
-                            f"{type(closure).__name__}")
+                            "the model and returns the loss (as for torch.optim.LBFGS), or "
+                            "loss_fn=, a function of the parameter tensors; got "
+                            + ("neither" if closure is None else "both"))
+        function = closure if loss_fn is None else loss_fn
+        if not callable(function):
+            raise TypeError(f"{'closure' if loss_fn is None else 'loss_fn'} must be callable, "
+                            f"got {type(function).__name__}")
         method = self._current_method()
         params = self._parameters()
         origin = flatten(params)
-        source = ClosureOracle(params, closure, origin)
+        source = (ClosureOracle(params, closure, origin) if loss_fn is None
+                  else FunctionalOracle(params, loss_fn, origin))
         state = self._load_state(params, origin)
         new_params, new_state, info = method.update(state, origin, self._oracle(source))
         source.load(new_params)

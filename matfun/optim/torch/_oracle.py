@@ -13,8 +13,9 @@ itself, twice). Derivatives by reverse-mode autograd:
 
 ``torch.func``'s forward-over-reverse (``jvp`` of ``grad``) needs the loss as a
 function of the parameters; a closure only reads the tensors' current values, so
-the products go through the graph the closure builds instead. Same numbers, same
-order of cost (one backward pass per product).
+the products go through the graph the closure builds instead. Where the user has
+such a function (``step(loss_fn=...)``), :class:`FunctionalOracle` uses ``torch.func``:
+forward-over-reverse products and nested ``jvp`` for the third derivative.
 
 Any other point (a trial step's loss, for :math:`\rho`) is evaluated under
 ``torch.no_grad()``: the parameter tensors are overwritten in place with that point,
@@ -32,7 +33,7 @@ try:
 except ModuleNotFoundError:  # the package imports without torch (docs, doctests)
     torch = None
 
-__all__ = ["ClosureOracle", "check_parameters"]
+__all__ = ["ClosureOracle", "FunctionalOracle", "check_parameters", "flatten"]
 
 _NO_BACKWARD = ("closure must return the loss without calling loss.backward(): the "
                 "optimiser differentiates the loss itself (again for every Hessian-vector "
@@ -200,3 +201,62 @@ class ClosureOracle:
         derivative = self._backward(curvature, [torch.ones_like(c) for c in curvature],
                                     create_graph=False)
         return sum((t * d).sum() for t, d in zip(derivative, directions, strict=True))
+
+
+class FunctionalOracle(ClosureOracle):
+    r"""The same oracle from a pure loss function, differentiated by ``torch.func``.
+
+    ``loss_fn(*tensors)`` -> the loss, a pure function of tensors shaped like the
+    parameters (e.g. through ``torch.func.functional_call``). Value and gradient fused
+    by ``torch.func.grad_and_value``; Hessian-vector products forward-over-reverse,
+    ``jvp(grad(f), (w,), (v,))``; the third directional derivative by nested ``jvp``
+    (:math:`\tfrac{d^3}{dt^3} f(w + t u)`, forward mode only). Nothing is written into
+    the parameter tensors until :meth:`load` is called with the step's result.
+    """
+
+    def __init__(self, params: list, loss_fn: Callable[..., Any], origin: Any) -> None:
+        super().__init__(params, loss_fn, origin)
+        self.loss_fn = loss_fn
+
+    def _function(self, w: Any) -> Any:
+        loss = self.loss_fn(*self._chunks(w))
+        if not isinstance(loss, torch.Tensor):
+            raise TypeError(f"loss_fn must return the loss as a torch.Tensor, got "
+                            f"{type(loss).__name__}")
+        if loss.numel() != 1:
+            raise ValueError(f"loss_fn must return a scalar loss, got shape "
+                             f"{tuple(loss.shape)}")
+        if not loss.is_floating_point():
+            raise TypeError(f"loss_fn returned a loss of dtype {loss.dtype}; expected a "
+                            "real floating scalar")
+        return loss.reshape(())
+
+    def _differentiate(self, x: Any) -> None:
+        if self.point is x:
+            return
+        gradient, loss = torch.func.grad_and_value(self._function)(x)
+        self.point, self.loss, self.gradient = x, loss.detach(), gradient.detach()
+        if x is self.origin:
+            self.origin_loss = self.loss
+
+    def value(self, x: Any) -> Any:
+        """``f(x)``: fused with the gradient at the starting point, else without a graph."""
+        if x is self.origin or x is self.point:
+            self._differentiate(x)
+            return self.loss
+        with torch.no_grad():
+            return self._function(x)
+
+    def hvp(self, x: Any, v: Any) -> Any:
+        """``H(x) v`` forward-over-reverse: ``jvp(grad(f), (x,), (v,))``."""
+        return torch.func.jvp(torch.func.grad(self._function), (x,), (v,))[1].detach()
+
+    def third(self, x: Any, u: Any) -> Any:
+        """``D^3 f(x)[u, u, u]`` by three nested ``jvp`` along ``u``."""
+        def first(w: Any) -> Any:
+            return torch.func.jvp(self._function, (w,), (u,))[1]
+
+        def second(w: Any) -> Any:
+            return torch.func.jvp(first, (w,), (u,))[1]
+
+        return torch.func.jvp(second, (x,), (u,))[1].detach()

@@ -34,7 +34,12 @@ from matfun.optim.torch import (  # noqa: E402
     GroupedNewton,
     SFNSeries,
 )
-from matfun.optim.torch._oracle import ClosureOracle  # noqa: E402
+from matfun.optim.torch._oracle import ClosureOracle, FunctionalOracle  # noqa: E402
+
+# torch.func's first use scripts a helper inside torch itself (torch 2.13 warns about its own
+# torch.jit.script); nothing of ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 # Both forms run the same algorithm in float64; they differ only in the summation order
 # of matmuls and norms (eps ~ 2e-16 per operation). Over a few steps of conditioning
@@ -231,6 +236,38 @@ def test_mlp_steps_equal_the_numpy_form(name):
         assert optimizer.last_info["loss"] == pytest.approx(info["loss"], rel=STEP_RTOL)
 
 
+def mlp_loss_fn(model):
+    """The MLP's loss as a pure function of its parameter tensors (torch.func form)."""
+    names = [name for name, _ in model.named_parameters()]
+    X, T = (torch.tensor(a, dtype=next(model.parameters()).dtype)
+            for a in _mlp.synthetic_regression(SAMPLES, INPUTS, SEED))
+
+    def loss_fn(*tensors):
+        outputs = torch.func.functional_call(model, dict(zip(names, tensors, strict=True)),
+                                             (X,))
+        return ((outputs - T) ** 2).mean()
+
+    return loss_fn
+
+
+@pytest.mark.parametrize("name", ["adamqlr", "adaptive_exact", "grouped_newton_cubic",
+                                  "sfn_series"])
+def test_mlp_steps_with_torch_func_equal_the_numpy_form(name):
+    problem, w0 = mlp_problem()
+    make_numpy, make_torch = METHODS[name]
+    reference = make_numpy(problem.groups)
+    model, _ = mlp_model(w0)
+    loss_fn = mlp_loss_fn(model)
+    optimizer = make_torch(model.parameters())
+    x, state = w0.copy(), reference.init(w0)
+    for _ in range(3):
+        x, state, info = reference.update(state, x, problem.oracle)
+        loss = optimizer.step(loss_fn=loss_fn)
+        assert float(loss) == pytest.approx(info["loss"], rel=STEP_RTOL)
+        np.testing.assert_allclose(flat(model.parameters()), x, rtol=0,
+                                   atol=STEP_RTOL * np.max(np.abs(x)))
+
+
 def test_grouped_newton_partition_per_param_group():
     problem, w0 = mlp_problem()
     model, closure = mlp_model(w0)
@@ -284,6 +321,26 @@ def test_closure_oracle_derivatives_match_autograd_hessian_and_differences():
     third = float(source.third(origin, v))
     assert third == pytest.approx(difference, rel=1e-6)
     assert third == pytest.approx(float(vn @ problem.oracle.third(w0, vn)), rel=1e-10)
+
+
+def test_torch_func_oracle_agrees_with_double_backward():
+    # Forward-over-reverse and nested jvp against double and triple backward; both
+    # exact to rounding, so 1e-12 relative.
+    _, w0 = mlp_problem()
+    model, closure = mlp_model(w0)
+    params = list(model.parameters())
+    origin = torch.tensor(w0)
+    functional = FunctionalOracle(params, mlp_loss_fn(model), origin)
+    reverse = ClosureOracle(params, closure, origin)
+    v = torch.tensor(np.random.default_rng(4).standard_normal(w0.size))
+    assert float(functional.value(origin)) == pytest.approx(float(reverse.value(origin)),
+                                                            rel=1e-14)
+    for ours, theirs in ((functional.grad(origin), reverse.grad(origin)),
+                         (functional.hvp(origin, v), reverse.hvp(origin, v))):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0,
+                                   atol=1e-12 * float(theirs.norm()))
+    assert float(functional.third(origin, v)) == pytest.approx(
+        float(reverse.third(origin, v)), rel=1e-12)
 
 
 def test_value_and_gradient_are_fused():
@@ -374,10 +431,17 @@ def quadratic_params():
     return [torch.nn.Parameter(torch.ones(3, dtype=torch.float64))]
 
 
-def test_step_needs_a_closure():
-    optimizer = SFNSeries(quadratic_params(), learning_rate=1.0, terms=5)
-    with pytest.raises(TypeError, match="closure"):
+def test_step_needs_a_closure_or_a_loss_function():
+    (p,) = params = quadratic_params()
+    optimizer = SFNSeries(params, learning_rate=1.0, terms=5)
+    with pytest.raises(TypeError, match="closure.*neither"):
         optimizer.step()
+    with pytest.raises(TypeError, match="both"):
+        optimizer.step(lambda: (p**2).sum(), loss_fn=lambda q: (q**2).sum())
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        optimizer.step(loss_fn=3.0)
+    with pytest.raises(ValueError, match="loss_fn must return a scalar"):
+        optimizer.step(loss_fn=lambda q: q**2)
 
 
 def test_closure_that_calls_backward_is_explained():
