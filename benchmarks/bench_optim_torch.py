@@ -10,7 +10,8 @@ random data) on the CPU, one thread; best of ``--steps`` steps after warm-up, in
   (``raw``); the ratio to Adam is reported too.
 * SFNSeries with ``K`` terms spends one forward and backward pass with graph and
   ``2 (K - 1)`` HVPs: compared with those HVPs alone and with HVPs plus gradient, timed
-  by hand on the same graph.
+  by hand on the same graph (double backward). With ``step(loss_fn=...)`` the HVPs are
+  torch.func's forward-over-reverse, which recompute the forward pass for each.
 
     python benchmarks/bench_optim_torch.py [--steps 30] [--quick]
 """
@@ -39,6 +40,14 @@ def mlp(inputs: int, width: int, classes: int, samples: int, seed: int = 0):
     def closure():
         return torch.nn.functional.cross_entropy(model(X), y)
 
+    names = [name for name, _ in model.named_parameters()]
+
+    def loss_fn(*tensors):  # the same loss as a pure function, for torch.func
+        outputs = torch.func.functional_call(model, dict(zip(names, tensors, strict=True)),
+                                             (X,))
+        return torch.nn.functional.cross_entropy(outputs, y)
+
+    closure.loss_fn = loss_fn
     return model, closure
 
 
@@ -120,6 +129,12 @@ def measure(sizes, steps: int) -> list[tuple]:
             name = f"SFNSeries K={TERMS}, accelerate={accelerate}"
             rows.append((label, name, t_sfn, f"its {hvps} HVPs", t_hvps))
             rows.append((label, name, t_sfn, f"its {hvps} HVPs + grad with graph", t_both))
+        model, closure = mlp(inputs, width, classes, samples)
+        sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS, accelerate=None)
+        t_func = median_time(lambda sfn=sfn, f=closure.loss_fn: sfn.step(loss_fn=f), steps)
+        rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
+                     "(torch.func)", t_func, f"its {hvps} HVPs + grad with graph (double "
+                     "backward)", t_both))
     return rows
 
 
@@ -145,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     page = ("---\norphan: true\n---\n\n# Per-step cost of the PyTorch optimisers\n\n"
             f"`{command}`: torch {torch.__version__}, {platform.processor() or 'CPU'}, "
             "`torch.set_num_threads(1)`, float32; process CPU time (the machine is shared), "
-            "best of the steps after 3 warm-up steps. See [](optim_torch.md) for what each ratio compares.\n\n"
+            "best of the steps after 3 warm-up steps. See [](optim_torch.md) for what each "
+            "ratio compares.\n\n"
             + table + "\n")
     args.output.write_text(page)
     return 0
