@@ -5,20 +5,19 @@ concatenation of its parameter tensors, a flat torch tensor (the methods run on
 torch through ``array-api-compat``; nothing is copied to NumPy except what the
 method itself decides on the host):
 
-==================  ===============================================
-class               wraps
-==================  ===============================================
-:class:`SFNSeries`  :func:`matfun.optim.sfn_series`
-:class:`ExactSFN`   :func:`matfun.optim.exact_sfn`
-:class:`AdaptiveSFN`  :func:`matfun.optim.adaptive` (of either)
-:class:`GroupedNewton`  :func:`matfun.optim.grouped_newton`
-:class:`AdamQLR`    :func:`matfun.optim.adamqlr`
-==================  ===============================================
+* :class:`SFNSeries` wraps :func:`matfun.optim.sfn_series`;
+* :class:`ExactSFN` wraps :func:`matfun.optim.exact_sfn`;
+* :class:`AdaptiveSFN` wraps :func:`matfun.optim.adaptive` (of either);
+* :class:`GroupedNewton` wraps :func:`matfun.optim.grouped_newton`;
+* :class:`AdamQLR` wraps :func:`matfun.optim.adamqlr`.
 
 ``step(closure)`` follows ``torch.optim.LBFGS``: the closure re-evaluates the model
 and returns the loss, but it must **not** call ``loss.backward()`` -- the optimiser
 differentiates the loss itself (with ``create_graph=True``, then once more per
-Hessian-vector product), see :mod:`matfun.optim.torch._oracle`. ``step`` returns the
+Hessian-vector product), see :mod:`matfun.optim.torch._oracle`. Where the loss is a pure
+function of the parameter tensors, ``step(loss_fn=...)`` differentiates it with
+``torch.func`` instead (forward-over-reverse products, nested ``jvp``; slower on the
+CPU, as each product re-runs the forward pass). ``step`` returns the
 loss at the parameters it started from; ``last_info`` holds the method's ``info``
 dict (``loss``, ``grad_norm``, ``matvecs``, ...). The gradients' ``.grad`` fields are
 not touched.
@@ -192,7 +191,7 @@ class SFNSeries(_MatfunOptimizer):
     r"""Saddle-free Newton by the series of Hessian-vector products, for ``torch.nn`` models.
 
     :func:`matfun.optim.sfn_series` on the flat parameter vector: ``K`` binomial-series
-    terms of :math:`(H^2)^{-1/2} g` (``2 max(K - 1, 1)`` HVPs, each a double backward),
+    terms of :math:`(H^2)^{-1/2} g` (``2 max(K - 1, 1)`` HVPs, each a backward pass),
     accelerated, ``V`` carried in ``self.state``. Keyword options and defaults are
     :func:`~matfun.optim.sfn_series`'s.
 
