@@ -51,7 +51,8 @@ def mlp(inputs: int, width: int, classes: int, samples: int, seed: int = 0):
     return model, closure
 
 
-def median_time(action, steps: int, warmup: int = 3) -> float:
+def best_time(action, steps: int, warmup: int = 3) -> float:
+    warmup = min(warmup, steps)
     for _ in range(warmup):
         action()
     times = []
@@ -109,11 +110,11 @@ def measure(sizes, steps: int) -> list[tuple]:
             closure().backward()
             adam.step()
 
-        t_adam = median_time(adam_step, steps)
+        t_adam = best_time(adam_step, steps)
         model, closure = mlp(inputs, width, classes, samples)
         qlr = AdamQLR(model.parameters())
-        t_qlr = median_time(lambda qlr=qlr, closure=closure: qlr.step(closure), steps)
-        t_raw = median_time(raw_adamqlr(model, closure), steps)
+        t_qlr = best_time(lambda qlr=qlr, closure=closure: qlr.step(closure), steps)
+        t_raw = best_time(raw_adamqlr(model, closure), steps)
         rows.append((label, "AdamQLR", t_qlr,
                      "its autograd work: grad with graph, 1 HVP, 1 forward", t_raw))
         rows.append((label, "AdamQLR", t_qlr, "`torch.optim.Adam` step (not like for like)",
@@ -122,16 +123,16 @@ def measure(sizes, steps: int) -> list[tuple]:
             model, closure = mlp(inputs, width, classes, samples)
             sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
                             accelerate=accelerate)
-            t_sfn = median_time(lambda sfn=sfn, closure=closure: sfn.step(closure), steps)
+            t_sfn = best_time(lambda sfn=sfn, closure=closure: sfn.step(closure), steps)
             hvps = sfn.last_info["matvecs"]
-            t_hvps = median_time(raw_hvps(model, closure, hvps, with_gradient=False), steps)
-            t_both = median_time(raw_hvps(model, closure, hvps, with_gradient=True), steps)
+            t_hvps = best_time(raw_hvps(model, closure, hvps, with_gradient=False), steps)
+            t_both = best_time(raw_hvps(model, closure, hvps, with_gradient=True), steps)
             name = f"SFNSeries K={TERMS}, accelerate={accelerate}"
             rows.append((label, name, t_sfn, f"its {hvps} HVPs", t_hvps))
             rows.append((label, name, t_sfn, f"its {hvps} HVPs + grad with graph", t_both))
         model, closure = mlp(inputs, width, classes, samples)
         sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS, accelerate=None)
-        t_func = median_time(lambda sfn=sfn, f=closure.loss_fn: sfn.step(loss_fn=f), steps)
+        t_func = best_time(lambda sfn=sfn, f=closure.loss_fn: sfn.step(loss_fn=f), steps)
         rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
                      "(torch.func)", t_func, f"its {hvps} HVPs + grad with graph (double "
                      "backward)", t_both))
@@ -141,14 +142,13 @@ def measure(sizes, steps: int) -> list[tuple]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--quick", action="store_true", help="one small size, 5 steps")
+    parser.add_argument("--quick", action="store_true", help="one small size, 2 steps")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parents[1]
                         / "docs" / "bench_optim_torch.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
     sizes = [(64, 32, 10, 256)] if args.quick else [(64, 32, 10, 256), (256, 256, 10, 1024)]
-    rows = measure(sizes, 5 if args.quick else args.steps)
+    rows = measure(sizes, 2 if args.quick else args.steps)
     lines = ["| MLP | step | time (ms) | baseline | baseline (ms) | ratio |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {mlp_} | {step} | {1e3 * t:.2f} | {base} | {1e3 * t_base:.2f} | "

@@ -537,3 +537,26 @@ def test_documented_example_runs():
     buffer.seek(0)
     torch.load(buffer, weights_only=True)
     assert losses[-1] < 0.9 * losses[0]
+
+
+def test_quick_benchmark_writes_its_table(tmp_path):
+    # benchmarks/bench_optim_torch.py --quick (a few seconds), so that the script never rots.
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_optim_torch.py"
+    spec = importlib.util.spec_from_file_location("bench_optim_torch", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    output = tmp_path / "bench.md"
+    threads = torch.get_num_threads()
+    try:
+        assert module.main(["--quick", "--output", str(output)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    text = output.read_text()
+    for step in ("AdamQLR", "SFNSeries K=10, accelerate=sablonniere", "torch.func"):
+        assert step in text
+    assert "nan" not in text.lower()
