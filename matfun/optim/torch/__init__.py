@@ -180,7 +180,11 @@ class _MatfunOptimizer(_Base):
         source = (ClosureOracle(params, closure, origin) if loss_fn is None
                   else FunctionalOracle(params, loss_fn, origin))
         state = self._load_state(params, origin)
-        new_params, new_state, info = method.update(state, origin, self._oracle(source))
+        try:
+            new_params, new_state, info = method.update(state, origin, self._oracle(source))
+        except BaseException:
+            source.load(origin)  # a trial point may be in the tensors: put the start back
+            raise
         source.load(new_params)
         self._save_state(params, new_state)
         self.last_info = info

@@ -507,6 +507,28 @@ def test_bad_options():
         SFNSeries([{"params": a}, {"params": b, "terms": 7}], learning_rate=1.0, terms=5)
 
 
+def test_a_failing_step_leaves_parameters_and_state_as_they_were():
+    # The closure fails at AdamQLR's trial point (its second call), after the trial
+    # values were written into the tensors: the error propagates, the tensors hold the
+    # starting point again and the state has not moved.
+    (p,) = params = quadratic_params()
+    optimizer = AdamQLR(params)
+    optimizer.step(lambda: (p**2).sum())
+    before = p.detach().clone()
+    calls = []
+
+    def closure():
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("data loader failed")
+        return (p**2).sum()
+
+    with pytest.raises(RuntimeError, match="data loader failed"):
+        optimizer.step(closure)
+    assert torch.equal(p.detach(), before)
+    assert optimizer.state[p]["step"] == 1
+
+
 def test_add_param_group_after_a_step_is_refused():
     (p,) = params = quadratic_params()
     optimizer = AdamQLR(params)
