@@ -104,7 +104,8 @@ def constants(xp: Any, values: Any, like: Any) -> Any:
     The dtype is the real floating dtype of ``like`` (coefficients of the
     transforms are real even for complex sequences).
     """
-    return xp.asarray(np.asarray(values, dtype=np.float64), dtype=real_dtype(xp, like),
+    # Contiguous: a reversed view (negative strides) cannot become a torch tensor.
+    return xp.asarray(np.ascontiguousarray(values, dtype=np.float64), dtype=real_dtype(xp, like),
                       device=array_device(like))
 
 
