@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import namespace, to_float
+from ._chebyshev_expansion import Expansion, plan
 from ._validation import check_positive, power_of_two
 from .operators import Operator
 from .spectrum import _certify_operator
@@ -21,6 +22,7 @@ __all__ = ["ChebyshevIntervalError", "SCALES", "check_interval", "interval_in_un
            "merge_sources", "scale_value"]
 
 SCALES = ("certified", "frobenius")
+_MODEL_DEGREE_LIMIT = 200_000  # beyond it the cost model answers inf (no allocation)
 
 
 class ChebyshevIntervalError(ArithmeticError):
@@ -38,7 +40,7 @@ class ChebyshevIntervalError(ArithmeticError):
 
 
 def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None,
-                      scale: Any, max_matvecs: int | None, probability: float):
+                      scale: Any, max_matvecs: int | None, probability: float, rtol: float):
     """``(s, lo / s^2, hi / s^2, sources, failure_probability)`` with ``s`` a power of two.
 
     Everything missing is certified (never estimated); squares are taken in the
@@ -56,7 +58,8 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
     elif hi is None or need_lower:
         budget = min(10_000, 50 * H.size) if max_matvecs is None else max_matvecs
         certificate = _certify_operator(H, g, method="auto", failure_probability=probability,
-                                        budget=budget, slack=2.0, seed=0)
+                                        budget=budget, slack=2.0, seed=0,
+                                        cost=_solve_cost(mu, lo, need_lower, rtol))
         failure = certificate.failure_probability
         upper = certificate.upper
         if hi is None:
@@ -98,6 +101,34 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
     hi_s = max(hi_s, lo_s * (1 + 4 * np.finfo(float).eps))
     # Python floats: a NumPy scalar times an array of another library is an error.
     return float(s), float(lo_s), float(hi_s), sources, float(failure)
+
+
+def _solve_cost(mu: float, lo: float | None, need_lower: bool, rtol: float):
+    """``cost(lower, upper)``: matvecs of the solve on the interval a certificate gives.
+
+    ``2 d`` with ``d`` the degree :func:`matfun._chebyshev_expansion.plan` would choose
+    for ``rtol`` (a model for the stopping rule of the certificate, ignoring ``atol``:
+    any stop is rigorous, this only balances its cost).
+    """
+
+    def cost(lower: float, upper: float) -> float:
+        if not upper > 0:
+            return 0.0
+        if need_lower and not lower > 0:
+            return math.inf
+        ratio_mu = mu / upper / upper  # in units of upper^2: no overflow
+        low = (lo / upper / upper if lo is not None
+               else (lower / upper) ** 2 + ratio_mu if need_lower else ratio_mu)
+        high = 1.0 + ratio_mu
+        if not low > 0:
+            return math.inf
+        low = min(low, high)
+        if Expansion(low, high).sufficient_degree(rtol) > _MODEL_DEGREE_LIMIT:
+            return math.inf
+        return 2.0 * plan(low, high * (1 + 4 * np.finfo(float).eps), rtol / (1 + rtol),
+                          _MODEL_DEGREE_LIMIT, None)[1]
+
+    return cost
 
 
 def merge_sources(given, found):

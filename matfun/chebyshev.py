@@ -279,7 +279,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
                "given" if hi is not None else None)
     # Interval in units of H / s, with s a power of two: ``hi / s^2`` is about 1.
     s, lo_s, hi_s, found, failure = interval_in_units(H, g, mu, lo, hi, scale, max_matvecs,
-                                              probability)
+                                                      probability, rtol)
     sources = merge_sources(sources, found)
     if g_scale == 0.0:
         info = _info(0, H.matvecs - before, s, lo_s, hi_s, sources, failure, 0.0, 0.0, 0, True,

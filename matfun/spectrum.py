@@ -30,6 +30,7 @@ Linear Algebra and its Applications 435, 480-493; and those of :mod:`matfun._cer
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,8 +180,15 @@ def certified_interval(op: Any, *, like: Any, method: str = "auto",
 
 
 def _certify_operator(H: Operator, like: Any, *, method: str, failure_probability: float,
-                      budget: int, slack: float, seed: int) -> CertifiedInterval:
-    """:func:`certified_interval` on an already normalised operator (for internal callers)."""
+                      budget: int, slack: float, seed: int,
+                      cost: Callable[[float, float], float] | None = None
+                      ) -> CertifiedInterval:
+    """:func:`certified_interval` on an already normalised operator (for internal callers).
+
+    ``cost(lower, upper)``: the matvecs a solve on that interval would take (inf if
+    unusable); with it, the Krylov certificate stops when more steps would no longer
+    pay for themselves in that solve (instead of by ``slack``).
+    """
     if method == "auto":
         method = "eigh" if H.array is not None and H.size <= _EIGH_UP_TO else "lanczos"
     if method == "eigh":
@@ -192,7 +200,8 @@ def _certify_operator(H: Operator, like: Any, *, method: str, failure_probabilit
     before = H.matvecs
     found = krylov_certificate(H, random_start(like, H.size, seed),
                                failure_probability=failure_probability, budget=budget,
-                               slack=slack, complex_field=is_complex(namespace(like), like))
+                               slack=slack, complex_field=is_complex(namespace(like), like),
+                               cost=cost)
     lower, upper = found["lower"], found["upper"]
     kind = "invariant" if found["exact"] else "krylov"
     return CertifiedInterval(lower, upper, kind, _status(lower, upper),
