@@ -160,33 +160,54 @@ def _lanczos(op: Operator, start: Any) -> LanczosProcess | LowMemoryProcess:
     return LowMemoryProcess(op, start)
 
 
-def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
-    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)``."""
-    gaps = np.abs(t - ritz)
-    if np.any(gaps == 0):
-        return math.inf
-    return log_betas - float(np.sum(np.log(gaps)))
+_GRID = 8  # points per refinement round of a level crossing (vectorised bisection)
+_ROUNDS = 8  # 8^8 ~ 1.7e7: the crossing to ~6e-8 of its bracket, on the safe side
+
+
+def _log_ratio(t: Any, ritz: np.ndarray, log_betas: float) -> Any:
+    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)`` (``t`` array)."""
+    t = np.asarray(t, dtype=float)
+    gaps = np.abs(t[..., None] - ritz)
+    with np.errstate(divide="ignore"):
+        return log_betas - np.sum(np.log(gaps), axis=-1)  # a zero gap gives +inf
+
+
+def _crossing(low: float, high: float, low_is_good, rounds: int = _ROUNDS
+              ) -> tuple[float, float]:
+    """Bracket ``[low, high]`` of the switch of a monotone predicate, narrowed on a grid.
+
+    ``low_is_good(points)`` is True on a prefix (or, when it is False at ``low``, a
+    suffix) of the points; the bracket keeps one good and one bad end.
+    """
+    prefix = bool(low_is_good(np.array([low]))[0])
+    for _ in range(rounds):
+        grid = np.linspace(low, high, _GRID + 1)
+        good = low_is_good(grid)
+        switch = int(np.argmin(good)) if prefix else int(np.argmax(good))
+        if switch == 0:  # rounding at the ends: keep the bracket
+            break
+        low, high = float(grid[switch - 1]), float(grid[switch])
+    return low, high
 
 
 def _outside(ritz, log_betas, level, direction, spread) -> float:
     """Where the log ratio first drops to ``level`` beyond the extreme Ritz value.
 
     The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1): no
-    eigenvalue lies beyond it (on the good event).
+    eigenvalue lies beyond it (on the good event). Beyond it ``|p_k|`` increases,
+    so the ratio is monotone: a doubling search, then a grid refinement, returning
+    the far (safe) end of the bracket.
     """
     edge = ritz[-1] if direction > 0 else ritz[0]
-    step = spread * 1e-12 + np.finfo(float).tiny
-    while _log_ratio(edge + direction * step, ritz, log_betas) > level:
-        step *= 2
-        if step > 1e6 * spread + 1:
-            return math.inf * direction
-    low, high = 0.0, step
-    for _ in range(60):
-        middle = (low + high) / 2
-        if _log_ratio(edge + direction * middle, ritz, log_betas) > level:
-            low = middle
-        else:
-            high = middle
+    steps = (spread * 1e-12 + np.finfo(float).tiny) * 2.0 ** np.arange(80)
+    steps = steps[steps <= 1e6 * spread + 1]
+    below = _log_ratio(edge + direction * steps, ritz, log_betas) <= level
+    if not np.any(below):
+        return math.inf * direction
+    first = int(np.argmax(below))
+    low = float(steps[first - 1]) if first > 0 else 0.0
+    _, high = _crossing(low, float(steps[first]),
+                        lambda x: _log_ratio(edge + direction * x, ritz, log_betas) > level)
     return edge + direction * high
 
 
@@ -202,7 +223,7 @@ def _gap_around_zero(ritz, log_betas, level) -> float:
         return 0.0  # a Ritz value at 0
     left = float(below[-1]) if below.size else -math.inf
     right = float(above[0]) if above.size else math.inf
-    if _log_ratio(0.0, ritz, log_betas) > level:
+    if not _log_ratio(0.0, ritz, log_betas) <= level:
         return 0.0
 
     def edge(limit):  # from 0 towards the Ritz value ``limit`` while the ratio stays low
@@ -211,14 +232,9 @@ def _gap_around_zero(ritz, log_betas, level) -> float:
             # whole half-line is in the sublevel set once 0 is.
             return math.inf
         direction = 1.0 if limit > 0 else -1.0
-        low, high = 0.0, abs(limit)
-        for _ in range(60):
-            middle = (low + high) / 2
-            if _log_ratio(direction * middle, ritz, log_betas) <= level:
-                low = middle
-            else:
-                high = middle
-        return low
+        low, _ = _crossing(0.0, abs(limit),
+                           lambda y: _log_ratio(direction * y, ritz, log_betas) <= level)
+        return low  # the near (safe) end of the bracket
 
     return min(edge(left), edge(right))
 
@@ -254,6 +270,12 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
     return float(lower), float(upper)
 
 
+def _t_scale(a: np.ndarray, b: np.ndarray) -> float:
+    """A power of two near ``max|alpha| + 2 max beta >= ||T||``."""
+    return power_of_two(max(float(np.max(np.abs(a))) + 2 * float(np.max(b, initial=0.0)),
+                            np.finfo(float).tiny))
+
+
 def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown: bool
                               ) -> tuple[float, float, float]:
     """``(s_min^2, s_max^2, scale)`` of ``T_{k+1,k} / scale`` (``T_k`` after a breakdown).
@@ -263,8 +285,7 @@ def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown
     """
     a = np.asarray(alphas)
     b = np.asarray(betas if not breakdown else betas[:-1] + [0.0])
-    scale = power_of_two(max(float(np.max(np.abs(a))) + 2 * float(np.max(b, initial=0.0)),
-                             np.finfo(float).tiny))
+    scale = _t_scale(a, b)
     a, b = a / scale, b / scale
     k = a.size
     band = np.zeros((3, k))
@@ -308,11 +329,9 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         while process.steps < limit and process.step():
             pass
         k = len(process.alphas)
-        low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
-                                                     process.breakdown)
-        unit = scale * process.scale  # a power of two >= ||T|| (in H's units)
+        b = np.asarray(process.betas if not process.breakdown else process.betas[:-1] + [0.0])
+        unit = _t_scale(np.asarray(process.alphas), b) * process.scale  # ~ ||T|| in H's units
         margin = _MARGIN * k * eps * unit
-        ritz = (math.sqrt(low) * unit, math.sqrt(high) * unit)
         # Exact only when the basis spans the whole space (T_n is similar to H); an
         # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
         # so it goes through the probabilistic certificate like any other step, with
@@ -333,10 +352,13 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
             # The polynomials of the last two steps: an (almost) symmetric spectrum puts
             # a Ritz value near 0 at every other step, which voids that step's gap.
             poly_lower, poly_upper = 0.0, math.inf
+            # (The second only when the first does not improve the gap: it costs O(k^2).)
             for j in range(k, max(k - 2, 0), -1):
                 found = polynomial_certificate(process.alphas[:j], betas[:j], dimension,
                                                failure_probability, complex_field)
                 poly_lower, poly_upper = max(poly_lower, found[0]), min(poly_upper, found[1])
+                if poly_lower * process.scale - margin > best["lower"]:
+                    break
             if poly_lower > 0:
                 lower = poly_lower * process.scale - margin
             upper = poly_upper * process.scale + margin
@@ -346,11 +368,12 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         else:
             best = {"lower": max(best["lower"], float(lower)),
                     "upper": min(best["upper"], float(upper))}
-        best.update(steps=k, exact=exact, ritz=(float(ritz[0]), float(ritz[1])))
+        best.update(steps=k, exact=exact)
         if process.breakdown:
             break
         lower, upper = best["lower"], best["upper"]
         if cost is None:
+            low, high, _ = _extreme_singular_squares(process.alphas, process.betas, False)
             if lower > 0 and math.isfinite(upper) and (upper / lower) ** 2 <= slack * high / max(
                     low, np.finfo(float).tiny):
                 break
@@ -360,4 +383,9 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
                 (k0, c0), (k2, c2) = history[-3], history[-1]
                 if c0 - c2 < k2 - k0:  # the last checks gained less than they cost
                     break
+    if best["steps"]:
+        low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
+                                                     process.breakdown)
+        unit = scale * process.scale
+        best["ritz"] = (math.sqrt(low) * unit, math.sqrt(high) * unit)
     return best
