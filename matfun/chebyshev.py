@@ -65,9 +65,13 @@ The interval
     probability ``1 - failure_probability`` over a random start otherwise, and never
     a guess -- if it cannot certify an end within the budget, a
     :class:`ChebyshevIntervalError` says so (pass ``damping > 0`` or ``interval``).
-    A certified interval costs matvecs (``info.matvecs`` includes them): about
-    ``kappa(H) ln(sqrt(n) / failure_probability)`` for an operator, none for a dense
-    matrix. The norms of the last two Chebyshev vectors, read once after the loop,
+    A certified interval costs matvecs (``info.matvecs`` includes them): none for a
+    dense matrix; for an operator about ``sqrt(kappa(H)) ln(G)`` if ``H`` is definite
+    and ``kappa(H) ln(G)`` if not, ``G ~ sqrt(n) / failure_probability``
+    (:mod:`matfun._certify`). The certificate stops once more steps would no longer
+    pay for themselves in this solve (the solve's predicted matvecs fell by less than
+    the certification spent over its last two checks): a looser end is as rigorous as
+    a tight one, only the solve is longer. The norms of the last two Chebyshev vectors, read once after the loop,
     detect a gross violation of a *given* interval (they grow exponentially when an
     eigenvalue lies outside); a slight violation is not detected and voids the bound.
 
