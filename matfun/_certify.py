@@ -73,7 +73,11 @@ Operators: Lanczos with a random start and its own polynomial
     takes about ``kappa ln(G) / sqrt(1 - 1/c^2)`` steps -- the same order as the
     Chebyshev solve itself (``kappa ln(2/rtol)`` matvecs), for *any* Krylov method
     from a random start (an eigenvalue in the gap with a component ``delta /
-    sqrt(n)`` on the start is seen only through that growth).
+    sqrt(n)`` on the start is seen only through that growth). Reuse: a run from ``g``
+    certifies nothing (``g`` may miss an eigenvector); one from ``g + sigma v`` would
+    (``P(|N(m, sigma^2)| <= t) <= P(|N(0, sigma^2)| <= t)``), but it approximates
+    ``f(H)(g + sigma v)``, and ``sigma`` small enough for that costs a growth of
+    ``kappa / rtol`` more: no saving for an indefinite ``H``.
 
 References
 ----------
