@@ -72,8 +72,9 @@ The interval
     pay for themselves in this solve (the solve's predicted matvecs fell by less than
     the certification spent over its last two checks): a looser end is as rigorous as
     a tight one, only the solve is longer. The norms of the last two Chebyshev
-    vectors, read once after the loop, detect a gross violation of a *given* interval (they grow exponentially when an
-    eigenvalue lies outside); a slight violation is not detected and voids the bound.
+    vectors, read once after the loop, detect a gross violation of a *given*
+    interval (they grow exponentially when an eigenvalue lies outside); a slight
+    violation is not detected and voids the bound.
 
 Scale
     The operator and ``g`` are divided by powers of two (exact) near ``sqrt(hi)`` and
