@@ -124,8 +124,10 @@ def check_steps(limit: int) -> list[int]:
     return steps
 
 
-def dense_certificate(array: Any) -> tuple[float, float, float]:
-    """``(lower, upper, delta)`` for ``|lambda|`` of a dense matrix (module docstring).
+def dense_certificate(array: Any) -> tuple[float, float, float, int]:
+    """``(lower, upper, delta, sign)`` for ``|lambda|`` of a dense matrix (module docstring).
+
+    ``sign`` is +1 (-1) when every eigenvalue is proven positive (negative), else 0.
 
     The matrix is first divided by a power of two near ``max|H|`` (exact), so the
     squares inside the norms cannot overflow at any magnitude.
@@ -134,7 +136,7 @@ def dense_certificate(array: Any) -> tuple[float, float, float]:
     size = array.shape[0]
     largest = to_float(xp.max(xp.abs(array)))  # decision: the rescaling factor
     if largest == 0.0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0
     factor = power_of_two(largest)
     scaled = array / factor
     values, vectors = xp.linalg.eigh(scaled)
@@ -151,10 +153,17 @@ def dense_certificate(array: Any) -> tuple[float, float, float]:
     r_bound = (fro(residual) + gamma * q_norm * (h_norm + top)) * (1 + 2 * gamma) * 2
     e_bound = (fro(defect) + gamma * q_norm * q_norm) * (1 + 2 * gamma) * 2
     if e_bound >= 0.5:
-        return 0.0, math.inf, math.inf  # eigenvectors too far from orthonormal
+        return 0.0, math.inf, math.inf, 0  # eigenvectors too far from orthonormal
     delta = math.sqrt(1 + e_bound) / (1 - e_bound) * r_bound
     smallest = to_float(xp.min(xp.abs(values)))
-    return max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor
+    sign = _sign(to_float(xp.min(values)), to_float(xp.max(values)), delta)
+    return (max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor,
+            sign)
+
+
+def _sign(bottom: float, top: float, margin: float) -> int:
+    """+1 if ``bottom - margin > 0``, -1 if ``top + margin < 0``, else 0."""
+    return 1 if bottom - margin > 0 else -1 if top + margin < 0 else 0
 
 
 def _lanczos(op: Operator, start: Any) -> LanczosProcess | LowMemoryProcess:
@@ -245,8 +254,11 @@ def _gap_around_zero(ritz, log_betas, level) -> float:
 
 def polynomial_certificate(alphas: list[float], betas: list[float], dimension: int,
                            failure_probability: float, complex_field: bool
-                           ) -> tuple[float, float]:
-    """``(lower, upper)`` on ``|lambda|`` from the Lanczos polynomial (module docstring)."""
+                           ) -> tuple[float, float, float, float]:
+    """``(lower, upper, bottom, top)`` from the Lanczos polynomial (module docstring).
+
+    ``lower, upper`` bound ``|lambda|``; ``bottom <= lambda_min``, ``lambda_max <= top``.
+    """
     a, b = (1.0, dimension - 1.0) if complex_field else (0.5, (dimension - 1) / 2)
     # Thresholds fixed in advance: P(gamma^2 <= s_end) = delta/4 for each extreme
     # eigenvalue, and P(gamma^2 <= s_mid) = delta/2 for one fixed eigenvector of the
@@ -260,7 +272,7 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
                                                      np.asarray(betas[: k - 1]),
                                                      lapack_driver="sterf"))
     if np.any(np.asarray(betas) <= 0):
-        return 0.0, math.inf
+        return 0.0, math.inf, -math.inf, math.inf
     log_betas = float(np.sum(np.log(np.asarray(betas))))
     spread = float(ritz[-1] - ritz[0]) + abs(float(ritz[-1])) + abs(float(ritz[0]))
     top = _outside(ritz, log_betas, 0.5 * math.log(s_end), 1, spread)
@@ -271,7 +283,7 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
         lower = max(lower, bottom)
     if top < 0:
         lower = max(lower, -top)
-    return float(lower), float(upper)
+    return float(lower), float(upper), float(bottom), float(top)
 
 
 def _t_scale(a: np.ndarray, b: np.ndarray) -> float:
@@ -308,26 +320,28 @@ def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown
 
 def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, budget: int,
                        slack: float, complex_field: bool,
-                       cost: Callable[[float, float], float] | None = None) -> dict:
+                       cost: Callable[[float, float, int], float] | None = None) -> dict:
     """Lanczos from ``start`` until the interval is good enough (or the budget is spent).
 
     Every check's bounds hold on the same good event (module docstring), so the
     running intersection -- largest ``lower``, smallest ``upper`` -- is reported.
     Without ``cost`` it stops once the squared interval is within ``slack`` of the
-    uncertified Krylov one. With ``cost(lower, upper)`` (the matvecs a solve on that
-    interval would take), it stops once the certificate stops paying for itself: the
+    uncertified Krylov one. With ``cost(lower, upper, sign)`` (the matvecs a solve on
+    that interval would take), it stops once the certificate stops paying for itself: the
     solve's predicted matvecs fell by less than the certification's matvecs over the
     last two checks. Any stop is as rigorous as any other; only the width differs.
 
     Returns a dict with ``lower``, ``upper`` (bounds on ``|lambda|``; ``lower`` 0 and
-    ``upper`` inf where not certified), ``steps``, ``exact`` (breakdown) and
-    ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
+    ``upper`` inf where not certified), ``sign`` (+1 / -1: every eigenvalue proven
+    positive / negative, on the same good event; 0: not proven), ``steps``, ``exact``
+    (breakdown) and ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
     """
     process = _lanczos(op, start)
     full = isinstance(process, LanczosProcess)
     dimension = op.size * (2 if complex_field else 1)
     eps = process.eps
-    best = {"lower": 0.0, "upper": math.inf, "steps": 0, "exact": False, "ritz": (0.0, 0.0)}
+    best = {"lower": 0.0, "upper": math.inf, "sign": 0, "steps": 0, "exact": False,
+            "ritz": (0.0, 0.0)}
     history: list[tuple[int, float]] = []  # (steps, predicted solve matvecs) per check
     for limit in check_steps(budget):
         while process.steps < limit and process.step():
@@ -341,15 +355,17 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
         # so it goes through the probabilistic certificate like any other step, with
         # beta_k raised to the breakdown threshold.
         exact = process.breakdown and full and k >= op.size
-        lower, upper = 0.0, math.inf
+        lower, upper, sign = 0.0, math.inf, 0
         if exact:
             # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
             # of T^T T's), each within the margin of one of H's.
             import scipy.linalg  # lazy: SciPy submodules are slow to import
-            theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
+            signed = scipy.linalg.eigvalsh_tridiagonal(
                 np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
-                lapack_driver="sterf")) * process.scale
+                lapack_driver="sterf") * process.scale
+            theta = np.abs(signed)
             lower, upper = float(theta.min()) - margin, float(theta.max()) + margin
+            sign = _sign(float(signed.min()), float(signed.max()), margin)
         elif dimension >= 2:
             betas = list(process.betas)
             betas[-1] = max(betas[-1], process.breakdown_threshold)
@@ -361,6 +377,7 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
                 found = polynomial_certificate(process.alphas[:j], betas[:j], dimension,
                                                failure_probability, complex_field)
                 poly_lower, poly_upper = max(poly_lower, found[0]), min(poly_upper, found[1])
+                sign = sign or _sign(found[2] * process.scale, found[3] * process.scale, margin)
                 if poly_lower * process.scale - margin > best["lower"]:
                     break
             if poly_lower > 0:
@@ -368,10 +385,10 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
             upper = poly_upper * process.scale + margin
         lower = max(lower, 0.0)
         if exact:  # the eigenvalues themselves: no earlier bound can be tighter
-            best = {"lower": float(lower), "upper": float(upper)}
+            best = {"lower": float(lower), "upper": float(upper), "sign": sign}
         else:
             best = {"lower": max(best["lower"], float(lower)),
-                    "upper": min(best["upper"], float(upper))}
+                    "upper": min(best["upper"], float(upper)), "sign": best["sign"] or sign}
         best.update(steps=k, exact=exact)
         if process.breakdown:
             break
@@ -381,7 +398,8 @@ def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, 
             if lower > 0 and math.isfinite(upper) and (upper / lower) ** 2 <= slack * high / max(
                     low, np.finfo(float).tiny):
                 break
-        elif math.isfinite(upper) and math.isfinite(predicted := cost(lower, upper)):
+        elif math.isfinite(upper) and math.isfinite(
+                predicted := cost(lower, upper, best["sign"])):
             history.append((k, predicted))
             if len(history) >= 3:
                 (k0, c0), (k2, c2) = history[-3], history[-1]

@@ -130,7 +130,8 @@ def test_failure_rate_is_within_the_stated_probability():
 
 
 @pytest.mark.parametrize(("signs", "kappa", "ratio"), [
-    ("positive", 100.0, 1.45),  # definite: the bottom end at the extreme-eigenvalue rate
+    # Definite: the bottom end at the extreme-eigenvalue rate, and the solve in H itself.
+    ("positive", 100.0, 0.5),
     ("random", 10.0, 4.0),  # indefinite: the gap costs about as much as the solve
 ])
 def test_total_matvecs_against_the_exact_interval(signs, kappa, ratio):
@@ -142,5 +143,20 @@ def test_total_matvecs_against_the_exact_interval(signs, kappa, ratio):
     _, exact = chebyshev_inv_sqrt(diagonal(values), g, rtol=1e-6, full_output=True,
                                   interval=(1.0, kappa**2))
     info = check_solve(values, g, 1e-6, budget=None)
+    assert info.variable == ("H" if signs == "positive" else "H^2")
     assert info.converged and info.matvecs <= ratio * exact.matvecs, (info.matvecs,
                                                                       exact.matvecs)
+
+
+def test_certified_sign():
+    rng = np.random.default_rng(0)
+    values = np.geomspace(1.0, 30.0, 1000)
+    for factor, sign in ((1.0, 1), (-1.0, -1)):
+        assert certified_interval(np.diag(values[:100] * factor), like=np.ones(100)).sign == sign
+        assert certified_interval(diagonal(values * factor), like=np.ones(1000)).sign == sign
+    mixed = values * rng.choice([-1.0, 1.0], values.size)
+    assert certified_interval(np.diag(mixed[:100]), like=np.ones(100)).sign == 0
+    assert certified_interval(diagonal(mixed), like=np.ones(1000)).sign == 0
+    # One negative eigenvalue hidden among positive ones: never claimed definite.
+    hidden = np.r_[-1e-3, values[1:]]
+    assert certified_interval(diagonal(hidden), like=np.ones(1000)).sign == 0
