@@ -35,9 +35,17 @@ Operators: Lanczos with a random start and its own polynomial
       happened. Likewise below ``theta_min``.
     * *Gap around 0.* Between consecutive Ritz values ``log|p_k|`` is concave, so
       on ``[-y, y]`` (free of Ritz values) ``|p_k| >= min(|p_k(-y)|, |p_k(y)|)``; an
-      eigenvalue there forces ``gamma_j^2 <= (beta_1...beta_k / min)^2``; with
-      ``s_mid`` fixed by ``n P(gamma^2 <= s_mid) = delta/2`` (a union over the
-      unknown index ``j``), no eigenvalue lies in ``(-y, y)``.
+      eigenvalue there forces ``gamma_j^2 <= (beta_1...beta_k / min)^2``. No union
+      over the ``n`` indices is needed: ``(-y, y)`` holds *some* eigenvalue only if it
+      holds one of smallest ``|lambda|``, so the bad event is ``gamma_*^2 <= s_mid``
+      for one unit vector ``u_*`` of that eigenspace, fixed by ``H`` alone (with
+      ``gamma_* = u_*^H v``; in a multiple eigenvalue ``||P v|| >= |gamma_*|``).
+      With ``P(gamma^2 <= s_mid) = delta/2``, no eigenvalue lies in ``(-y, y)``
+      unless that event happened.
+    * *Any polynomial.* The inequality holds for every polynomial of degree ``<= k``,
+      chosen after seeing the run; the certificate uses ``p_k`` and ``p_{k-1}`` (an
+      almost symmetric spectrum puts a Ritz value near 0 at every other step) and
+      keeps the tightest bounds of all checks: they hold on the same good event.
 
     The bad events are fixed sets of start vectors, the same for every ``k``: the
     bounds hold *simultaneously for all steps* with probability ``>= 1 - delta``,
@@ -52,9 +60,24 @@ Operators: Lanczos with a random start and its own polynomial
     its eigenvalues are ``H``'s up to the same margin (``"invariant"``). An earlier
     breakdown (an invariant subspace) goes through the probabilistic argument with
     ``beta_k`` raised to the breakdown threshold: an eigenvector the start missed
-    is exactly the improbable event. The cost of the gap is about
-    ``kappa(H) ln(n / delta)`` matvecs for an indefinite ``H`` (the polynomial
-    must grow at 0 by ``~ n / delta``).
+    is exactly the improbable event.
+
+    Cost. ``P(gamma^2 <= s) ~ sqrt(2 n s / pi)``, so the polynomial must grow by
+    ``G ~ sqrt(n) / delta`` (``ln G ~ 20`` for ``n = 10^5``, ``delta = 10^-6``)
+    between the spectrum and the certified end. For a *definite* ``H`` the smallest
+    ``|lambda|`` is an extreme eigenvalue and Lanczos on ``H`` finds it at the
+    extreme-eigenvalue rate: about ``sqrt(kappa) ln(G) / (2 sqrt(eps))`` steps certify
+    ``(1 - eps) lambda_min``. For an *indefinite* ``H`` the gap is interior: any
+    polynomial small on ``[-b, -a] u [a, b]`` grows at ``|t| = y`` by at most
+    ``exp(k sqrt(1 - y^2/a^2) / kappa)`` (Chebyshev on ``H^2``), so certifying ``a/c``
+    takes about ``kappa ln(G) / sqrt(1 - 1/c^2)`` steps -- the same order as the
+    Chebyshev solve itself (``kappa ln(2/rtol)`` matvecs), for *any* Krylov method
+    from a random start (an eigenvalue in the gap with a component ``delta /
+    sqrt(n)`` on the start is seen only through that growth). Reuse: a run from ``g``
+    certifies nothing (``g`` may miss an eigenvector); one from ``g + sigma v`` would
+    (``P(|N(m, sigma^2)| <= t) <= P(|N(0, sigma^2)| <= t)``), but it approximates
+    ``f(H)(g + sigma v)``, and ``sigma`` small enough for that costs a growth of
+    ``kappa / rtol`` more: no saving for an indefinite ``H``.
 
 References
 ----------
@@ -71,6 +94,7 @@ van der Vorst (2000), SIAM J. Matrix Anal. Appl. 22, 837-852; F. L. Bauer and C.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -100,8 +124,10 @@ def check_steps(limit: int) -> list[int]:
     return steps
 
 
-def dense_certificate(array: Any) -> tuple[float, float, float]:
-    """``(lower, upper, delta)`` for ``|lambda|`` of a dense matrix (module docstring).
+def dense_certificate(array: Any) -> tuple[float, float, float, int]:
+    """``(lower, upper, delta, sign)`` for ``|lambda|`` of a dense matrix (module docstring).
+
+    ``sign`` is +1 (-1) when every eigenvalue is proven positive (negative), else 0.
 
     The matrix is first divided by a power of two near ``max|H|`` (exact), so the
     squares inside the norms cannot overflow at any magnitude.
@@ -110,7 +136,7 @@ def dense_certificate(array: Any) -> tuple[float, float, float]:
     size = array.shape[0]
     largest = to_float(xp.max(xp.abs(array)))  # decision: the rescaling factor
     if largest == 0.0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0
     factor = power_of_two(largest)
     scaled = array / factor
     values, vectors = xp.linalg.eigh(scaled)
@@ -127,10 +153,17 @@ def dense_certificate(array: Any) -> tuple[float, float, float]:
     r_bound = (fro(residual) + gamma * q_norm * (h_norm + top)) * (1 + 2 * gamma) * 2
     e_bound = (fro(defect) + gamma * q_norm * q_norm) * (1 + 2 * gamma) * 2
     if e_bound >= 0.5:
-        return 0.0, math.inf, math.inf  # eigenvectors too far from orthonormal
+        return 0.0, math.inf, math.inf, 0  # eigenvectors too far from orthonormal
     delta = math.sqrt(1 + e_bound) / (1 - e_bound) * r_bound
     smallest = to_float(xp.min(xp.abs(values)))
-    return max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor
+    sign = _sign(to_float(xp.min(values)), to_float(xp.max(values)), delta)
+    return (max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor,
+            sign)
+
+
+def _sign(bottom: float, top: float, margin: float) -> int:
+    """+1 if ``bottom - margin > 0``, -1 if ``top + margin < 0``, else 0."""
+    return 1 if bottom - margin > 0 else -1 if top + margin < 0 else 0
 
 
 def _lanczos(op: Operator, start: Any) -> LanczosProcess | LowMemoryProcess:
@@ -140,33 +173,54 @@ def _lanczos(op: Operator, start: Any) -> LanczosProcess | LowMemoryProcess:
     return LowMemoryProcess(op, start)
 
 
-def _log_ratio(t: float, ritz: np.ndarray, log_betas: float) -> float:
-    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)``."""
-    gaps = np.abs(t - ritz)
-    if np.any(gaps == 0):
-        return math.inf
-    return log_betas - float(np.sum(np.log(gaps)))
+_GRID = 8  # points per refinement round of a level crossing (vectorised bisection)
+_ROUNDS = 8  # 8^8 ~ 1.7e7: the crossing to ~6e-8 of its bracket, on the safe side
+
+
+def _log_ratio(t: Any, ritz: np.ndarray, log_betas: float) -> Any:
+    """``log(beta_1 ... beta_k / |p_k(t)|)``, ``p_k(t) = prod (t - theta_i)`` (``t`` array)."""
+    t = np.asarray(t, dtype=float)
+    gaps = np.abs(t[..., None] - ritz)
+    with np.errstate(divide="ignore"):
+        return log_betas - np.sum(np.log(gaps), axis=-1)  # a zero gap gives +inf
+
+
+def _crossing(low: float, high: float, low_is_good, rounds: int = _ROUNDS
+              ) -> tuple[float, float]:
+    """Bracket ``[low, high]`` of the switch of a monotone predicate, narrowed on a grid.
+
+    ``low_is_good(points)`` is True on a prefix (or, when it is False at ``low``, a
+    suffix) of the points; the bracket keeps one good and one bad end.
+    """
+    prefix = bool(low_is_good(np.array([low]))[0])
+    for _ in range(rounds):
+        grid = np.linspace(low, high, _GRID + 1)
+        good = low_is_good(grid)
+        switch = int(np.argmin(good)) if prefix else int(np.argmax(good))
+        if switch == 0:  # rounding at the ends: keep the bracket
+            break
+        low, high = float(grid[switch - 1]), float(grid[switch])
+    return low, high
 
 
 def _outside(ritz, log_betas, level, direction, spread) -> float:
     """Where the log ratio first drops to ``level`` beyond the extreme Ritz value.
 
     The point ``x`` beyond the extreme Ritz value (``direction`` +1 or -1): no
-    eigenvalue lies beyond it (on the good event).
+    eigenvalue lies beyond it (on the good event). Beyond it ``|p_k|`` increases,
+    so the ratio is monotone: a doubling search, then a grid refinement, returning
+    the far (safe) end of the bracket.
     """
     edge = ritz[-1] if direction > 0 else ritz[0]
-    step = spread * 1e-12 + np.finfo(float).tiny
-    while _log_ratio(edge + direction * step, ritz, log_betas) > level:
-        step *= 2
-        if step > 1e6 * spread + 1:
-            return math.inf * direction
-    low, high = 0.0, step
-    for _ in range(60):
-        middle = (low + high) / 2
-        if _log_ratio(edge + direction * middle, ritz, log_betas) > level:
-            low = middle
-        else:
-            high = middle
+    steps = (spread * 1e-12 + np.finfo(float).tiny) * 2.0 ** np.arange(80)
+    steps = steps[steps <= 1e6 * spread + 1]
+    below = _log_ratio(edge + direction * steps, ritz, log_betas) <= level
+    if not np.any(below):
+        return math.inf * direction
+    first = int(np.argmax(below))
+    low = float(steps[first - 1]) if first > 0 else 0.0
+    _, high = _crossing(low, float(steps[first]),
+                        lambda x: _log_ratio(edge + direction * x, ritz, log_betas) > level)
     return edge + direction * high
 
 
@@ -182,7 +236,7 @@ def _gap_around_zero(ritz, log_betas, level) -> float:
         return 0.0  # a Ritz value at 0
     left = float(below[-1]) if below.size else -math.inf
     right = float(above[0]) if above.size else math.inf
-    if _log_ratio(0.0, ritz, log_betas) > level:
+    if not _log_ratio(0.0, ritz, log_betas) <= level:
         return 0.0
 
     def edge(limit):  # from 0 towards the Ritz value ``limit`` while the ratio stays low
@@ -191,35 +245,34 @@ def _gap_around_zero(ritz, log_betas, level) -> float:
             # whole half-line is in the sublevel set once 0 is.
             return math.inf
         direction = 1.0 if limit > 0 else -1.0
-        low, high = 0.0, abs(limit)
-        for _ in range(60):
-            middle = (low + high) / 2
-            if _log_ratio(direction * middle, ritz, log_betas) <= level:
-                low = middle
-            else:
-                high = middle
-        return low
+        low, _ = _crossing(0.0, abs(limit),
+                           lambda y: _log_ratio(direction * y, ritz, log_betas) <= level)
+        return low  # the near (safe) end of the bracket
 
     return min(edge(left), edge(right))
 
 
 def polynomial_certificate(alphas: list[float], betas: list[float], dimension: int,
                            failure_probability: float, complex_field: bool
-                           ) -> tuple[float, float]:
-    """``(lower, upper)`` on ``|lambda|`` from the Lanczos polynomial (module docstring)."""
+                           ) -> tuple[float, float, float, float]:
+    """``(lower, upper, bottom, top)`` from the Lanczos polynomial (module docstring).
+
+    ``lower, upper`` bound ``|lambda|``; ``bottom <= lambda_min``, ``lambda_max <= top``.
+    """
     a, b = (1.0, dimension - 1.0) if complex_field else (0.5, (dimension - 1) / 2)
     # Thresholds fixed in advance: P(gamma^2 <= s_end) = delta/4 for each extreme
-    # eigenvalue, and n P(gamma^2 <= s_mid) = delta/2 for any eigenvalue near 0.
+    # eigenvalue, and P(gamma^2 <= s_mid) = delta/2 for one fixed eigenvector of the
+    # smallest |lambda| (no union over the indices: module docstring).
     import scipy.special  # lazy: SciPy submodules are slow to import
     s_end = float(scipy.special.betaincinv(a, b, failure_probability / 4))
-    s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2 / dimension))
+    s_mid = float(scipy.special.betaincinv(a, b, failure_probability / 2))
     k = len(alphas)
     import scipy.linalg  # lazy: SciPy submodules are slow to import
     ritz = np.sort(scipy.linalg.eigvalsh_tridiagonal(np.asarray(alphas),
                                                      np.asarray(betas[: k - 1]),
                                                      lapack_driver="sterf"))
     if np.any(np.asarray(betas) <= 0):
-        return 0.0, math.inf
+        return 0.0, math.inf, -math.inf, math.inf
     log_betas = float(np.sum(np.log(np.asarray(betas))))
     spread = float(ritz[-1] - ritz[0]) + abs(float(ritz[-1])) + abs(float(ritz[0]))
     top = _outside(ritz, log_betas, 0.5 * math.log(s_end), 1, spread)
@@ -230,7 +283,13 @@ def polynomial_certificate(alphas: list[float], betas: list[float], dimension: i
         lower = max(lower, bottom)
     if top < 0:
         lower = max(lower, -top)
-    return float(lower), float(upper)
+    return float(lower), float(upper), float(bottom), float(top)
+
+
+def _t_scale(a: np.ndarray, b: np.ndarray) -> float:
+    """A power of two near ``max|alpha| + 2 max beta >= ||T||``."""
+    return power_of_two(max(float(np.max(np.abs(a))) + 2 * float(np.max(b, initial=0.0)),
+                            np.finfo(float).tiny))
 
 
 def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown: bool
@@ -242,8 +301,7 @@ def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown
     """
     a = np.asarray(alphas)
     b = np.asarray(betas if not breakdown else betas[:-1] + [0.0])
-    scale = power_of_two(max(float(np.max(np.abs(a))) + 2 * float(np.max(b, initial=0.0)),
-                             np.finfo(float).tiny))
+    scale = _t_scale(a, b)
     a, b = a / scale, b / scale
     k = a.size
     band = np.zeros((3, k))
@@ -261,56 +319,95 @@ def _extreme_singular_squares(alphas: list[float], betas: list[float], breakdown
 
 
 def krylov_certificate(op: Operator, start: Any, *, failure_probability: float, budget: int,
-                       slack: float, complex_field: bool) -> dict:
-    """Lanczos from ``start`` until the squared interval is within ``slack`` of the Ritz one.
+                       slack: float, complex_field: bool,
+                       cost: Callable[[float, float, int], float] | None = None) -> dict:
+    """Lanczos from ``start`` until the interval is good enough (or the budget is spent).
+
+    Every check's bounds hold on the same good event (module docstring), so the
+    running intersection -- largest ``lower``, smallest ``upper`` -- is reported.
+    Without ``cost`` it stops once the squared interval is within ``slack`` of the
+    uncertified Krylov one. With ``cost(lower, upper, sign)`` (the matvecs a solve on
+    that interval would take), it stops once the certificate stops paying for itself: the
+    solve's predicted matvecs fell by less than the certification's matvecs over the
+    last two checks. Any stop is as rigorous as any other; only the width differs.
 
     Returns a dict with ``lower``, ``upper`` (bounds on ``|lambda|``; ``lower`` 0 and
-    ``upper`` inf where not certified), ``steps``, ``exact`` (breakdown) and
-    ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
+    ``upper`` inf where not certified), ``sign`` (+1 / -1: every eigenvalue proven
+    positive / negative, on the same good event; 0: not proven), ``steps``, ``exact``
+    (breakdown) and ``ritz`` (``(s_min, s_max)``, the uncertified Krylov values).
     """
     process = _lanczos(op, start)
     full = isinstance(process, LanczosProcess)
     dimension = op.size * (2 if complex_field else 1)
     eps = process.eps
-    best = {"lower": 0.0, "upper": math.inf, "steps": 0, "exact": False, "ritz": (0.0, 0.0)}
-    grid = check_steps(budget)
-    index = 0
-    while index < len(grid):
-        while process.steps < grid[index] and process.step():
+    best = {"lower": 0.0, "upper": math.inf, "sign": 0, "steps": 0, "exact": False,
+            "ritz": (0.0, 0.0)}
+    history: list[tuple[int, float]] = []  # (steps, predicted solve matvecs) per check
+    for limit in check_steps(budget):
+        while process.steps < limit and process.step():
             pass
         k = len(process.alphas)
-        low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
-                                                     process.breakdown)
-        unit = scale * process.scale  # a power of two >= ||T|| (in H's units)
+        b = np.asarray(process.betas if not process.breakdown else process.betas[:-1] + [0.0])
+        unit = _t_scale(np.asarray(process.alphas), b) * process.scale  # ~ ||T|| in H's units
         margin = _MARGIN * k * eps * unit
-        ritz = (math.sqrt(low) * unit, math.sqrt(high) * unit)
         # Exact only when the basis spans the whole space (T_n is similar to H); an
         # earlier breakdown leaves eigenvectors the start may (improbably) have missed,
         # so it goes through the probabilistic certificate like any other step, with
         # beta_k raised to the breakdown threshold.
         exact = process.breakdown and full and k >= op.size
-        lower, upper = 0.0, math.inf
+        lower, upper, sign = 0.0, math.inf, 0
         if exact:
             # The eigenvalues of T_n (accurate to ~eps ||T||, unlike the square roots
             # of T^T T's), each within the margin of one of H's.
             import scipy.linalg  # lazy: SciPy submodules are slow to import
-            theta = np.abs(scipy.linalg.eigvalsh_tridiagonal(
+            signed = scipy.linalg.eigvalsh_tridiagonal(
                 np.asarray(process.alphas), np.asarray(process.betas[: k - 1]),
-                lapack_driver="sterf")) * process.scale
+                lapack_driver="sterf") * process.scale
+            theta = np.abs(signed)
             lower, upper = float(theta.min()) - margin, float(theta.max()) + margin
+            sign = _sign(float(signed.min()), float(signed.max()), margin)
         elif dimension >= 2:
             betas = list(process.betas)
             betas[-1] = max(betas[-1], process.breakdown_threshold)
-            poly_lower, poly_upper = polynomial_certificate(
-                process.alphas, betas, dimension, failure_probability, complex_field)
+            # The polynomials of the last two steps: an (almost) symmetric spectrum puts
+            # a Ritz value near 0 at every other step, which voids that step's gap.
+            poly_lower, poly_upper = 0.0, math.inf
+            # (The second only when the first does not improve the gap: it costs O(k^2).)
+            for j in range(k, max(k - 2, 0), -1):
+                found = polynomial_certificate(process.alphas[:j], betas[:j], dimension,
+                                               failure_probability, complex_field)
+                poly_lower, poly_upper = max(poly_lower, found[0]), min(poly_upper, found[1])
+                sign = sign or _sign(found[2] * process.scale, found[3] * process.scale, margin)
+                if poly_lower * process.scale - margin > best["lower"]:
+                    break
             if poly_lower > 0:
                 lower = poly_lower * process.scale - margin
             upper = poly_upper * process.scale + margin
         lower = max(lower, 0.0)
-        best = {"lower": float(lower), "upper": float(upper), "steps": k, "exact": exact,
-                "ritz": (float(ritz[0]), float(ritz[1]))}
-        if process.breakdown or (lower > 0 and math.isfinite(upper) and (upper / lower) ** 2
-                                 <= slack * high / max(low, np.finfo(float).tiny)):
+        if exact:  # the eigenvalues themselves: no earlier bound can be tighter
+            best = {"lower": float(lower), "upper": float(upper), "sign": sign}
+        else:
+            best = {"lower": max(best["lower"], float(lower)),
+                    "upper": min(best["upper"], float(upper)), "sign": best["sign"] or sign}
+        best.update(steps=k, exact=exact)
+        if process.breakdown:
             break
-        index += 1
+        lower, upper = best["lower"], best["upper"]
+        if cost is None:
+            low, high, _ = _extreme_singular_squares(process.alphas, process.betas, False)
+            if lower > 0 and math.isfinite(upper) and (upper / lower) ** 2 <= slack * high / max(
+                    low, np.finfo(float).tiny):
+                break
+        elif math.isfinite(upper) and math.isfinite(
+                predicted := cost(lower, upper, best["sign"])):
+            history.append((k, predicted))
+            if len(history) >= 3:
+                (k0, c0), (k2, c2) = history[-3], history[-1]
+                if c0 - c2 < k2 - k0:  # the last checks gained less than they cost
+                    break
+    if best["steps"]:
+        low, high, scale = _extreme_singular_squares(process.alphas, process.betas,
+                                                     process.breakdown)
+        unit = scale * process.scale
+        best["ritz"] = (math.sqrt(low) * unit, math.sqrt(high) * unit)
     return best

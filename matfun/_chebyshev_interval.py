@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from ._backend import namespace, to_float
+from ._chebyshev_definite import InverseExpansion
+from ._chebyshev_expansion import Expansion, plan
 from ._validation import check_positive, power_of_two
 from .operators import Operator
 from .spectrum import _certify_operator
@@ -21,6 +23,7 @@ __all__ = ["ChebyshevIntervalError", "SCALES", "check_interval", "interval_in_un
            "merge_sources", "scale_value"]
 
 SCALES = ("certified", "frobenius")
+_MODEL_DEGREE_LIMIT = 200_000  # beyond it the cost model answers inf (no allocation)
 
 
 class ChebyshevIntervalError(ArithmeticError):
@@ -38,16 +41,19 @@ class ChebyshevIntervalError(ArithmeticError):
 
 
 def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: float | None,
-                      scale: Any, max_matvecs: int | None, probability: float):
-    """``(s, lo / s^2, hi / s^2, sources, failure_probability)`` with ``s`` a power of two.
+                      scale: Any, max_matvecs: int | None, probability: float, rtol: float):
+    """``(s, lo / s^2, hi / s^2, sources, failure_probability, sign)``, ``s`` a power of two.
 
     Everything missing is certified (never estimated); squares are taken in the
-    rescaled units so that ``|lambda|`` up to the largest float works.
+    rescaled units so that ``|lambda|`` up to the largest float works. ``sign`` is +1
+    (-1) when the certificate proved ``H`` positive (negative) definite and the whole
+    interval is the certificate's (``mu = 0``, nothing given), else 0.
     """
     certificate = None
     sources: list[str | None] = [None, None]
     failure = 0.0
     need_lower = lo is None and mu == 0.0
+    sign = 0
     if hi is None and scale == "frobenius":
         if H.array is None:
             raise TypeError("scale='frobenius' needs a dense matrix operator; use 'certified'")
@@ -56,9 +62,13 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
     elif hi is None or need_lower:
         budget = min(10_000, 50 * H.size) if max_matvecs is None else max_matvecs
         certificate = _certify_operator(H, g, method="auto", failure_probability=probability,
-                                        budget=budget, slack=2.0, seed=0)
+                                        budget=budget, slack=2.0, seed=0,
+                                        cost=_solve_cost(mu, lo, need_lower and hi is None,
+                                                         need_lower, rtol))
         failure = certificate.failure_probability
         upper = certificate.upper
+        if need_lower and hi is None:
+            sign = certificate.sign
         if hi is None:
             sources[1] = certificate.certificate
         if need_lower:
@@ -97,7 +107,41 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
         raise ValueError(f"interval needs lo <= hi, got lo={lo_s * s * s}, hi={hi_s * s * s}")
     hi_s = max(hi_s, lo_s * (1 + 4 * np.finfo(float).eps))
     # Python floats: a NumPy scalar times an array of another library is an error.
-    return float(s), float(lo_s), float(hi_s), sources, float(failure)
+    return float(s), float(lo_s), float(hi_s), sources, float(failure), sign
+
+
+def _solve_cost(mu: float, lo: float | None, definite_allowed: bool, need_lower: bool,
+                rtol: float):
+    """``cost(lower, upper, sign)``: matvecs of the solve on the interval a certificate gives.
+
+    With a proven sign (and ``definite_allowed``) the solve is the expansion of ``1/t``
+    in ``sign H`` (:mod:`matfun._chebyshev_definite`): its closed-form degree.
+
+    ``2 d`` with ``d`` the degree :func:`matfun._chebyshev_expansion.plan` would choose
+    for ``rtol`` (a model for the stopping rule of the certificate, ignoring ``atol``:
+    any stop is rigorous, this only balances its cost).
+    """
+
+    def cost(lower: float, upper: float, sign: int) -> float:
+        if not upper > 0:
+            return 0.0
+        if need_lower and not lower > 0:
+            return math.inf
+        if definite_allowed and sign != 0:
+            return float(InverseExpansion(lower / upper, 1.0).degree(rtol / (1 + rtol)))
+        ratio_mu = mu / upper / upper  # in units of upper^2: no overflow
+        low = (lo / upper / upper if lo is not None
+               else (lower / upper) ** 2 + ratio_mu if need_lower else ratio_mu)
+        high = 1.0 + ratio_mu
+        if not low > 0:
+            return math.inf
+        low = min(low, high)
+        if Expansion(low, high).sufficient_degree(rtol) > _MODEL_DEGREE_LIMIT:
+            return math.inf
+        return 2.0 * plan(low, high * (1 + 4 * np.finfo(float).eps), rtol / (1 + rtol),
+                          _MODEL_DEGREE_LIMIT, None)[1]
+
+    return cost
 
 
 def merge_sources(given, found):

@@ -65,11 +65,23 @@ The interval
     probability ``1 - failure_probability`` over a random start otherwise, and never
     a guess -- if it cannot certify an end within the budget, a
     :class:`ChebyshevIntervalError` says so (pass ``damping > 0`` or ``interval``).
-    A certified interval costs matvecs (``info.matvecs`` includes them): about
-    ``kappa(H) ln(sqrt(n) / failure_probability)`` for an operator, none for a dense
-    matrix. The norms of the last two Chebyshev vectors, read once after the loop,
-    detect a gross violation of a *given* interval (they grow exponentially when an
-    eigenvalue lies outside); a slight violation is not detected and voids the bound.
+    A certified interval costs matvecs (``info.matvecs`` includes them): none for a
+    dense matrix; for an operator about ``sqrt(kappa(H)) ln(G)`` if ``H`` is definite
+    and ``kappa(H) ln(G)`` if not, ``G ~ sqrt(n) / failure_probability``
+    (:mod:`matfun._certify`). The certificate stops once more steps would no longer
+    pay for themselves in this solve (the solve's predicted matvecs fell by less than
+    the certification spent over its last two checks): a looser end is as rigorous as
+    a tight one, only the solve is longer. The norms of the last two Chebyshev
+    vectors, read once after the loop, detect a gross violation of a *given*
+    interval (they grow exponentially when an eigenvalue lies outside); a slight
+    violation is not detected and voids the bound.
+
+Definite ``H``
+    When the certificate proves ``H`` definite (nothing given, ``mu = 0``, ``degree``
+    not set), ``(H^2)^{-1/2} = (sign H)^{-1}`` is expanded in ``sign H`` instead (closed
+    form, one matvec a degree, about ``sqrt(kappa)/2`` times fewer matvecs;
+    :mod:`matfun._chebyshev_definite`, ``info.variable == "H"``), with the same
+    guarantees.
 
 Scale
     The operator and ``g`` are divided by powers of two (exact) near ``sqrt(hi)`` and
@@ -91,6 +103,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import as_vector, norm, real_dtype, to_float
+from ._chebyshev_definite import InverseExpansion, expand_inverse
 from ._chebyshev_expansion import Expansion, plan
 from ._chebyshev_interval import (
     SCALES,
@@ -114,6 +127,7 @@ __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
            "chebyshev_inv_sqrt"]
 
 _GROWTH_LIMIT = 2.0
+_EPS64 = float(np.finfo(float).eps)
 # Without max_matvecs, refuse (rather than run) a solve predicted to need more.
 _UNBOUNDED_LIMIT = 1_000_000
 
@@ -125,7 +139,7 @@ class ChebyshevInfo:
     Attributes
     ----------
     degree : int
-        Degree ``d`` of the polynomial (``2 d`` matvecs).
+        Degree ``d`` of the polynomial (``2 d`` matvecs; ``d`` when ``variable="H"``).
     matvecs : int
         All matvecs, spectral certification included.
     interval : tuple of float
@@ -151,6 +165,12 @@ class ChebyshevInfo:
     growth : float
         ``max(||v_d||, ||v_{d-1}||) / ||g||``; at most 1 in exact arithmetic when the
         interval holds the spectrum.
+    variable : str
+        ``"H^2"``: the expansion of ``y^(-1/2)`` in ``H^2 + mu I`` (2 matvecs a degree).
+        ``"H"``: the certificate proved ``H`` definite (nothing given, ``mu = 0``,
+        ``degree`` not set), and ``(sign H)^(-1)`` was expanded instead (1 matvec a
+        degree, about ``sqrt(kappa)/2`` times fewer; :mod:`matfun._chebyshev_definite`),
+        with the same guarantees (``interval`` still refers to ``H^2``).
     """
 
     degree: int
@@ -165,6 +185,7 @@ class ChebyshevInfo:
     theory_degree: int
     converged: bool
     growth: float
+    variable: str = "H^2"
 
 
 def chebyshev_coefficients(lo: float, hi: float, count: int) -> np.ndarray:
@@ -278,30 +299,46 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     sources = ("given" if lo is not None else "damping" if mu > 0 else None,
                "given" if hi is not None else None)
     # Interval in units of H / s, with s a power of two: ``hi / s^2`` is about 1.
-    s, lo_s, hi_s, found, failure = interval_in_units(H, g, mu, lo, hi, scale, max_matvecs,
-                                              probability)
+    s, lo_s, hi_s, found, failure, sign = interval_in_units(H, g, mu, lo, hi, scale,
+                                                            max_matvecs, probability, rtol)
     sources = merge_sources(sources, found)
+    # A certified definite H (nothing given, no damping): the expansion of 1/t in +-H.
+    variable = "H" if sign != 0 and degree is None else "H^2"
     if g_scale == 0.0:
         info = _info(0, H.matvecs - before, s, lo_s, hi_s, sources, failure, 0.0, 0.0, 0, True,
-                     1.0)
+                     1.0, variable)
         return (g * 0, info) if full_output else g * 0
     g_scale = power_of_two(g_scale)  # dividing by it is exact
     g_s = g / g_scale
     g_norm_s = to_float(norm(xp, g_s))
     spent = H.matvecs - before
-    max_degree = _UNBOUNDED_LIMIT // 2 if max_matvecs is None else max(
-        (max_matvecs - spent) // 2, 0)
+    per_degree = 2 if variable == "H^2" else 1
+    max_degree = _UNBOUNDED_LIMIT // per_degree if max_matvecs is None else max(
+        (max_matvecs - spent) // per_degree, 0)
     # The target relative to ||x*||: ||x*|| <= ||g|| / sqrt(lo), so atol is worth at least
     # atol sqrt(lo) / ||g|| of it.
     wanted = rtol + (atol / g_scale) * s * math.sqrt(lo_s) / g_norm_s
     target = wanted / (1 + wanted)  # so that B / (1 - B) <= wanted
-    coefficients, chosen, bound, theory = plan(lo_s, hi_s, target, max_degree, degree)
+    if variable == "H":
+        # The spectrum of sign H / s in [a, b] (widened by rounding of the square roots).
+        a = math.sqrt(lo_s) * (1 - 4 * _EPS64)
+        b = max(math.sqrt(hi_s) * (1 + 4 * _EPS64), a * (1 + 4 * _EPS64))
+        expansion = InverseExpansion(a, b)
+        theory = expansion.degree(target)
+        chosen = min(theory, max_degree)
+        bound = expansion.bound(chosen)
+    else:
+        coefficients, chosen, bound, theory = plan(lo_s, hi_s, target, max_degree, degree)
     if max_matvecs is None and degree is None and bound > target:
         raise ValueError(
             f"the interval [{lo_s * s * s:.3g}, {hi_s * s * s:.3g}] needs about "
-            f"{2 * theory:.3g} matvecs (> {_UNBOUNDED_LIMIT}); pass max_matvecs to accept an "
-            "unconverged result, or damping > 0")
-    x_s, growth, x_norm_s = _expand(xp, H, g_s, s, mu / s / s, lo_s, hi_s, coefficients)
+            f"{per_degree * theory:.3g} matvecs (> {_UNBOUNDED_LIMIT}); pass max_matvecs to "
+            "accept an unconverged result, or damping > 0")
+    if variable == "H":
+        x_s, growth, x_norm_s = expand_inverse(xp, H, g_s, sign / s, a, b,
+                                               expansion.coefficients(chosen))
+    else:
+        x_s, growth, x_norm_s = _expand(xp, H, g_s, s, mu / s / s, lo_s, hi_s, coefficients)
     factor = g_scale / s  # x = (g_scale / s) (H'^2 + mu')^(-1/2) g'
     # Rounding: O(eps) relative to g per step, amplified by sqrt(hi/lo), and correlated
     # (linear in the degree: a g near the slowest eigenvector reaches it).
@@ -311,7 +348,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     allowance = atol / factor if factor > 0 else (math.inf if atol > 0 else 0.0)
     converged = bool(max(relative, rounding) * x_norm_s <= allowance + rtol * x_norm_s)
     info = _info(chosen, H.matvecs - before, s, lo_s, hi_s, sources, failure, bound, rounding,
-                 theory, converged, growth)
+                 theory, converged, growth, variable)
     if growth > _GROWTH_LIMIT:
         raise ChebyshevIntervalError(
             f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
@@ -332,10 +369,11 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
 
 
 def _info(degree, matvecs, s, lo_s, hi_s, sources, failure, bound, rounding, theory, converged,
-          growth) -> ChebyshevInfo:
+          growth, variable) -> ChebyshevInfo:
     relative = bound / (1 - bound) if bound < 1 else math.inf
     return ChebyshevInfo(degree, matvecs, (lo_s * s * s, hi_s * s * s), sources[0], sources[1],
-                         failure, bound, rounding, relative + rounding, theory, converged, growth)
+                         failure, bound, rounding, relative + rounding, theory, converged, growth,
+                         variable)
 
 
 def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):

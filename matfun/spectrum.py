@@ -30,6 +30,7 @@ Linear Algebra and its Applications 435, 480-493; and those of :mod:`matfun._cer
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,12 @@ class CertifiedInterval:
         ``(s_min, s_max)``: the uncertified Krylov values (extreme singular values of
         the Lanczos matrix, from its square, so ``s_min`` is accurate only to about
         ``eps s_max^2 / s_min``; or ``lower, upper`` for ``eigh``), for comparison.
+    sign : int
+        ``+1``: every eigenvalue is proven positive (``H`` is positive definite, its
+        spectrum in ``[lower, upper]``); ``-1``: every eigenvalue proven negative; ``0``:
+        neither was proven (``H`` may be indefinite). Holds with the same guarantee as
+        the interval (deterministic for ``"eigh"``/``"invariant"``, else with
+        probability ``1 - failure_probability``, on the same event).
     """
 
     lower: float
@@ -105,6 +112,7 @@ class CertifiedInterval:
     failure_probability: float
     matvecs: int
     ritz: tuple[float, float]
+    sign: int = 0
 
     @property
     def squared(self) -> tuple[float, float]:
@@ -179,25 +187,35 @@ def certified_interval(op: Any, *, like: Any, method: str = "auto",
 
 
 def _certify_operator(H: Operator, like: Any, *, method: str, failure_probability: float,
-                      budget: int, slack: float, seed: int) -> CertifiedInterval:
-    """:func:`certified_interval` on an already normalised operator (for internal callers)."""
+                      budget: int, slack: float, seed: int,
+                      cost: Callable[[float, float, int], float] | None = None
+                      ) -> CertifiedInterval:
+    """:func:`certified_interval` on an already normalised operator (for internal callers).
+
+    ``cost(lower, upper, sign)``: the matvecs a solve on that interval would take (inf
+    if unusable; ``sign`` as in :class:`CertifiedInterval`); with it, the Krylov
+    certificate stops when more steps would no longer pay for themselves in that solve
+    (instead of by ``slack``).
+    """
     if method == "auto":
         method = "eigh" if H.array is not None and H.size <= _EIGH_UP_TO else "lanczos"
     if method == "eigh":
         if H.array is None:
             raise TypeError("method='eigh' needs a dense matrix; use method='lanczos'")
-        lower, upper, _ = dense_certificate(H.array)
+        lower, upper, _, sign = dense_certificate(H.array)
         return CertifiedInterval(lower, upper, "eigh", _status(lower, upper), 0.0, 0,
-                                 (lower, upper))
+                                 (lower, upper), sign if lower > 0 else 0)
     before = H.matvecs
     found = krylov_certificate(H, random_start(like, H.size, seed),
                                failure_probability=failure_probability, budget=budget,
-                               slack=slack, complex_field=is_complex(namespace(like), like))
+                               slack=slack, complex_field=is_complex(namespace(like), like),
+                               cost=cost)
     lower, upper = found["lower"], found["upper"]
     kind = "invariant" if found["exact"] else "krylov"
     return CertifiedInterval(lower, upper, kind, _status(lower, upper),
                              0.0 if found["exact"] else failure_probability,
-                             H.matvecs - before, found["ritz"])
+                             H.matvecs - before, found["ritz"],
+                             found["sign"] if lower > 0 and math.isfinite(upper) else 0)
 
 
 def _status(lower: float, upper: float) -> str:

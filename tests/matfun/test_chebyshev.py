@@ -297,7 +297,7 @@ def test_benchmark_smoke(tmp_path):
     assert module.main(["--smoke", "--output", str(output)]) == 0
     rows = [line for line in output.read_text().splitlines() if line.startswith("| dense")
             or line.startswith("| sparse")]
-    assert len(rows) == 2 and all("| True |" in row for row in rows)
+    assert len(rows) == 3 and all("| True |" in row for row in rows)
     assert "| eigh |" in rows[0] and "| 1.00 |" in rows[0]  # dense: no matvec to certify
 
 
