@@ -49,7 +49,7 @@ __all__ = ["LOSSES", "loss_head"]
 
 
 class _SquaredError:
-    """:math:`\\tfrac1N \\sum_n \\|z_n - t_n\\|^2`."""
+    r""":math:`\tfrac1N \sum_n \|z_n - t_n\|^2`."""
 
     @staticmethod
     def value(xp: Any, z: Any, t: Any) -> Any:
