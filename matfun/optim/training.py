@@ -278,6 +278,9 @@ def train(
         if settings != recorded:
             raise ValueError("resume was recorded with (optimizer, seed, batch_size, "
                              f"curvature_batch_size) = {recorded}, not {settings}")
+        if resume.params is None or resume.params.shape[0] != problem.dimension:
+            raise ValueError(f"resume holds no parameters of problem {problem.name!r} "
+                             f"(dimension {problem.dimension})")
         record = _continued(resume)
     if eval_data is not None:
         if not isinstance(eval_data, tuple | list) or len(eval_data) != 2:

@@ -202,3 +202,22 @@ def test_bad_input_is_refused_with_the_argument_named():
         train(optimizer, REGRESSOR, w, epochs=2, batch_size=6, resume=record)
     with pytest.raises(ValueError, match="recorded with"):
         train(optimizer, REGRESSOR, w, epochs=2, batch_size=5, seed=1, resume=record)
+    with pytest.raises(ValueError, match="no parameters of problem"):
+        train(optimizer, CLASSIFIER, None, epochs=2, batch_size=5, resume=record)
+
+
+def test_training_on_array_api_strict_parameters_matches_numpy():
+    xp = pytest.importorskip("array_api_strict")
+    settings = dict(epochs=2, batch_size=9, curvature_batch_size=5, seed=1, progress=False,
+                    eval_data=(X[:6], LABELS[:6]))
+    strict = train(sfn_series(learning_rate=0.3, terms=5), CLASSIFIER,
+                   CLASSIFIER.initial(0, xp=xp), **settings)
+    reference = train(sfn_series(learning_rate=0.3, terms=5), CLASSIFIER,
+                      CLASSIFIER.initial(0), **settings)
+    assert type(strict.params).__module__.startswith("array_api_strict")
+    # Same draws, same arithmetic up to the summation order of the backends' matmul:
+    # a few ulps per step, amplified by at most ~1e2 over 6 steps of a smooth model.
+    np.testing.assert_allclose(strict.loss, reference.loss, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(strict.params), reference.params, rtol=1e-10,
+                               atol=1e-12)
+    assert strict.eval_metrics[-1]["accuracy"] == reference.eval_metrics[-1]["accuracy"]
