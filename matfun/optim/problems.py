@@ -13,7 +13,10 @@ starting point in any backend and dtype.
 * :func:`six_hump_camel` -- two dimensions, six minima, several saddles;
 * :func:`mlp_regression` -- a tanh multilayer perceptron on a synthetic data set
   shaped like UCI Energy, with backpropagation, Pearlmutter's R-operator and Taylor
-  jets (:mod:`matfun.optim._mlp`).
+  jets (:mod:`matfun.optim._mlp`);
+* :func:`mlp_regressor`, :func:`mlp_classifier` -- a multilayer perceptron on the
+  user's data ``(X, y)`` (mean squared error, softmax cross-entropy), returned as a
+  :class:`DataProblem` with minibatches and metrics for :func:`matfun.optim.train`.
 
 The oracles take their backend, dtype and device from the parameters they are
 given; constant data are moved there once and cached.
