@@ -302,3 +302,64 @@ def test_bad_input_is_refused_with_the_argument_named():
         problem.metrics(w, Xc)
     with pytest.raises(ValueError, match="4 columns"):
         problem.metrics(w, Xc[:, :2], yc)
+
+
+@pytest.mark.parametrize("name", ["classifier_tanh"])  # the new head; ~10 s with compiling
+def test_derivatives_match_jax_autodiff(name):
+    # Independent oracle to rounding: the same network written in jax.numpy and
+    # differentiated by jax (grad, forward-over-reverse, and the gradient of v^T H v),
+    # in float64. Agreement to 1e-10 relative: both are exact up to a few hundred
+    # roundings of O(1) quantities.
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    problem = PROBLEMS[name]
+    network = problem._network
+    X_host, T_host = network.data._host
+    softplus = problem.name.endswith("softplus")
+
+    def logits(w):
+        a, start = jnp.asarray(X_host), 0
+        for index, (out, inp) in enumerate(network.shapes):
+            W = w[start:start + out * inp].reshape(out, inp)
+            b = w[start + out * inp:start + out * inp + out]
+            start += out * inp + out
+            z = a @ W.T + b
+            if index < len(network.shapes) - 1:
+                a = jnp.logaddexp(0.0, z) if softplus else jnp.tanh(z)
+        return z
+
+    def loss(w):
+        z, T = logits(w), jnp.asarray(T_host)
+        if problem.task == "regression":
+            return jnp.sum((z - T) ** 2) / z.shape[0]
+        return jnp.mean(jax.nn.logsumexp(z, axis=1) - jnp.sum(T * z, axis=1))
+
+    def curvature_in_outputs(z, r):
+        if problem.task == "regression":
+            return 2.0 * r / z.shape[0]
+        p = jax.nn.softmax(z, axis=1)
+        return (p * r - p * jnp.sum(p * r, axis=1, keepdims=True)) / z.shape[0]
+
+    with jax.enable_x64(True):
+        w_host = np.asarray(problem.initial(3))
+        v_host = np.random.default_rng(2).standard_normal(problem.dimension)
+        w, v = jnp.asarray(w_host), jnp.asarray(v_host)
+        grad = jax.grad(loss)
+
+        def hvp(point, direction):
+            return jax.jvp(grad, (point,), (direction,))[1]
+
+        expected = jax.jit(lambda point: {  # one compilation instead of eager dispatch
+            "value": loss(point), "grad": grad(point), "hvp": hvp(point, v),
+            "third": jax.grad(lambda p: hvp(p, v) @ v)(point),
+            "gauss_newton": jax.vjp(logits, point)[1](curvature_in_outputs(
+                *jax.jvp(logits, (point,), (v,))))[0]})(w)
+        expected = {key: np.asarray(value) for key, value in expected.items()}
+    oracle = problem.oracle
+    got = {"value": oracle.value(w_host), "grad": oracle.grad(w_host),
+           "hvp": oracle.hvp(w_host, v_host), "third": oracle.third(w_host, v_host),
+           "gauss_newton": oracle.gauss_newton(w_host, v_host)}
+    for key, value in expected.items():
+        scale = np.max(np.abs(value)) + 1e-300
+        np.testing.assert_allclose(np.asarray(got[key]), value, rtol=0, atol=1e-10 * scale,
+                                   err_msg=key)
