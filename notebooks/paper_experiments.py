@@ -337,16 +337,18 @@ show(grouped_table)
 # %% [markdown]
 # ## Conclusion
 #
-# Numbers from the full-size run (`SMALL=0`, about two minutes on a shared two-core CPU);
-# the cell below prints the current run's.
+# Numbers from the full-size run (`SMALL=0`, 2.5 minutes on a shared two-core CPU; the
+# losses are deterministic, the times vary with the load); the cell below prints the
+# current run's.
 #
 # * **Full-batch regression: the series wins per step, loses per second and on the test
 #   set.** After 100 steps series SFN (safe $V$) reaches a median training loss of 0.275,
 #   below Adam (0.387) and gradient descent (0.415); exact SFN gets to 0.133 in 20 steps --
 #   the per-step ordering of the paper's Figure 2. But a series step spends about 23
-#   Hessian-vector products, 20-30 ms against Adam's 0.5-0.7 ms (40-60x), so against wall
-#   time the first-order methods are far ahead at this scale (in the time of Adam's 100
-#   steps the series has done two or three). On 332 rows the stronger optimisers overfit:
+#   Hessian-vector products, 20-40 ms against Adam's 0.5-0.8 ms (40-60x; three full runs
+#   on a shared machine), so against wall time the first-order methods are far ahead at
+#   this scale (in the time of Adam's 100 steps the series does one to three). On 332
+#   rows the stronger optimisers overfit:
 #   median test loss 0.637 (series) and 1.07 (exact SFN) against 0.511 (Adam). The paper's
 #   own rule for $V$ with its UCI Energy hyperparameters diverged in 1 of 5 seeds
 #   (`SeriesDivergenceError` at step 4); the safe adaptive $V$ never did.
@@ -355,10 +357,14 @@ show(grouped_table)
 #   epoch (test accuracy 0.958 against 0.960 for SGD with momentum and 0.955 for Adam after
 #   3 epochs; the lowest training loss, 0.035) at about 20x their time per step. With an
 #   independently drawn curvature batch of 128 rows it loses badly (test accuracy 0.673;
-#   the full training loss spikes between epochs). A likely cause, not verified here:
-#   $|H_C|^{-1} g_B$ amplifies the gradient along directions the curvature batch hardly
-#   sees -- digits has pixels that are blank in most images, so a weight can have almost
-#   no curvature on one batch and a gradient on another.
+#   the full training loss spikes between epochs). It is not that the curvature batch
+#   misses directions: a side run with the curvature on all 1348 training rows (seed 0,
+#   2 epochs, not part of this notebook) failed too, at test accuracy 0.72. A possible
+#   cause, not verified here: the step divides a 64-row gradient by a curvature averaged
+#   over other rows, and digits has pixels that are blank in most images (standardised,
+#   their few non-zero values reach 37), so along the weights of such a pixel the ratio
+#   overshoots whenever the gradient batch happens to contain one of its rare rows. With
+#   gradient and curvature from the same rows the step stays scaled.
 # * **Truncation: K matters only with acceleration.** Plain truncation barely moves the
 #   training loss after 30 steps (0.442 at $K = 1$, 0.422 at $K = 32$): with a fixed
 #   learning rate a short series is a damped gradient step. Sablonnière acceleration makes
