@@ -24,7 +24,7 @@ pytest.importorskip("myst_parser")
 # Every page of the user guide and the API reference; the build must produce each.
 PAGES = [
     "index", "getting_started", "mathematics", "accelerators", "fast_methods", "oracle",
-    "backends", "optimisers", "notebooks", "benchmark_results", "api/index",
+    "backends", "optimisers", "training", "notebooks", "benchmark_results", "api/index",
     "api/matfun", "api/operators", "api/scaling", "api/exact", "api/testing",
     "api/spectrum", "api/lanczos", "api/chebyshev", "api/optim", "api/problems", "api/accel",
     "testing_your_implementation",
@@ -164,7 +164,7 @@ def test_signatures_show_defaults_as_written(built):
 
 EXAMPLE_PAGES = [
     "getting_started", "accelerators", "fast_methods", "oracle", "backends",
-    "testing_your_implementation",
+    "testing_your_implementation", "training",
     pytest.param("optimisers", marks=pytest.mark.slow),  # trains an MLP for 100 steps (~7 s)
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

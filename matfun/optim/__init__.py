@@ -5,10 +5,12 @@ Hessian-vector product, and a third directional derivative where needed), works 
 flat parameter vectors of any array-API backend, and keeps explicit state
 (``init`` / ``update`` in the manner of optax) so that runs can be checkpointed and
 resumed exactly. :func:`run` trains any of them with a progress bar and returns a
-tidy :class:`Record`.
+tidy :class:`Record`; :func:`train` trains on a data set in epochs of minibatches
+(:mod:`matfun.optim.data` loads small real data sets, the problems of
+:mod:`matfun.optim.problems` take them) and returns a resumable :class:`TrainRecord`.
 """
 
-from . import partitions, problems
+from . import data, partitions, problems
 from ._base import NonFiniteError, Optimizer, Oracle, SingularCurvatureError
 from .adamqlr import adamqlr
 from .adaptive import adaptive
@@ -18,6 +20,7 @@ from .lbfgs import lbfgs
 from .runner import Record, RunStopped, run
 from .schedules import ReduceOnPlateau
 from .sfn import exact_sfn, sfn_series
+from .training import TrainRecord, train
 
 __all__ = [
     "NonFiniteError",
@@ -27,9 +30,11 @@ __all__ = [
     "ReduceOnPlateau",
     "RunStopped",
     "SingularCurvatureError",
+    "TrainRecord",
     "adam",
     "adamqlr",
     "adaptive",
+    "data",
     "exact_sfn",
     "gradient_descent",
     "grouped_newton",
@@ -39,5 +44,6 @@ __all__ = [
     "problems",
     "run",
     "sfn_series",
+    "train",
 ]
 

@@ -1,4 +1,4 @@
-r"""Exact derivatives of a multilayer perceptron's mean squared error, in the array API.
+r"""Exact derivatives of a multilayer perceptron's loss, in the array API.
 
 The network has ``L`` affine layers; the parameters are one flat vector holding, layer
 after layer, the weight matrix ``W_l`` (shape ``(out, in)``, row-major) and then the
@@ -22,6 +22,11 @@ bias ``b_l``. With ``a_0 = X`` (the ``N x inputs`` data):
   third-order Taylor jets pushed forward through the layers (Faa di Bruno for
   :math:`\phi`), then :math:`\tfrac2N\sum (3 y' y'' + (y - t) y''')`.
 
+Every function takes ``head=`` (default ``"squared_error"``, the formulas above); with
+``head="softmax_cross_entropy"`` the output loss is the mean softmax cross-entropy
+against one-hot targets and only the output-layer formulas change
+(:mod:`matfun.optim._losses` has them).
+
 No autodiff library is used; every line is an ``xp.`` operation, so the same code runs
 on every array-API backend.
 
@@ -37,6 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._losses import loss_head
+
 __all__ = [
     "ACTIVATIONS",
     "gauss_newton_product",
@@ -44,6 +51,8 @@ __all__ = [
     "hessian_product",
     "layer_shapes",
     "loss",
+    "network_shapes",
+    "outputs",
     "synthetic_regression",
     "third_vector",
     "line_derivatives",
@@ -56,6 +65,13 @@ ACTIVATIONS = ("tanh", "softplus")
 def layer_shapes(inputs: int, width: int, depth: int) -> list[tuple[int, int]]:
     """``(out, in)`` of every affine layer: ``depth`` hidden layers and one output."""
     sizes = [inputs] + [width] * depth + [1]
+    return [(sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1)]
+
+
+def network_shapes(inputs: int, hidden: tuple[int, ...], outputs: int
+                   ) -> list[tuple[int, int]]:
+    """``(out, in)`` of every affine layer: hidden layers of the given widths, then output."""
+    sizes = [inputs, *hidden, outputs]
     return [(sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1)]
 
 
@@ -120,18 +136,28 @@ def _backward(xp, layers, zs, acts, delta, activation):
     return pieces, deltas
 
 
-def loss(xp, flat, X, T, shapes, activation):
-    """Mean squared error ``f(w)`` as a 0-d array."""
+def loss(xp, flat, X, T, shapes, activation, head="squared_error"):
+    """The loss ``f(w)`` as a 0-d array (mean squared error by default).
+
+    ``head`` names the output loss (:data:`matfun.optim._losses.LOSSES`); the same
+    keyword selects it in every function below.
+    """
     zs, _ = _forward(xp, _unflatten(xp, flat, shapes), X, activation)
-    residual = zs[-1] - T
-    return xp.sum(residual * residual) / X.shape[0]
+    return loss_head(head).value(xp, zs[-1], T)
 
 
-def gradient(xp, flat, X, T, shapes, activation):
+def outputs(xp, flat, X, shapes, activation):
+    """The network's outputs ``z_{L-1}`` (``N x out``): predictions or logits."""
+    zs, _ = _forward(xp, _unflatten(xp, flat, shapes), X, activation)
+    return zs[-1]
+
+
+def gradient(xp, flat, X, T, shapes, activation, head="squared_error"):
     """``grad f(w)`` by backpropagation."""
     layers = _unflatten(xp, flat, shapes)
     zs, acts = _forward(xp, layers, X, activation)
-    pieces, _ = _backward(xp, layers, zs, acts, (2.0 / X.shape[0]) * (zs[-1] - T), activation)
+    delta = loss_head(head).delta(xp, zs[-1], T)
+    pieces, _ = _backward(xp, layers, zs, acts, delta, activation)
     return _flatten(xp, pieces)
 
 
@@ -149,16 +175,16 @@ def _forward_r(xp, layers, directions, zs, acts, activation):
     return r_zs, r_acts
 
 
-def hessian_product(xp, flat, vector, X, T, shapes, activation):
+def hessian_product(xp, flat, vector, X, T, shapes, activation, head="squared_error"):
     """``H(w) v`` by Pearlmutter's R-operator (forward R pass, then backward R pass)."""
     layers = _unflatten(xp, flat, shapes)
     directions = _unflatten(xp, vector, shapes)
-    scale = 2.0 / X.shape[0]
+    output = loss_head(head)
     zs, acts = _forward(xp, layers, X, activation)
-    _, deltas = _backward(xp, layers, zs, acts, scale * (zs[-1] - T), activation)
+    _, deltas = _backward(xp, layers, zs, acts, output.delta(xp, zs[-1], T), activation)
     r_zs, r_acts = _forward_r(xp, layers, directions, zs, acts, activation)
     pieces = [None] * len(layers)
-    r_delta = scale * r_zs[-1]  # R{2 (y - t) / N}
+    r_delta = output.curvature(xp, zs[-1], T, r_zs[-1])  # R{df/dz}, e.g. 2 R{y} / N
     for index in range(len(layers) - 1, -1, -1):
         delta = deltas[index]
         r_weight = r_delta.T @ acts[index]
@@ -173,16 +199,17 @@ def hessian_product(xp, flat, vector, X, T, shapes, activation):
     return _flatten(xp, pieces)
 
 
-def gauss_newton_product(xp, flat, vector, X, T, shapes, activation):
-    """``J^T (2/N) J v``: the Gauss-Newton matrix of the squared error times ``v``."""
+def gauss_newton_product(xp, flat, vector, X, T, shapes, activation, head="squared_error"):
+    """``J^T L J v``, ``L`` the loss's Hessian in the outputs (``2/N`` for squared error)."""
     layers = _unflatten(xp, flat, shapes)
     zs, acts = _forward(xp, layers, X, activation)
     r_zs, _ = _forward_r(xp, layers, _unflatten(xp, vector, shapes), zs, acts, activation)
-    pieces, _ = _backward(xp, layers, zs, acts, (2.0 / X.shape[0]) * r_zs[-1], activation)
+    middle = loss_head(head).curvature(xp, zs[-1], T, r_zs[-1])
+    pieces, _ = _backward(xp, layers, zs, acts, middle, activation)
     return _flatten(xp, pieces)
 
 
-def line_derivatives(xp, flat, direction, X, T, shapes, activation):
+def line_derivatives(xp, flat, direction, X, T, shapes, activation, head="squared_error"):
     r"""``(f', f'', f''')`` of ``t -> f(w + t u)`` at 0, by third-order Taylor jets.
 
     Each layer carries ``(z, z', z'', z''')`` (derivatives in ``t``); the affine map
@@ -210,12 +237,7 @@ def line_derivatives(xp, flat, direction, X, T, shapes, activation):
         a1 = p1 * z1
         a2 = p2 * z1 * z1 + p1 * z2
         a3 = p3 * z1 * z1 * z1 + 3.0 * p2 * z1 * z2 + p1 * z3
-    scale = 2.0 / X.shape[0]
-    residual = z0 - T
-    first = scale * xp.sum(residual * z1)
-    second = scale * xp.sum(z1 * z1 + residual * z2)
-    third = scale * xp.sum(3.0 * z1 * z2 + residual * z3)
-    return first, second, third
+    return loss_head(head).line(xp, z0, z1, z2, z3, T)
 
 
 def _jet(op, a, b):
@@ -264,7 +286,7 @@ def _composed(xp, activation, z, shift):
     return (p[0], first, second)
 
 
-def third_vector(xp, flat, direction, X, T, shapes, activation):
+def third_vector(xp, flat, direction, X, T, shapes, activation, head="squared_error"):
     r"""``D^3 f(w)[u, u, .]`` by second-order Taylor jets of backpropagation.
 
     :math:`\tfrac{d^2}{dt^2} \nabla f(w + t u)|_{t=0}`: every quantity of the
@@ -284,8 +306,7 @@ def third_vector(xp, flat, direction, X, T, shapes, activation):
         zs.append(z)
         if index < len(layers) - 1:
             a = _composed(xp, activation, z, 0)
-    scale = 2.0 / X.shape[0]
-    delta = tuple(None if x is None else scale * x for x in (zs[-1][0] - T,) + zs[-1][1:])
+    delta = loss_head(head).delta_jet(xp, zs[-1], T)
     pieces = [None] * len(layers)
     for index in range(len(layers) - 1, -1, -1):
         out, inp = shapes[index]
