@@ -118,7 +118,7 @@ def measure(library, bare_for):
         w, c, (_, info) = timed(library)
         lib_wall.append(w)
         lib_cpu.append(c)
-        w, c, _ = timed(lambda: bare_for(info))
+        w, c, _ = timed(lambda info=info: bare_for(info))
         bare_wall.append(w)
         bare_cpu.append(c)
     med = statistics.median

@@ -17,7 +17,14 @@ from ._backend import as_vector, namespace, to_float
 from ._driver import Stopping, check_stopping
 from ._eigen import DAMPING_KINDS
 from ._engine import SeriesInfo, SeriesSpec
-from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to
+from ._units import (
+    log2_unit,
+    normalise_vector,
+    probe_unit,
+    scaled_operator,
+    two_to,
+    unscaled_products,
+)
 from ._validation import check_real, positive_integer, positive_number, power_of_two
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesRangeError
@@ -118,7 +125,7 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     if not shifted and not extra and _fusable(e_c, g_n):
         # A = (H / c)^2 served as H (H v) = c^2 A v: no division per product (see _fusable).
         H_n = scaled_operator(H, c)  # scale estimates only
-        A, unit = square(scaled_operator(H, 1.0, g_n, probe)), c_squared
+        A, unit = unscaled_products(H, g_n, probe, squared=True), c_squared
         base = H_n
     else:
         H_n = scaled_operator(H, c, g_n, probe)
@@ -155,8 +162,8 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
     e_c = log2_unit(c)
     if _fusable(e_c, g_n):  # A = H / c served as H v = c A v (see _fusable)
         H_n = scaled_operator(H, c)  # scale estimates only
-        spec = SeriesSpec(name, scaled_operator(H, 1.0, g_n, probe), coefficients, prefactor,
-                          hint, unit=c)
+        products = unscaled_products(H, g_n, probe, squared=False)
+        spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c)
     else:
         H_n = scaled_operator(H, c, g_n, probe)
         spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
