@@ -274,7 +274,11 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                     quotient = to_float(norm(xp, product)) / unit / p_norm
                     if quotient > scale:
                         break
-            p_next = p - product / step_scale
+            # p - x is p + (-x) in IEEE arithmetic, and a + b is b + a: the same floats
+            # as ``p - product / V`` and ``partial + weight * p``, accumulated into the
+            # fresh temporary (one allocation fewer each; no caller's array is written).
+            p_next = product / -step_scale
+            p_next += p
             p_next_norm = _norm(xp, p_next, squares)
             if p_next_norm > growth * p_norm:
                 grew = True
@@ -286,7 +290,9 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             product = None
             p, p_norm = p_next, p_next_norm
             weight = prefactor * coefficients[k]
-            partial = partial + weight * p
+            term = weight * p
+            term += partial
+            partial = term
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
                              op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:
