@@ -338,8 +338,7 @@ def _may_exceed(xp: Any, product: Any, reference: float, scale: float, slack: fl
     a third of what a norm costs, and both sums of squares are within ``n eps``
     relative of the exact one, so the screen cannot clear a quotient the norm would
     flag (``slack = 1 + (4 n + 16) eps`` covers both sums and the roundings of the
-    quotient; above ``n eps = 0.1`` it screens
-    nothing; nor for complex vectors).
+    quotient). Not used above ``n eps = 0.1``, nor for complex vectors.
     """
     square = to_float(xp.vecdot(product, product))
     return not square * slack <= (scale * reference) ** 2 or not math.isfinite(square)

@@ -35,8 +35,6 @@ from .spectrum import spectral_radius
 __all__ = ["DAMPING_KINDS", "Normalised", "check_damping", "check_options", "is_zero",
            "operator_and_vector", "setup_inv_sqrt", "setup_spd", "zero_result"]
 
-
-
 _SQUARE_HINT = (
     "Use scale='adaptive' (safe), a Lanczos estimate (scale='lanczos'), or a fixed V above "
     "lambda_max(H)^2 / 2."
@@ -207,14 +205,12 @@ def _check_scale(scale: Any) -> None:
     positive_number(scale, "scale")
 
 
-
-
 def _fusable(e_c: int, g: Any) -> bool:
     """Whether the series may take unscaled products ``H (H v) = c^2 (H/c)^2 v``.
 
     Within ``c = 2^(+-E/16)`` (``2^E`` the dtype's largest power: ``2^64`` in float64,
-    ``2^8`` in float32) the products and the squares in their norms, ``c^4`` times
-    those of the normalised run, neither overflow nor underflow (entries of ``v`` about
+    ``2^8`` in float32) the products and the squares in their norms, at most ``c^4``
+    times those of the normalised run, neither overflow nor underflow (entries of ``v`` about
     1), so the series divides by ``c^2`` (or ``c``) once in its recurrence: the same
     numbers (powers of two scale exactly), one pass over ``n`` fewer per matvec. Beyond,
     each product is divided by ``c`` as it comes (what the rescaling is for).

@@ -70,7 +70,7 @@ def unscaled_products(op: Operator, g: Any, product: Any, squared: bool) -> Oper
     """``H v`` (``squared``: ``H (H v)``) in one layer; ``H g`` served from ``product`` once.
 
     What the series takes instead of ``(H / c)^2`` when it divides by ``c^2`` itself
-    (:func:`matfun._series_setup` decides when that is exact): no division, and one
+    (``matfun._series_setup._fusable`` decides when that is exact): no division, and one
     Python layer per product instead of three.
     """
     cache = {"vector": g if product is not None else None, "product": product}
