@@ -139,13 +139,13 @@ def run_series(
                                 term_norm=step.term_norm * output_unit,
                                 scale=step.scale * scale_unit))
     accelerator = _make_accelerator(accelerate, order)
-    tail = _TailBound(eps)
+    tail = _TailBound(eps, g.shape[0])
     step = None
     stopped_by = "max_terms" if not stopping.fixed_terms else "terms"
     x = None
     for step in iterate_partial_sums(spec, g, rule, max_terms=limit, scale_unit=scale_unit):
         if step.restarted:
-            tail = _TailBound(eps)
+            tail = _TailBound(eps, g.shape[0])
             accelerator = _make_accelerator(accelerate, order)
         if callback is not None:
             callback(step)
@@ -228,6 +228,8 @@ def _check(xp, tail, partial, accelerator, rtol, atol):
     # ||s_K|| <= sum ||a_k||: skip the norms (and accelerator) while even that fails.
     if not (bound <= atol + rtol * tail.term_sum or rtol >= 1.0):
         return None
+    if tail.fails_anyway(bound, rtol, atol, accelerator is None):
+        return None  # what the norm below would decide: no pass over n for it
     sum_norm = tail.record_sum(to_float(norm(xp, partial)))  # decision
     if not tail.decayed(atol + rtol * sum_norm, sum_norm):
         return None
@@ -269,8 +271,14 @@ def _final(xp, tail, partial, accelerator):
 class _TailBound:
     """The tail estimate (T) of the module docstring from the streamed partial sums."""
 
-    def __init__(self, eps: float) -> None:
+    def __init__(self, eps: float, size: int = 1) -> None:
         self.eps = eps
+        # ||s_K|| between checks: within the last computed norm +- the term norms pushed
+        # since (triangle inequality), widened by the norms' rounding (any sum of n
+        # squares is within n eps; 4 (n + 16) eps covers it and the few roundings here).
+        self._slack = 4.0 * (size + 16) * eps
+        self._known_norm: float | None = None
+        self._drift = 0.0
         self.terms = 0
         self.term_sum = 0.0
         self.last_term = math.inf
@@ -294,6 +302,7 @@ class _TailBound:
         self.last_term = step.term_norm
         self.growth = step.coefficient_growth
         self.sum_norm = None
+        self._drift += step.term_norm
 
     @property
     def exact_tail(self) -> bool:
@@ -309,8 +318,31 @@ class _TailBound:
         return self.last_power <= math.sqrt(self.eps) * tolerance / sum_norm * self.first_power
 
     def record_sum(self, value: float) -> float:
-        self.sum_norm = value
+        self.sum_norm = self._known_norm = value
+        self._drift = 0.0
         return value
+
+    def fails_anyway(self, bound: float, rtol: float, atol: float, plain: bool) -> bool:
+        """Whether the check fails whatever ``||s_K||`` is within its known range.
+
+        ``||s_K||`` lies in ``[known - drift, known + drift]`` (the last computed norm
+        and the term norms since), widened by the rounding slack. True when the decay
+        test fails even at the lower end (its threshold decreases with ``||s_K||``), or,
+        for a plain partial sum (``plain``: no accelerator, whose estimate has its own
+        norm), when the bound exceeds ``atol + rtol ||s_K||`` even at the upper end.
+        The check then computes the norm only when the answer could change: the same
+        decisions, one pass over ``n`` fewer per term while the terms decay.
+        """
+        known = self._known_norm
+        if known is None or not self._slack < 0.1 or not math.isfinite(self._drift):
+            return False
+        lower = (known - self._drift) * (1.0 - self._slack)
+        if (lower > 0 and self.last_power > 0.0 and self.growth != 0.0
+                and self.last_power > math.sqrt(self.eps) * (atol / lower + rtol)
+                * self.first_power * (1.0 + self._slack)):
+            return True
+        upper = (known + self._drift) * (1.0 + self._slack)
+        return plain and not bound <= (atol + rtol * upper) * (1.0 + self._slack)
 
     def bound(self) -> float:
         """Absolute error estimate ``E_K`` of the current partial sum (normalised units)."""

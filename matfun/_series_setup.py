@@ -17,7 +17,14 @@ from ._backend import as_vector, namespace, to_float
 from ._driver import Stopping, check_stopping
 from ._eigen import DAMPING_KINDS
 from ._engine import SeriesInfo, SeriesSpec
-from ._units import log2_unit, normalise_vector, probe_unit, scaled_operator, two_to
+from ._units import (
+    log2_unit,
+    normalise_vector,
+    probe_unit,
+    scaled_operator,
+    two_to,
+    unscaled_products,
+)
 from ._validation import check_real, positive_integer, positive_number, power_of_two
 from .coefficients import abs_damped_coefficients, binomial_coefficients
 from .errors import SeriesRangeError
@@ -109,16 +116,24 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
         c = max(c, power_of_two(math.sqrt(lam) if kind == "square" else lam))
     e_c = log2_unit(c)
     c_squared = two_to(2 * e_c)
-    H_n = scaled_operator(H, c, g_n, probe)
     lam_n = math.ldexp(lam, -2 * e_c) if kind == "square" else lam / c
-    base = shift(H_n, lam_n) if kind == "shift" and lam_n else H_n
     extra = lam_n if kind == "square" else 0.0
-    A = shift(square(base), extra) if extra else square(base)
+    shifted = kind == "shift" and lam_n
+    unit = 1.0
+    if not shifted and not extra and _fusable(e_c, g_n):
+        # A = (H / c)^2 served as H (H v) = c^2 A v: no division per product (see _fusable).
+        H_n = scaled_operator(H, c)  # scale estimates only
+        A, unit = unscaled_products(H, g_n, probe, squared=True), c_squared
+        base = H_n
+    else:
+        H_n = scaled_operator(H, c, g_n, probe)
+        base = shift(H_n, lam_n) if shifted else H_n
+        A = shift(square(base), extra) if extra else square(base)
     coefficients: Callable = lambda V, n: binomial_coefficients(0.5, n)  # noqa: E731
     if kind == "abs" and lam_n:
         coefficients = lambda V, n: abs_damped_coefficients(lam_n / V**0.5, n)  # noqa: E731
     spec = SeriesSpec("inv_sqrt_series", A, coefficients, lambda V: V**-0.5, _SQUARE_HINT,
-                      positive=True)
+                      positive=True, unit=unit)
     # V_0 only matters for the paper's rule; elsewhere it is checked but unused.
     initial = _in_units(initial_scale, e_c, 2, "initial_scale") if scale == "paper" else 1.0
     rule = resolve_scale(
@@ -143,8 +158,13 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
     else:
         c = power_of_two(positive_number(scale, "scale"))
     e_c = log2_unit(c)
-    H_n = scaled_operator(H, c, g_n, probe)
-    spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
+    if _fusable(e_c, g_n):  # A = H / c served as H v = c A v (see _fusable)
+        H_n = scaled_operator(H, c)  # scale estimates only
+        products = unscaled_products(H, g_n, probe, squared=False)
+        spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c)
+    else:
+        H_n = scaled_operator(H, c, g_n, probe)
+        spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
     rule = resolve_scale(
         scale if isinstance(scale, str) else _in_units(scale, e_c, 1, "scale"),
         initial_scale=1.0,
@@ -185,6 +205,18 @@ def _check_scale(scale: Any) -> None:
     positive_number(scale, "scale")
 
 
+def _fusable(e_c: int, g: Any) -> bool:
+    """Whether the series may take unscaled products ``H (H v) = c^2 (H/c)^2 v``.
+
+    Within ``c = 2^(+-E/16)`` (``2^E`` the dtype's largest power: ``2^64`` in float64,
+    ``2^8`` in float32) the products and the squares in their norms, at most ``c^4``
+    times those of the normalised run, neither overflow nor underflow (entries of ``v`` about
+    1), so the series divides by ``c^2`` (or ``c``) once in its recurrence: the same
+    numbers (powers of two scale exactly), one pass over ``n`` fewer per matvec. Beyond,
+    each product is divided by ``c`` as it comes (what the rescaling is for).
+    """
+    xp = namespace(g)
+    return 16 * abs(e_c) <= math.frexp(float(xp.finfo(g.dtype).max))[1]
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:

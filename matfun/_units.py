@@ -19,7 +19,8 @@ from ._validation import power_of_two
 from .errors import SeriesRangeError
 from .operators import Operator
 
-__all__ = ["normalise_vector", "probe_unit", "scaled_operator", "log2_unit", "two_to"]
+__all__ = ["normalise_vector", "probe_unit", "scaled_operator", "unscaled_products", "log2_unit",
+           "two_to"]
 
 
 def normalise_vector(g: Any) -> tuple[Any, float]:
@@ -63,6 +64,28 @@ def scaled_operator(op: Operator, unit: float, g: Any = None, product: Any = Non
         return apply
 
     return op._derived(recipe, op.name if unit == 1.0 else f"{op.name} / {unit:.3g}")
+
+
+def unscaled_products(op: Operator, g: Any, product: Any, squared: bool) -> Operator:
+    """``H v`` (``squared``: ``H (H v)``) in one layer; ``H g`` served from ``product`` once.
+
+    What the series takes instead of ``(H / c)^2`` when it divides by ``c^2`` itself
+    (``matfun._series_setup._fusable`` decides when that is exact): no division, and one
+    Python layer per product instead of three.
+    """
+    cache = {"vector": g if product is not None else None, "product": product}
+
+    def recipe(base: Operator) -> Any:
+        def inner(v: Any) -> Any:
+            if cache["vector"] is not None and v is cache["vector"]:
+                result = cache["product"]
+                cache["vector"] = cache["product"] = None
+                return result
+            return base.matvec(v)
+
+        return (lambda v: base.matvec(inner(v))) if squared else inner
+
+    return op._derived(recipe, f"({op.name})^2" if squared else op.name)
 
 
 def log2_unit(unit: float) -> int:
