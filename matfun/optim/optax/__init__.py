@@ -18,7 +18,9 @@ to it); Hessian-vector products come from ``jax.linearize(jax.grad(value_fn))``.
 from ._common import STATUS, raise_for_status
 from .adamqlr import AdamQLRState, adamqlr
 from .adaptive import AdaptiveState, adaptive
+from .grouped_newton import MODEL_CASES, GroupedNewtonState, grouped_newton
 from .sfn import ExactSFNState, SFNSeriesState, exact_sfn, sfn_series
 
-__all__ = ["STATUS", "AdamQLRState", "AdaptiveState", "ExactSFNState", "SFNSeriesState",
-           "adamqlr", "adaptive", "exact_sfn", "raise_for_status", "sfn_series"]
+__all__ = ["MODEL_CASES", "STATUS", "AdamQLRState", "AdaptiveState", "ExactSFNState",
+           "GroupedNewtonState", "SFNSeriesState", "adamqlr", "adaptive", "exact_sfn",
+           "grouped_newton", "raise_for_status", "sfn_series"]
