@@ -30,7 +30,7 @@ __all__ = ["AdamQLRState", "adamqlr"]
 
 
 class AdamQLRState(NamedTuple):
-    """State of :func:`adamqlr` (a pytree).
+    r"""State of :func:`adamqlr` (a pytree).
 
     Attributes
     ----------
@@ -38,12 +38,12 @@ class AdamQLRState(NamedTuple):
     first_moment, second_moment : pytree
         Adam's moments, shaped like the parameters.
     damping : array
-        :math:`\\lambda` for the next step.
+        :math:`\lambda` for the next step.
     status : int32
         0, or :data:`matfun.optim.optax.STATUS` of the last step.
     info : dict
         The last step's ``loss``, ``grad_norm``, ``matvecs`` (1), ``learning_rate``
-        (:math:`\\alpha`), ``damping`` (used), ``rho`` (NaN where none was measured:
+        (:math:`\alpha`), ``damping`` (used), ``rho`` (NaN where none was measured:
         the NumPy form's ``None``), ``predicted_change`` and ``rejected``.
     """
 

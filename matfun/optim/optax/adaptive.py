@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ..adaptive import adaptive as numpy_adaptive
 from .._base import Optimizer
+from ..adaptive import adaptive as numpy_adaptive
 from ..sfn import ExactRule, SeriesRule
 from ._common import NONFINITE, OK, check_like, flatten_params, norm, step_inputs
 from .sfn import _ACCELERATORS, exact_direction, finish, series_direction
@@ -28,22 +28,22 @@ _COLLINEAR = 1e-12  # as matfun.optim.adaptive
 
 
 class AdaptiveState(NamedTuple):
-    """State of :func:`adaptive` (a pytree).
+    r"""State of :func:`adaptive` (a pytree).
 
     Attributes
     ----------
     count : int32
     damping : array
-        :math:`\\lambda` for the next step.
+        :math:`\lambda` for the next step.
     update : pytree
-        The previous update :math:`\\delta_0` (zero at the start and after a rejection).
+        The previous update :math:`\delta_0` (zero at the start and after a rejection).
     aux : array
         ``V`` for the series; the averaged Hessian (``p x p``) for exact SFN with
         ``curvature_ema > 0``; an unused 0 otherwise.
     status : int32
     info : dict
         The last step's ``loss``, ``grad_norm``, ``matvecs``, ``learning_rate``
-        (:math:`\\alpha`), ``momentum`` (:math:`\\mu`), ``damping`` (used), ``rho`` (NaN
+        (:math:`\alpha`), ``momentum`` (:math:`\mu`), ``damping`` (used), ``rho`` (NaN
         where none was measured), ``predicted_change``, ``rejected``.
     """
 
@@ -188,7 +188,7 @@ def adaptive(
 
 
 def _curvature_bound(kind: str, product: Any, delta: Any, damping: Any) -> Any:
-    """Upper bound on ``delta^T C delta`` (as :meth:`matfun.optim.sfn.SeriesRule.curvature_bound`)."""
+    """Upper bound on ``delta^T C delta`` (:meth:`matfun.optim.sfn.SeriesRule.curvature_bound`)."""
     delta_norm = norm(delta)
     if kind == "shift":
         return norm(product + damping * delta) * delta_norm

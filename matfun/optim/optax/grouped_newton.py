@@ -38,7 +38,7 @@ MODEL_CASES = ("zero", "linear", "quadratic", "interior", "easy", "hard")
 
 
 class GroupedNewtonState(NamedTuple):
-    """State of :func:`grouped_newton` (a pytree).
+    r"""State of :func:`grouped_newton` (a pytree).
 
     Attributes
     ----------
@@ -48,7 +48,7 @@ class GroupedNewtonState(NamedTuple):
     status : int32
     info : dict
         The last step's ``loss``, ``grad_norm``, ``matvecs`` (``S`` products computed),
-        ``learning_rates`` (:math:`\\eta`, shape ``(S,)``, before the damping factor),
+        ``learning_rates`` (:math:`\eta`, shape ``(S,)``, before the damping factor),
         ``third`` (:math:`d_s`, zeros without the cubic term) and ``model`` (an index
         into :data:`MODEL_CASES`).
     """

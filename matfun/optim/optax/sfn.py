@@ -15,8 +15,16 @@ import jax.numpy as jnp
 import optax
 
 from .. import sfn as numpy_sfn
-from ._common import NONFINITE, OK, SINGULAR, check_like, flatten_params, keep_on_failure, norm, \
-    step_inputs
+from ._common import (
+    NONFINITE,
+    OK,
+    SINGULAR,
+    check_like,
+    flatten_params,
+    keep_on_failure,
+    norm,
+    step_inputs,
+)
 from ._series import saddle_free_series
 
 __all__ = ["ExactSFNState", "SFNSeriesState", "exact_sfn", "sfn_series"]
@@ -25,7 +33,7 @@ _ACCELERATORS = (None, "sablonniere", "shanks")
 
 
 class SFNSeriesState(NamedTuple):
-    """State of :func:`sfn_series` (a pytree).
+    r"""State of :func:`sfn_series` (a pytree).
 
     Attributes
     ----------
@@ -34,7 +42,7 @@ class SFNSeriesState(NamedTuple):
     scale : array
         ``V`` for the next step (caller's units).
     update : pytree
-        The previous update :math:`\\delta_{t-1}`, shaped like the parameters.
+        The previous update :math:`\delta_{t-1}`, shaped like the parameters.
     status : int32
         0, or the failure of the last step (:data:`matfun.optim.optax.STATUS`).
     info : dict

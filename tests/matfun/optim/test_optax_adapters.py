@@ -19,8 +19,8 @@ import jax.numpy as jnp  # noqa: E402
 
 from matfun import SeriesDivergenceError, optim  # noqa: E402
 from matfun.optim import NonFiniteError, Oracle, SingularCurvatureError, _mlp  # noqa: E402
-from matfun.optim._cubic import UnboundedModelError  # noqa: E402
 from matfun.optim import optax as mo  # noqa: E402
+from matfun.optim._cubic import UnboundedModelError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -453,8 +453,6 @@ def test_raise_for_status_reads_chains():
 # --- the documentation page's examples run and print what the page says ---------------
 
 def test_the_docs_page_examples_run():
-    import contextlib
-    import io
 
     text = (ROOT / "docs" / "optim_optax.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
@@ -488,3 +486,17 @@ def _run_blocks(blocks, namespace):
                     assert abs(float(a) - float(b)) <= 0.1 * abs(float(b)), (a, b)
                 except ValueError:
                     assert a == b
+
+
+@pytest.mark.slow
+def test_the_benchmark_quick_mode_writes_its_table(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_optim_optax", ROOT / "benchmarks" / "bench_optim_optax.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    output = tmp_path / "bench.md"
+    assert module.main(["--quick", "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "series / HVPs" in text and "nan" not in text.lower()
