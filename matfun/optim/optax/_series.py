@@ -211,18 +211,20 @@ def _series(hvp, g, initial_scale, lam, terms, order, accelerate, adaptive, kind
         p_next_norm = norm(p_next)
         grew = p_next_norm > growth * carry.p_norm
         if adaptive:
+            # The library's rule: restart with the term's Rayleigh-type bound when it
+            # exceeds V (checked before the growth, as in matfun._engine), else with 2V
+            # when the terms grew.
             rayleigh = norm(product) / carry.p_norm
             raised = ~cached & (rayleigh > carry.scale)
             restart = raised | grew
             failed = restart & (carry.restarts >= _MAX_RESTARTS)
-        else:
-            raised = jnp.asarray(False)
+            candidate = jnp.where(raised, rayleigh, 2.0 * carry.scale)
+        else:  # the paper's rule: V is fixed for the solve; growth is divergence
             restart = jnp.asarray(False)
             failed = grew
+            candidate = carry.scale
         status = jnp.where(~finite, NONFINITE, jnp.where(failed, DIVERGED, OK))
-        new_scale = jnp.where(raised, jnp.where(raised, rayleigh, one) if adaptive else one,
-                              2.0 * carry.scale)
-        new_scale = jnp.where(restart & (status == OK), new_scale, carry.scale)
+        new_scale = jnp.where(restart & (status == OK), candidate, carry.scale)
         new_coefficients = jax.lax.cond(restart & (status == OK), coefficients,
                                         lambda s: carry.coefficients, new_scale)
         prefactor = jax.lax.rsqrt(new_scale)
@@ -236,7 +238,9 @@ def _series(hvp, g, initial_scale, lam, terms, order, accelerate, adaptive, kind
         p_norm = jnp.where(go_on, p_next_norm, g_norm)
         partial = jnp.where(go_on, continued, restarted)
         window = carry.window.at[k % width].set(partial)
-        exact = go_on & (p_next_norm == 0)
+        # An exactly zero term ends the sum (matfun._engine); before the last term the
+        # partial sum is then exact and is not accelerated (matfun._driver).
+        exact = go_on & (p_next_norm == 0) & (k_next + 1 < terms)
         return _Carry(k, p, p_norm, partial, window, new_scale, new_coefficients,
                       carry.restarts + jnp.where(restart, 1, 0), matvecs, status,
                       (status != OK) | exact, exact)

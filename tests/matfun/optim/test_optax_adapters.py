@@ -340,6 +340,27 @@ def test_series_divergence_is_reported_not_stepped():
     np.testing.assert_allclose(np.asarray(params + updates), x, rtol=1e-12)
 
 
+def test_a_terminating_series_returns_the_exact_partial_sum():
+    # H^2 = 4 I: with V = ||H^2 g|| / ||g|| = 4 the second term is exactly zero, the sum
+    # stops there and the (exact) partial sum is returned unaccelerated, as in NumPy.
+    h = np.array([2.0, -2.0])
+    oracle = Oracle(value=lambda x: 0.5 * np.sum(h * x * x), grad=lambda x: h * x,
+                    hvp=lambda x, v: h * v)
+    options = dict(learning_rate=1.0, terms=5, order=2, initial_scale=1.0)
+    x0 = np.array([1.0, 0.5])
+    x, _, info = optim.sfn_series(**options).update(optim.sfn_series(**options).init(x0), x0,
+                                                    oracle)
+    hj = jnp.asarray(h)
+    transformation = mo.sfn_series(**options)
+    params = jnp.asarray(x0)
+    updates, state = jitted(transformation)(jax.grad(lambda v: 0.5 * jnp.sum(hj * v * v))(params),
+                                            transformation.init(params), params,
+                                            value_fn=lambda v: 0.5 * jnp.sum(hj * v * v))
+    np.testing.assert_array_equal(np.asarray(params + updates), [0.0, 1.0])
+    np.testing.assert_array_equal(x, [0.0, 1.0])
+    assert int(state.info["terms"]) == info["terms"] == 2
+
+
 def test_non_finite_values_are_reported():
     def loss(x):
         return jnp.sum(x**2) + jnp.where(x[0] > 0, jnp.nan, 0.0)
