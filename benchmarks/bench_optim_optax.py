@@ -104,7 +104,8 @@ def step_functions(params, loss, terms, order):
         return optax.apply_updates(params, updates), state
 
     def normalised(product):
-        return jax.tree_util.tree_map(lambda p: p / (1.0 + optax.tree.norm(product)), product)
+        size = jnp.sqrt(sum(jnp.vdot(p, p) for p in jax.tree_util.tree_leaves(product)))
+        return jax.tree_util.tree_map(lambda p: p / (1.0 + size), product)
 
     @jax.jit
     def hvps(params, vector):

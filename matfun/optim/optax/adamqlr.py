@@ -144,9 +144,9 @@ def adamqlr(
         d = jax.tree_util.tree_map(lambda m, v: -(m / bias1) / (jnp.sqrt(v / bias2) + guard),
                                    m, v)
         _, product = jax.jvp(jax.grad(objective), (params,), (d,))
-        slope = optax.tree.vdot(gradient, d)
-        curvature_d = optax.tree.vdot(d, product)
-        length = optax.tree.vdot(d, d)
+        slope = _tree_vdot(gradient, d)
+        curvature_d = _tree_vdot(d, product)
+        length = _tree_vdot(d, d)
         lam = state.damping
         negative = (length > 0) & (curvature_d + lam * length <= 0)
         safe_length = jnp.where(length > 0, length, 1.0)
@@ -169,7 +169,7 @@ def adamqlr(
                   & _tree_finite(params) & _tree_finite(product))
         status = jnp.where(finite, OK, NONFINITE).astype(jnp.int32)
         step = keep_on_failure(rejected, jax.tree_util.tree_map(jnp.zeros_like, step), step)
-        info = {"loss": loss, "grad_norm": optax.tree.norm(gradient).astype(dtype),
+        info = {"loss": loss, "grad_norm": jnp.sqrt(_tree_vdot(gradient, gradient)).astype(dtype),
                 "matvecs": jnp.asarray(1, jnp.int32), "learning_rate": alpha.astype(dtype),
                 "damping": lam.astype(dtype), "rho": rho.astype(dtype),
                 "predicted_change": predicted.astype(dtype), "rejected": rejected}
@@ -180,6 +180,12 @@ def adamqlr(
         return step, new
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _tree_vdot(a: Any, b: Any) -> Any:
+    """``sum_leaves <a, b>`` (own helper: ``optax.tree`` needs optax >= 0.2.5)."""
+    pairs = zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True)
+    return sum(jnp.vdot(x, y) for x, y in pairs)
 
 
 def _tree_finite(tree: Any) -> Any:
