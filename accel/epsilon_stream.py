@@ -47,11 +47,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
-from ._inplace import overwritable, scale_add
 from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
+from ._inplace import overwritable, scale_add
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
+from ._stream_check import checked_result
 from .epsilon import (
     INVERSES,
     CutTracker,
@@ -150,6 +153,7 @@ class EpsilonAccelerator(Accelerator):
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = self._ratio = None
         self._count = 0
+        self._checked: AccelResult | None = None  # result() of the terms pushed so far
         # The newest 2N + 4 terms (references): result() runs the batch transform
         # on them, with the error check of accel._honest (three more terms than
         # the table reads).
@@ -345,6 +349,7 @@ class EpsilonAccelerator(Accelerator):
             self._release(entry, mine)  # the old entries not read again (column 2N - 1)
         self._diagonal, self._norms, self._owned = new, norms, owned
         self._count += 1
+        self._checked = None
 
     def _borrow(self, xp: Any, like: Any) -> Any:
         """A vector buffer like ``like``: a recycled one, or a new one."""
@@ -392,10 +397,11 @@ class EpsilonAccelerator(Accelerator):
         of ``eps (||a||^2 + ||b||^2)``, a few ulps of ``q`` (only
         :meth:`raw_result`'s status reads it).
         """
-        pairing = xp.reshape((newer_norm * newer_norm + older_norm * older_norm
-                              - difference_norm * difference_norm) * 0.5, ())
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf: an undefined q
+            pairing = xp.reshape((newer_norm * newer_norm + older_norm * older_norm
+                                  - difference_norm * difference_norm) * 0.5, ())
+            ratio = self._last_step * self._last_step * pairing
         weight = self._weights[1]
-        ratio = self._last_step * self._last_step * pairing
         if weight != 1.0:
             ratio = ratio / (weight * weight)
         return xp.where(xp.all(defined), ratio, xp.asarray(math.nan, dtype=ratio.dtype))
@@ -404,17 +410,30 @@ class EpsilonAccelerator(Accelerator):
         """The batch transform of the terms pushed, with its checked error and status.
 
         Equal to :func:`accel.shanks` / :func:`accel.sablonniere` of every term
-        pushed, at this order: the newest ``2N + 1`` terms give the estimate and
-        three more the error check of :mod:`accel._honest`, which rescales the terms
-        (any magnitude) and reruns the table, so it costs about four tables of
-        ``2N + 1`` terms. :meth:`raw_result` is the incremental table's own
-        estimate, without the check.
+        pushed, at this order, to the last bit: the newest ``2N + 1`` terms give
+        the estimate and three more the error check of :mod:`accel._honest`, which
+        rescales the terms (any magnitude) and reruns the table on them and on
+        two perturbed copies. The same numbers come from one table of the
+        ``2N + 4`` rescaled terms and two of ``2N + 1`` perturbed ones
+        (:mod:`accel._stream_check`), computed once per push: reading the result
+        again before the next push returns the same object.
+        :meth:`raw_result` is the incremental table's own estimate, without the check.
         """
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
-        xp = namespace(self._window[0])
-        return self._batch(xp.stack(list(self._window)), order=self.order,
-                           inverse=self.inverse, full_output=True)
+        if self._checked is None:
+            self._checked = checked_result(list(self._window), self._fresh_table,
+                                           self._checked_batch)
+        return self._checked
+
+    def _checked_batch(self, terms: Any) -> AccelResult:
+        return self._batch(terms, order=self.order, inverse=self.inverse, full_output=True)
+
+    def _fresh_table(self) -> EpsilonAccelerator:
+        """An empty stream of this method that keeps its terms unscaled (for the check)."""
+        table = type(self)(self.order, inverse=self.inverse)
+        table._exponent = 0
+        return table
 
     def raw_result(self) -> AccelResult:
         """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
