@@ -175,6 +175,7 @@ def honest_result(run: Callable[..., AccelResult], seq: Any, *,
         return _constant(run, terms, terms[-1, ...])
     exponent = power_of_two_exponent(size)
     unit = scale_by_power_of_two(centred, -exponent)
+    del centred  # (a copy of the terms, unless the scaling was the identity)
     main = run(unit)
     if main.status is Status.INSUFFICIENT_TERMS:
         return _back(main, center, exponent, table_scaling, terms[-1, ...])
@@ -269,7 +270,13 @@ def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: 
     size = scale_by_power_of_two(terms, -exponent)
     change = 0.0
     for factors in perturbation_factors(xp, terms, eps):
-        perturbed = run(unit + xp.astype(size * factors, unit.dtype), check=True)
+        # unit + size * factors, with one temporary of the terms' size
+        shift = size * factors
+        if shift.dtype != unit.dtype:
+            shift = xp.astype(shift, unit.dtype)
+        shift += unit
+        perturbed = run(shift, check=True)
+        del shift
         change = max(change, total_norm(xp, perturbed.estimate - estimate))
     return floor_from_change(change, eps, estimate_size)
 

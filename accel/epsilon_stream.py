@@ -433,6 +433,9 @@ class EpsilonAccelerator(Accelerator):
         """An empty stream of this method that keeps its terms unscaled (for the check)."""
         table = type(self)(self.order, inverse=self.inverse)
         table._exponent = 0
+        # Only raw_result is read: the newest term (its INSUFFICIENT_TERMS estimate)
+        # is the one term it needs kept besides the table.
+        table._window = deque(maxlen=1)
         return table
 
     def raw_result(self) -> AccelResult:

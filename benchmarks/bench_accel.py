@@ -36,17 +36,23 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread: the axpy unit and the tables' norms measure memory passes, not threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402  (after the thread setting)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import accel  # noqa: E402  (after the path)
+from accel._registry import window_size  # noqa: E402
 from accel.testing import classic_table  # noqa: E402
 
 
@@ -113,51 +119,105 @@ def scalar_table(quick: bool) -> list[str]:
     return rows
 
 
+def _axpy_unit(x, y):
+    """CPU time of one ``y += a x`` (BLAS daxpy: two reads, one write) on ``x, y``."""
+    from scipy.linalg.blas import daxpy
+
+    start = time.process_time()
+    daxpy(x, y, a=1e-300)  # in place on a contiguous float64 y; y barely changes
+    return time.process_time() - start
+
+
 def streaming_table(quick: bool) -> list[str]:
     n = 50_000 if quick else 1_000_000
     grid = np.linspace(0.0, 1.0, n)
-    terms = [1.0 + 0.7 ** m + 0.3 ** m * grid for m in range(18)]
+    terms = [1.0 + 0.7 ** m + 0.3 ** m * grid for m in range(26)]
     x, y = terms[0].copy(), terms[1].copy()
-
-    def axpy() -> float:
-        start = time.perf_counter()
-        np.add(y, x, out=y)  # the memory traffic of y += a x: two reads, one write
-        return time.perf_counter() - start
-
-    # Each push is timed right after one axpy, so that both see the same machine
-    # load (it is shared); the least disturbed of each is kept.
-    units: list[float] = []
-    measured = []
+    rows = []
     for method in ("sablonniere", "shanks"):
         for order in ((2,) if quick else (1, 2, 3)):
-            timings = []
-            for _ in range(1 if quick else 4):
+            units, pushes, results = [], [], []
+            for _ in range(1 if quick else 3):
                 stream = accel.accelerator(method, order=order)
                 for term in terms[:2 * order + 4]:  # fill the table and the window
                     stream.push(term)
                 for term in terms[2 * order + 4:]:
-                    units.append(axpy())
-                    start = time.perf_counter()
+                    # Each push and result() next to an axpy, so that all three see the
+                    # same machine load (it is shared); medians of each.
+                    units.append(_axpy_unit(x, y))
+                    start = time.process_time()
                     stream.push(term)
-                    timings.append(time.perf_counter() - start)
-            units.append(axpy())
-            result = _time(stream.result, 1)
-            measured.append((method, order, min(timings), result))
-    unit = min(units)
-    rows = [f"n = {n}; one axpy-equivalent = {unit * 1e3:.2f} ms. Each push is timed next "
-            "to an axpy and the least disturbed is kept; on a loaded machine single rows "
-            "still vary by 2-3x between runs, and the unit (two vectors) may sit in cache "
-            "where the table (2N + 1 vectors) does not. Memory passes of one Samelson entry: "
-            "10 (the difference 3, its norm 1, the weighted inverse in one scaling 2, the "
-            "add 3, the new entry's norm 1, which is also its finiteness test), plus 2 per "
-            "push (the term's norm, the step ratio): (20N + 2) / 3 axpy, 14 at N = 2.", "",
-            "| method | order | push (axpy) | floor (axpy) | push / floor | result() (axpy) |",
-            "|---|---|---|---|---|---|"]
-    for method, order, push, result in measured:
+                    pushes.append(time.process_time() - start)
+                    start = time.process_time()
+                    stream.result()
+                    results.append(time.process_time() - start)
+            unit = statistics.median(units)
+            rows.append((method, order, unit, statistics.median(pushes) / unit,
+                         statistics.median(results) / unit))
+    unit_ms = statistics.median(row[2] for row in rows) * 1e3
+    lines = [f"n = {n} float64; CPU time (`time.process_time`, `OPENBLAS_NUM_THREADS=1`), "
+             f"medians over {1 if quick else 3} streams x {len(terms) - 8} pushes; one "
+             f"axpy-equivalent (BLAS `daxpy`, `y += a x` on two of the same vectors, timed "
+             f"next to each push) = {unit_ms:.2f} ms. Floor: 7 memory passes per new entry "
+             "(form the difference: read 2, write 1; its norm: read 1; "
+             "`e_c = e_{c-2} + w d / ||d||^2`: read 2, write 1), 2N entries per push, "
+             "in axpy units of 3 passes: 14N/3. The code makes 9 passes per entry (the "
+             "weighted inverse is scaled in place before the add, +2; the entry's own norm, "
+             "read by the next difference's near-zero test, +1; everything in buffers the "
+             "stream recycles, no allocation) and 1 per push (the term's norm): "
+             "(18N + 1)/3 axpy, 12.3 at N = 2. `result()`: the checked transform "
+             "(accel._stream_check), once per push.", "",
+             "| method | order | push (axpy) | floor (axpy) | push / floor | "
+             "result() (axpy) |", "|---|---|---|---|---|---|"]
+    for method, order, _, push, result in rows:
         floor = 2 * order * 7 / 3
-        rows.append(f"| {method} | {order} | {push / unit:.1f} | {floor:.1f} | "
-                    f"{push / unit / floor:.2f} | {result / unit:.0f} |")
-    return rows
+        lines.append(f"| {method} | {order} | {push:.1f} | {floor:.1f} | "
+                     f"{push / floor:.2f} | {result:.0f} |")
+    return lines
+
+
+def memory_table(n: int, methods: tuple[str, ...]) -> list[str]:
+    """Traced memory of every streaming accelerator, in vectors of ``n`` float64."""
+    import gc
+    import tracemalloc
+
+    vector = 8 * n
+    grid = np.linspace(0.0, 1.0, n)
+    lines = [f"n = {n} float64 (one vector = {vector / 1e6:.0f} MB); `tracemalloc` "
+             "(NumPy reports its buffers to it). Each term is a fresh array whose "
+             "only reference after `push` is the stream's (as in an iteration that "
+             "makes a new iterate each step). Held: after the last push; peaks: during "
+             "a push (the new term included) and during `result()`; window: the terms "
+             "the stream keeps (`accel.window_size`).", "",
+             "| method | order | window | held | peak push | peak result() |",
+             "|---|---|---|---|---|---|"]
+    for method in methods:
+        for order in (1, 2):
+            gc.collect()
+            tracemalloc.start()
+            try:
+                stream = accel.accelerator(method, order=order)
+                base = tracemalloc.get_traced_memory()[0]
+                push_peak = 0
+                for m in range(window_size(method, order) + 2):
+                    term = np.multiply(grid, 0.3 ** m)
+                    term += 1.0 + 0.7 ** m
+                    tracemalloc.reset_peak()
+                    stream.push(term)
+                    del term
+                    push_peak = max(push_peak, tracemalloc.get_traced_memory()[1] - base)
+                held = tracemalloc.get_traced_memory()[0] - base
+                tracemalloc.reset_peak()
+                result = stream.result()
+                result_peak = tracemalloc.get_traced_memory()[1] - base
+                del result, stream
+            finally:
+                tracemalloc.stop()
+            lines.append(f"| {method} | {order} | {window_size(method, order)} | "
+                         f"{held / vector:.1f} | {push_peak / vector:.1f} | "
+                         f"{result_peak / vector:.1f} |")
+            print(lines[-1], flush=True)
+    return lines
 
 
 def richardson_table() -> list[str]:
@@ -188,11 +248,44 @@ def richardson_table() -> list[str]:
     return rows
 
 
+MEMORY_TITLE = "Streaming memory at large n"
+
+
+def _section(text: str, title: str) -> list[str]:
+    """The lines of section ``## title`` of a written report (empty if absent)."""
+    lines = text.splitlines()
+    if f"## {title}" not in lines:
+        return []
+    start = lines.index(f"## {title}")
+    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")),
+               len(lines))
+    return lines[start:end]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds")
+    parser.add_argument("--memory", type=int, metavar="N",
+                        help="only the memory table at vectors of N float64 (N = 10**7: "
+                             "about two minutes, 4 GB); replaces that section of --output")
+    parser.add_argument("--methods", default=",".join(accel.methods()),
+                        help="with --memory: comma-separated methods (default all)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "bench_accel.md")
     options = parser.parse_args(argv)
+    previous = options.output.read_text() if options.output.exists() else ""
+    if options.memory:
+        methods = tuple(options.methods.split(","))
+        rows = memory_table(options.memory, methods)
+        command = f"--memory {options.memory}" + (
+            f" --methods {options.methods}" if methods != accel.methods() else "")
+        section = [f"## {MEMORY_TITLE}", "",
+                   f"Written by `python benchmarks/bench_accel.py {command}`.",
+                   "", *rows, ""]
+        old = _section(previous, MEMORY_TITLE)
+        text = (previous.replace("\n".join(old), "\n".join(section)) if old
+                else previous.rstrip("\n") + "\n\n" + "\n".join(section))
+        options.output.write_text(text)
+        return 0
     sections = [
         ("Honesty on the classic set (accel.testing, float64)", honesty_table(options.quick)),
         ("Scalar speed: 20 terms, alternating harmonic series", scalar_table(options.quick)),
@@ -204,10 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     # orphan: linked from docs/accelerators.md, not from a toctree.
     lines = ["---", "orphan: true", "---", "", "# accel benchmark", "",
              f"Written by `python benchmarks/bench_accel.py{' --quick' if options.quick else ''}`"
-             f" ({machine}). Timings are best-of-several wall times on a shared machine.", ""]
+             f" ({machine}). Scalar timings are best-of-several wall times, streaming ones "
+             "CPU-time medians, on a shared machine.", ""]
     for title, rows in sections:
         print(f"\n{title}\n" + "\n".join(rows))
         lines += [f"## {title}", "", *rows, ""]
+    # The memory table is slow to make: kept from the previous report (see --memory).
+    kept = _section(previous, MEMORY_TITLE)
+    if kept:
+        lines += [*kept, ""] if kept[-1] else kept
     options.output.write_text("\n".join(lines))
     return 0
 
