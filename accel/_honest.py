@@ -102,9 +102,13 @@ def scale_by_power_of_two(x: Any, exponent: int) -> Any:
     if exponent == 0:
         return x
     first = exponent // 2
-    x = x * (2.0 ** first) if first else x
     second = exponent - first
-    return x * (2.0 ** second) if second else x
+    if not first:
+        return x * (2.0 ** second)
+    x = x * (2.0 ** first)
+    if second:
+        x *= 2.0 ** second  # a fresh array: in place where the backend allows
+    return x
 
 
 def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,

@@ -248,18 +248,19 @@ def richardson_table() -> list[str]:
     return rows
 
 
-MEMORY_TITLE = "Streaming memory at large n"
+MEMORY_TITLE = "Streaming memory"
 
 
-def _section(text: str, title: str) -> list[str]:
-    """The lines of section ``## title`` of a written report (empty if absent)."""
+def _section(text: str, title: str, *, exact: bool = False) -> list[str]:
+    """The lines of every section whose heading starts with (or is) ``## title``."""
     lines = text.splitlines()
-    if f"## {title}" not in lines:
-        return []
-    start = lines.index(f"## {title}")
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")),
-               len(lines))
-    return lines[start:end]
+    kept, inside = [], False
+    for line in lines:
+        if line.startswith("## "):
+            inside = line == f"## {title}" if exact else line.startswith(f"## {title}")
+        if inside:
+            kept.append(line)
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = memory_table(options.memory, methods)
         command = f"--memory {options.memory}" + (
             f" --methods {options.methods}" if methods != accel.methods() else "")
-        section = [f"## {MEMORY_TITLE}", "",
+        title = f"{MEMORY_TITLE}, n = {options.memory}"
+        section = [f"## {title}", "",
                    f"Written by `python benchmarks/bench_accel.py {command}`.",
                    "", *rows, ""]
-        old = _section(previous, MEMORY_TITLE)
+        old = _section(previous, title, exact=True)
         text = (previous.replace("\n".join(old), "\n".join(section)) if old
                 else previous.rstrip("\n") + "\n\n" + "\n".join(section))
         options.output.write_text(text)

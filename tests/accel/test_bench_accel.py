@@ -28,6 +28,7 @@ def test_memory_table_is_written_and_kept(tmp_path):
     output.write_text("# accel benchmark\n")
     assert bench.main(["--memory", "20000", "--output", str(output)]) == 0
     section = bench._section(output.read_text(), bench.MEMORY_TITLE)
+    assert section[0] == "## Streaming memory, n = 20000"
     # every method at orders 1 and 2: 22 rows after the header
     assert sum(line.startswith("| ") for line in section) == 2 + 2 * 11
     # the streaming rows hold O(1) vectors: their window, table and spares
