@@ -16,10 +16,11 @@ one anti-diagonal, ``2N + 1`` vectors, and during a push at most ``2N + 2``
 ``(N + 1)(2N + 1)`` for the whole table of the last ``2N + 1`` terms. The
 arithmetic of one entry needs temporaries besides: one vector with the Samelson
 inverse (the difference, inverted in place), up to four with the elementwise
-one (the difference, its size, the entries' scale, the inverse). Measured with
-``tracemalloc`` on NumPy vectors of 200,000 float64, order 3: 7.0 vectors held
-between pushes, peaks of 9.0 (Samelson) and 12.6 (elementwise) during a push.
-With the elementwise inverse, a per-component column count (int16) and flag
+one (the difference, its size, the entries' scale, the inverse). On NumPy the
+Samelson table allocates nothing per push: each entry's buffer is reused once the
+entry has been read for the last time (``e_{c-2}`` receives ``e_c`` in place,
+:mod:`accel._inplace`, with the batch form's roundings), and two spare buffers
+are kept between pushes. With the elementwise inverse, a per-component column count (int16) and flag
 (bool) also record the breakdowns: 3 bytes per component.
 
 Per term, the Python overhead is kept small: the per-dtype constants are
@@ -35,8 +36,17 @@ batch form to the last bit.
 table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
 batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
 of the terms pushed, with its rescaling and its error check
-(:mod:`accel._honest`): the stream also keeps references to the newest
-``2N + 4`` terms for it.
+(:mod:`accel._honest`), computed by a shorter route (:mod:`accel._stream_check`)
+once per push: the stream also keeps references to the newest ``2N + 4`` terms
+for it. Memory measured with ``tracemalloc`` (``benchmarks/bench_accel.py
+--memory``), in vectors, for Sablonnière order 2 on NumPy: 14 held between
+pushes (the 8 terms, 4 more table entries, 2 spares), 15 at the peak of a push,
+about 36 during :meth:`~EpsilonAccelerator.result`; the push makes 10 passes
+over memory per new entry (``docs/bench_accel.md``).
+
+The accelerator keeps a reference to each pushed term and overwrites only its
+own buffers, never a term; copy a stream with :func:`copy.deepcopy` (a shallow
+copy would share the buffers it overwrites).
 """
 
 from __future__ import annotations
@@ -201,7 +211,8 @@ class EpsilonAccelerator(Accelerator):
                              f"{term.dtype}")
         size = None
         if self.inverse == "samelson" and term.ndim == 1:
-            size = _row_norm(xp, term, self._constants.complex)
+            with np.errstate(over="ignore", invalid="ignore"):  # handled: not finite below
+                size = _row_norm(xp, term, self._constants.complex)
             if not bool(xp.isfinite(size[0])):  # decision: the entries tell
                 size = None
         if size is None and not all_finite(xp, term):  # decision: refuse bad input

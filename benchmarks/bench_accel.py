@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_accel.py            # writes docs/bench_accel.md (about a minute)
     python benchmarks/bench_accel.py --quick    # seconds; what the test suite runs
+    python benchmarks/bench_accel.py --memory 1000000   # the memory table (section 5)
 
 Tables (issue 10):
 
@@ -18,15 +19,17 @@ Tables (issue 10):
    at 15 digits (``mpmath.shanks`` table + last entry, ``mpmath.levin(method="levin",
    variant=...).update_psum``). Goal (issue 10): mpmath / checked >= 10.
 3. **Streaming push** of the epsilon algorithms on vectors of ``10^6`` float64, in
-   units of one axpy-equivalent (``y += x`` in place, the memory traffic of
-   ``y += a x``: three passes, no temporary). The floor: a new entry
-   of the Samelson table, ``e_c = e_{c-2} + w d / ||d||^2`` with
+   units of one axpy-equivalent (BLAS ``daxpy``, ``y += a x``: three passes, no
+   temporary), CPU time (``time.process_time``, one BLAS thread), medians; each
+   push and ``result()`` is timed next to an axpy on the same vectors. The floor: a
+   new entry of the Samelson table, ``e_c = e_{c-2} + w d / ||d||^2`` with
    ``d = e_{c-1}^{new} - e_{c-1}^{old}``, reads two vectors and writes one to form
    ``d``, reads ``d`` once for its norm, reads two and writes one for ``e_c``:
    seven passes, 7/3 axpy; order ``N`` builds ``2N`` entries per push
-   (``28/3 = 9.3`` axpy at ``N = 2``); the least disturbed of several pushes is
-   reported. ``result()`` (the checked batch transform of the newest ``2N + 4``
-   terms: six tables) is timed apart.
+   (``28/3 = 9.3`` axpy at ``N = 2``). ``result()`` is the checked transform of
+   the newest ``2N + 4`` terms (:mod:`accel._stream_check`).
+5. **Streaming memory** (``--memory N``, not in the default run: slow at large
+   ``N``): ``tracemalloc`` peaks of every streaming accelerator, in vectors.
 4. **Richardson against mpmath** (``mpmath.richardson`` at 15 digits) on mpmath's
    examples: zeta(4), zeta(2), the product ``prod (1 + 1/k^2)`` and Leibniz's pi
    series, at 10, 20 and 40 terms; the default order is mpmath's ``m // 2 - 1``.
@@ -161,18 +164,19 @@ def streaming_table(quick: bool) -> list[str]:
              f"next to each push) = {unit_ms:.2f} ms. Floor: 7 memory passes per new entry "
              "(form the difference: read 2, write 1; its norm: read 1; "
              "`e_c = e_{c-2} + w d / ||d||^2`: read 2, write 1), 2N entries per push, "
-             "in axpy units of 3 passes: 14N/3. The code makes 9 passes per entry (the "
-             "weighted inverse is scaled in place before the add, +2; the entry's own norm, "
-             "read by the next difference's near-zero test, +1; everything in buffers the "
-             "stream recycles, no allocation) and 1 per push (the term's norm): "
-             "(18N + 1)/3 axpy, 12.3 at N = 2. `result()`: the checked transform "
-             "(accel._stream_check), once per push.", "",
+             "in axpy units of 3 passes: 14N/3; 8 passes (16N/3) if the entry's own norm, "
+             "which the next difference's near-zero test reads, is counted. The code makes "
+             "10 passes per entry (the weighted inverse is scaled in place before the add, "
+             "+2, because a fused multiply-add would round differently from the batch form; "
+             "+1 for the entry's norm; all in buffers the stream recycles, no allocation) "
+             "and 1 per push (the term's norm): (20N + 1)/3 axpy, 13.7 at N = 2. "
+             "`result()`: the checked transform (accel._stream_check), once per push.", "",
              "| method | order | push (axpy) | floor (axpy) | push / floor | "
-             "result() (axpy) |", "|---|---|---|---|---|---|"]
+             "push / floor with norms | result() (axpy) |", "|---|---|---|---|---|---|---|"]
     for method, order, _, push, result in rows:
-        floor = 2 * order * 7 / 3
+        floor, with_norms = 2 * order * 7 / 3, 2 * order * 8 / 3
         lines.append(f"| {method} | {order} | {push:.1f} | {floor:.1f} | "
-                     f"{push / floor:.2f} | {result:.0f} |")
+                     f"{push / floor:.2f} | {push / with_norms:.2f} | {result:.0f} |")
     return lines
 
 
@@ -191,6 +195,12 @@ def memory_table(n: int, methods: tuple[str, ...]) -> list[str]:
              "the stream keeps (`accel.window_size`).", "",
              "| method | order | window | held | peak push | peak result() |",
              "|---|---|---|---|---|---|"]
+    for method in methods:  # warm-up: imports and caches, not counted
+        for order in (1, 2):
+            warm = accel.accelerator(method, order=order)
+            for m in range(window_size(method, order) + 2):
+                warm.push(np.full(16, 1.0 + 0.7 ** m))
+            warm.result()
     for method in methods:
         for order in (1, 2):
             gc.collect()
