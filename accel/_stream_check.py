@@ -17,12 +17,15 @@ same six numbers come from less work:
   largest magnitude is read as ``max(max u, -min u)`` (no ``|u|`` temporary).
 
 The arithmetic of every number is that of the batch route, so the result is the
-same bit for bit (tested after every push against the batch function). For
-``N = 2`` on ``10^6``-element vectors this is about 3x one push's table work per
-check run... see ``docs/bench_accel.md`` for the measured cost. The batch route
-itself is taken where this one does not apply: scalar terms (the batch's scalar
-fast path is cheaper), float16, every term equal, a centring or a perturbed term
-that overflows.
+same bit for bit (tested after every push against the batch function): ``N (2N +
+1)`` table entries for each perturbed copy and ``N (2N + 1) + 6N`` for the four
+runs on the rescaled terms, against ``6 N (2N + 1)`` before. Measured on
+``10^6``-element vectors (CPU time, in axpy-equivalents, ``docs/bench_accel.md``):
+about 360 for Sablonnière order 2, 2.7x cheaper than the batch route (965 in the
+same session), 2x at order 1 and 3.8x at order 3; much of what remains is the
+first touch of freshly allocated buffers. The batch route itself is taken where
+this one does not apply: scalar terms (the batch's scalar fast path is cheaper),
+float16, every term equal, a centring or a perturbed term that overflows.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def checked_result(window: list, table: Callable[[], Any],
                                           -exponent))
         except ValueError:  # a perturbed term overflowed: the batch route says what then
             return batch(xp.stack(window))
-        change = max(change, total_norm(xp, perturbed.raw_result().estimate - estimate))
+        change = max(change, total_norm(xp, perturbed._raw_estimate() - estimate))
     floor = floor_from_change(change, eps, representable)
     return conclude(xp, main, earlier, floor, unit, eps=eps, scaled_size=scaled_size,
                     center=center, exponent=exponent, table_scaling=True, newest=center)

@@ -449,6 +449,14 @@ class EpsilonAccelerator(Accelerator):
         table._window = deque(maxlen=1)
         return table
 
+    def _raw_estimate(self) -> Any:
+        """:meth:`raw_result`'s estimate, without its error when no entry was cut."""
+        target = (len(self._diagonal) - 1) // 2
+        if target == 0 or self._reach is not None or self._exponent:
+            return self.raw_result().estimate
+        self._owned[2 * target] = False  # handed out: never reused
+        return self._diagonal[2 * target]
+
     def raw_result(self) -> AccelResult:
         """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
 
