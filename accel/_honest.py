@@ -270,12 +270,15 @@ def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: 
     At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
     scaled units): the estimate is formed as ``s_m + p T(u)``.
     """
-    # Signed (not |s_j|): T(-s) = -T(s) then holds for the floor too.
-    size = scale_by_power_of_two(terms, -exponent)
     change = 0.0
     for factors in perturbation_factors(xp, terms, eps):
-        # unit + size * factors, with one temporary of the terms' size
-        shift = size * factors
+        # unit + (s_j / 2**exponent) * factors, signed (not |s_j|): T(-s) = -T(s) then
+        # holds for the floor too. One temporary of the terms' size at a time.
+        shift = scale_by_power_of_two(terms, -exponent)
+        if shift is terms:
+            shift = terms * factors
+        else:
+            shift *= factors
         if shift.dtype != unit.dtype:
             shift = xp.astype(shift, unit.dtype)
         shift += unit
