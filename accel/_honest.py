@@ -68,7 +68,10 @@ from ._sequence import CONVERGED_ULPS, as_sequence, constants, raw_tail_error, t
 
 __all__ = [
     "PREFIX_RUNS",
+    "conclude",
+    "floor_from_change",
     "honest",
+    "perturbation_factors",
     "power_of_two_exponent",
     "prefix_tail",
     "scale_by_power_of_two",
@@ -99,9 +102,13 @@ def scale_by_power_of_two(x: Any, exponent: int) -> Any:
     if exponent == 0:
         return x
     first = exponent // 2
-    x = x * (2.0 ** first) if first else x
     second = exponent - first
-    return x * (2.0 ** second) if second else x
+    if not first:
+        return x * (2.0 ** second)
+    x = x * (2.0 ** first)
+    if second:
+        x *= 2.0 ** second  # a fresh array: in place where the backend allows
+    return x
 
 
 def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,
@@ -172,6 +179,7 @@ def honest_result(run: Callable[..., AccelResult], seq: Any, *,
         return _constant(run, terms, terms[-1, ...])
     exponent = power_of_two_exponent(size)
     unit = scale_by_power_of_two(centred, -exponent)
+    del centred  # (a copy of the terms, unless the scaling was the identity)
     main = run(unit)
     if main.status is Status.INSUFFICIENT_TERMS:
         return _back(main, center, exponent, table_scaling, terms[-1, ...])
@@ -181,7 +189,25 @@ def honest_result(run: Callable[..., AccelResult], seq: Any, *,
     # The estimate is s_m + p T(u): it cannot be known better than s_m's rounding.
     representable = max(scaled_size, _size(xp, scaled_center))
     floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, representable)
-    prefix_error, verified = _prefix_error(xp, run, unit, main)
+    earlier = _prefix_runs(run, unit)
+    return conclude(xp, main, earlier, floor, unit, eps=eps, scaled_size=scaled_size,
+                    center=center, exponent=exponent, table_scaling=table_scaling,
+                    newest=terms[-1, ...])
+
+
+def conclude(xp: Any, main: AccelResult, earlier: list[AccelResult], floor: float, unit: Any,
+             *, eps: float, scaled_size: float, center: Any, exponent: int,
+             table_scaling: bool, newest: Any) -> AccelResult:
+    """The reported error and status (module docstring), mapped back to the caller's units.
+
+    ``main``: the transform of the normalised terms ``unit``; ``earlier``: of
+    ``unit`` without its newest 1, 2, 3 terms (:func:`_prefix_runs`); ``floor``:
+    the rounding floor; ``scaled_size``: the estimate's size in the scaled units.
+    Shared by :func:`honest_result` and the streams' checked result
+    (:mod:`accel._stream_check`), which compute the same runs by other routes.
+    """
+    m = unit.shape[0]
+    prefix_error, verified = _prefix_error(xp, main, earlier)
     # A transform that reports its own order exact (CONVERGED: the higher orders
     # were singular because the model is matched) measured its error against a
     # lower order; the prefix runs are then the check that counts.
@@ -199,7 +225,7 @@ def honest_result(run: Callable[..., AccelResult], seq: Any, *,
     else:
         status = Status.ACCELERATING
     result = dataclasses.replace(main, error=error, status=status)
-    return _back(result, center, exponent, table_scaling, terms[-1, ...])
+    return _back(result, center, exponent, table_scaling, newest)
 
 
 def _representable(xp: Any, result: AccelResult, terms: Any, dtype: Any) -> AccelResult:
@@ -244,24 +270,61 @@ def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: 
     At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
     scaled units): the estimate is formed as ``s_m + p T(u)``.
     """
-    m = terms.shape[0]
-    # Signed (not |s_j|): T(-s) = -T(s) then holds for the floor too.
-    size = scale_by_power_of_two(terms, -exponent)
     change = 0.0
-    # Signs counted from the newest term, so that a window of the newest terms sees
-    # the same perturbation as the whole sequence (streaming equals batch): fixed
-    # random ones, and alternating ones (what difference tables amplify most).
-    for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1]):
-        signs = xp.reshape(constants(xp, pattern, terms), (m,) + (1,) * (terms.ndim - 1))
-        perturbed = run(unit + xp.astype(size * (eps * signs), unit.dtype), check=True)
+    for factors in perturbation_factors(xp, terms, eps):
+        # unit + (s_j / 2**exponent) * factors, signed (not |s_j|): T(-s) = -T(s) then
+        # holds for the floor too. One temporary of the terms' size at a time.
+        shift = scale_by_power_of_two(terms, -exponent)
+        if shift is terms:
+            shift = terms * factors
+        else:
+            shift *= factors
+        if shift.dtype != unit.dtype:
+            shift = xp.astype(shift, unit.dtype)
+        shift += unit
+        perturbed = run(shift, check=True)
+        del shift
         change = max(change, total_norm(xp, perturbed.estimate - estimate))
+    return floor_from_change(change, eps, estimate_size)
+
+
+def perturbation_factors(xp: Any, terms: Any, eps: float) -> list[Any]:
+    """``eps`` times the two sign patterns of :func:`_rounding_floor`, shaped like a column.
+
+    Signs counted from the newest term, so that a window of the newest terms sees
+    the same perturbation as the whole sequence (streaming equals batch): fixed
+    random ones, and alternating ones (what difference tables amplify most).
+    Term ``j`` of a perturbed copy is ``unit_j + (s_j / 2**exponent) * factors[j]``.
+    """
+    m = terms.shape[0]
+    shape = (m,) + (1,) * (terms.ndim - 1)
+    return [eps * xp.reshape(constants(xp, pattern, terms), shape)
+            for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1])]
+
+
+def floor_from_change(change: float, eps: float, estimate_size: float) -> float:
+    """The rounding floor from the largest change of the estimate under the perturbations."""
     if not math.isfinite(change):
         return math.inf
     # At least the rounding of the estimate itself.
     return max(ROUNDING_SAFETY * change, eps * estimate_size)
 
 
-def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: AccelResult
+def _prefix_runs(run: Callable[..., AccelResult], unit: Any) -> list[AccelResult]:
+    """The transform of ``unit`` without its newest 1, 2, 3 terms, while it transforms."""
+    m = unit.shape[0]
+    earlier = []
+    for drop in range(1, PREFIX_RUNS + 1):
+        if m - drop < 1:
+            break
+        result = run(unit[:m - drop, ...], check=True)
+        if result.status is Status.INSUFFICIENT_TERMS:
+            break
+        earlier.append(result)
+    return earlier
+
+
+def _prefix_error(xp: Any, main: AccelResult, earlier: list[AccelResult]
                   ) -> tuple[float, bool]:
     """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2``, ``m - 3`` terms.
 
@@ -276,15 +339,6 @@ def _prefix_error(xp: Any, run: Callable[..., AccelResult], unit: Any, main: Acc
     (order 0, or a breakdown). Returns the error and whether all three shorter
     runs transformed (the check was made).
     """
-    m = unit.shape[0]
-    earlier = []
-    for drop in range(1, PREFIX_RUNS + 1):
-        if m - drop < 1:
-            break
-        result = run(unit[:m - drop, ...], check=True)
-        if result.status is Status.INSUFFICIENT_TERMS:
-            break
-        earlier.append(result)
     if not earlier:
         return 0.0, False
     estimates = [main.estimate] + [result.estimate for result in earlier]

@@ -56,7 +56,11 @@ class AccelResult:
         own (its two best orders), the geometric tail of the estimates from
         fewer terms, and the rounding floor of the data (:mod:`accel._honest`);
         ``inf`` when there is nothing to compare. A named heuristic, checked on
-        :mod:`accel.testing`, not a proven bound.
+        :mod:`accel.testing`, not a proven bound. Only ``CONVERGED`` is held to a
+        rule there (true error at most three times ``error`` above rounding); an
+        ``ACCELERATING`` result of a method that does not fit the sequence (a
+        linear method on a logarithmic sequence) can under-report by orders of
+        magnitude (measured up to 7e3x: ``docs/accelerators.md``).
     status : Status
     order : int
         The order actually reached (may be lower than asked after a breakdown).

@@ -275,10 +275,8 @@ class IndexedWindow(Windowed):
     ``first_index = terms pushed - terms kept`` to the transform.
     """
 
-    def result(self) -> AccelResult:
+    def _transform_window(self) -> AccelResult:
         """Apply the transform to the terms in the window, with their first index."""
-        if not self._terms:
-            raise ValueError(f"{self.name}: no terms pushed yet")
         xp = namespace(self._terms[0])
         first_index = self._count - len(self._terms)
         return self.transform(xp.stack(list(self._terms)), first_index=first_index,

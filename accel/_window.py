@@ -44,6 +44,7 @@ class Windowed(Accelerator):
         self.options = options
         self._terms: deque = deque(maxlen=self.window)
         self._count = 0
+        self._checked: AccelResult | None = None  # result() of the terms pushed so far
 
     @property
     def terms(self) -> int:
@@ -73,11 +74,21 @@ class Windowed(Accelerator):
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")
         self._terms.append(term)
         self._count += 1
+        self._checked = None
 
     def result(self) -> AccelResult:
-        """Apply the transform to the terms in the window."""
+        """Apply the transform to the terms in the window.
+
+        Computed once per push: reading the result again before the next push
+        returns the same object.
+        """
         if not self._terms:
             raise ValueError(f"{self.name}: no terms pushed yet")
+        if self._checked is None:
+            self._checked = self._transform_window()
+        return self._checked
+
+    def _transform_window(self) -> AccelResult:
         xp = namespace(self._terms[0])
         return self.transform(xp.stack(list(self._terms)), full_output=True, **self.options)
 

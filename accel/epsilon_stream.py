@@ -16,10 +16,11 @@ one anti-diagonal, ``2N + 1`` vectors, and during a push at most ``2N + 2``
 ``(N + 1)(2N + 1)`` for the whole table of the last ``2N + 1`` terms. The
 arithmetic of one entry needs temporaries besides: one vector with the Samelson
 inverse (the difference, inverted in place), up to four with the elementwise
-one (the difference, its size, the entries' scale, the inverse). Measured with
-``tracemalloc`` on NumPy vectors of 200,000 float64, order 3: 7.0 vectors held
-between pushes, peaks of 9.0 (Samelson) and 12.6 (elementwise) during a push.
-With the elementwise inverse, a per-component column count (int16) and flag
+one (the difference, its size, the entries' scale, the inverse). On NumPy the
+Samelson table allocates nothing per push: each entry's buffer is reused once the
+entry has been read for the last time (``e_{c-2}`` receives ``e_c`` in place,
+:mod:`accel._inplace`, with the batch form's roundings), and two spare buffers
+are kept between pushes. With the elementwise inverse, a per-component column count (int16) and flag
 (bool) also record the breakdowns: 3 bytes per component.
 
 Per term, the Python overhead is kept small: the per-dtype constants are
@@ -35,8 +36,17 @@ batch form to the last bit.
 table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
 batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
 of the terms pushed, with its rescaling and its error check
-(:mod:`accel._honest`): the stream also keeps references to the newest
-``2N + 4`` terms for it.
+(:mod:`accel._honest`), computed by a shorter route (:mod:`accel._stream_check`)
+once per push: the stream also keeps references to the newest ``2N + 4`` terms
+for it. Memory measured with ``tracemalloc`` (``benchmarks/bench_accel.py
+--memory``), in vectors, for Sablonnière order 2 on NumPy: 14 held between
+pushes (the 8 terms, 4 more table entries, 2 spares), 15 at the peak of a push,
+about 36 during :meth:`~EpsilonAccelerator.result`; the push makes 10 passes
+over memory per new entry (``docs/bench_accel.md``).
+
+The accelerator keeps a reference to each pushed term and overwrites only its
+own buffers, never a term; copy a stream with :func:`copy.deepcopy` (a shallow
+copy would share the buffers it overwrites).
 """
 
 from __future__ import annotations
@@ -47,10 +57,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
 from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
+from ._inplace import overwritable, scale_add
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
+from ._stream_check import checked_result
 from .epsilon import (
     INVERSES,
     CutTracker,
@@ -75,6 +89,10 @@ from .inverses import (
 )
 
 __all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
+
+# Recycled buffers kept between pushes: columns 1 and 2 of each new anti-diagonal
+# need fresh ones, the old columns 2N and 2N - 1 free two.
+_SPARES = 2
 
 # First terms within 2**(+-100) go into the table unscaled (no extra pass).
 _MODERATE_EXPONENT = 100
@@ -132,6 +150,11 @@ class EpsilonAccelerator(Accelerator):
         self._length = 2 * self.order + 1
         self._weights = [self._weight(column) for column in range(self._length)]
         self._diagonal: list = []
+        # Which entries are the stream's own buffers (never a caller's term, never
+        # handed out by raw_result), free to be overwritten after their last use,
+        # and the recycled buffers waiting for reuse.
+        self._owned: list = []
+        self._spare: list = []
         # Norms of the diagonal's entries (Samelson only), each computed once: as
         # the upper entry of a difference in one push, the lower in the next.
         self._norms: list = []
@@ -140,6 +163,7 @@ class EpsilonAccelerator(Accelerator):
         self._reach = self._settled = self._settled_error_sq = None
         self._last_step = self._ratio = None
         self._count = 0
+        self._checked: AccelResult | None = None  # result() of the terms pushed so far
         # The newest 2N + 4 terms (references): result() runs the batch transform
         # on them, with the error check of accel._honest (three more terms than
         # the table reads).
@@ -187,7 +211,8 @@ class EpsilonAccelerator(Accelerator):
                              f"{term.dtype}")
         size = None
         if self.inverse == "samelson" and term.ndim == 1:
-            size = _row_norm(xp, term, self._constants.complex)
+            with np.errstate(over="ignore", invalid="ignore"):  # handled: not finite below
+                size = _row_norm(xp, term, self._constants.complex)
             if not bool(xp.isfinite(size[0])):  # decision: the entries tell
                 size = None
         if size is None and not all_finite(xp, term):  # decision: refuse bad input
@@ -204,17 +229,22 @@ class EpsilonAccelerator(Accelerator):
         norms = [size] if size is not None and scaled is term else []
         term = scaled
         constants = self._constants
-        old, old_norms = self._diagonal, self._norms
+        old, old_norms, old_owned = self._diagonal, self._norms, self._owned
+        # NumPy vectors: the table's own entries are recycled as buffers once read for
+        # the last time (fresh vector allocations cost page faults, more than a pass).
+        pool = joint and overwritable(term)
         if len(old) == self._length:
+            self._release(old[-1], old_owned[-1])
             old[-1] = None  # column 2N of the old anti-diagonal is never an input
         old_reach = self._reach
-        new = [term]
+        new, owned = [term], [False]  # column 0 is the caller's term
         length = min(self._count + 1, self._length)
         # Created at the first entry that is not defined everywhere: until then every
         # column's flags are all true and recording them changes nothing.
         cuts = None
         odd = None
         previous_step, self._ratio = self._last_step, None
+        ratio_defined = None
         for column in range(1, length):
             upper, lower = new[column - 1], old[column - 1]
             if joint:
@@ -222,10 +252,20 @@ class EpsilonAccelerator(Accelerator):
                     norms.append(_row_norm(xp, upper, constants.complex))
                 if len(old_norms) < column:  # the old diagonal's last entry, while it grows
                     old_norms.append(_row_norm(xp, lower, constants.complex))
+                # The entry e_{c-2} is added in the same pass as the weighted inverse,
+                # into e_{c-2}'s own buffer when the stream owns it (its last use).
+                base = old[column - 2] if column >= 2 else None
+                into_base = pool and base is not None and old_owned[column - 2]
+                scratch = self._borrow(xp, upper) if pool else None
                 inverted = _samelson_difference_inverse(xp, upper, lower, norms[column - 1],
                                                         old_norms[column - 1], constants,
-                                                        self._weights[column])
+                                                        self._weights[column], base,
+                                                        scratch=scratch, into_base=into_base)
                 value, small, size = inverted.inverse, inverted.small, inverted.size
+                if scratch is not None and value is not scratch:
+                    self._release(scratch, True)
+                if into_base and value is base:
+                    old_owned[column - 2] = False  # it lives on as the new entry
                 if column == 1:
                     # ||s_M - s_{M-1}||: the same vecdot of the same difference
                     self._last_step = xp.reshape(size, ())
@@ -234,14 +274,19 @@ class EpsilonAccelerator(Accelerator):
                     self._last_step = step_size(xp, upper, lower)
                 inverted = _guarded_inverse(xp, upper, lower, joint=False, constants=constants)
                 value, small, size = inverted.inverse, inverted.small, inverted.size
-            weight = self._weights[column]
-            # The inverse is a fresh temporary: scale and add in place (the same
-            # rounding as the batch form's out-of-place arithmetic). The joint
-            # inverse comes weighted.
-            if weight != 1.0 and not joint:
-                value *= weight
+            if not joint:
+                # The inverse is a fresh temporary: scale and add in one pass, in place
+                # (the same roundings as the batch form's out-of-place arithmetic). The
+                # joint inverse came weighted and added to e_{c-2}.
+                weight = self._weights[column]
+                if column >= 2 and weight != 1.0:
+                    value = scale_add(value, weight, old[column - 2])
+                elif column >= 2:
+                    value += old[column - 2]
+                elif weight != 1.0:
+                    value *= weight
             if column >= 2:
-                value += old[column - 2]
+                self._release(old[column - 2], old_owned[column - 2])
                 old[column - 2] = None  # its last use
                 if joint:
                     old_norms[column - 2] = None
@@ -277,6 +322,7 @@ class EpsilonAccelerator(Accelerator):
                     # kept unevaluated: the sizes and the inverse's flags or norms.
                     odd = inverted
                 new.append(value)
+                owned.append(pool)
                 if value_norm is not None and len(norms) == column:
                     norms.append(value_norm)
             else:
@@ -290,9 +336,15 @@ class EpsilonAccelerator(Accelerator):
                 cuts.record(column, valid=valid, inputs=inputs, small=small,
                             near=_near(inverted, constants), size=size)
                 new.append(xp.where(valid, value, self._zero))
+                owned.append(pool)
             if column == 1 and len(old) >= 2:
-                self._ratio = self._step_ratio(xp, new[1], old[1], valid, old_reach,
-                                               joint or term.ndim == 0, previous_step)
+                if joint:  # from column 2's difference, e_1^{new} - e_1^{old}: no extra pass
+                    ratio_defined = valid if old_reach is None else valid & (old_reach >= 2)
+                else:
+                    self._ratio = self._step_ratio(xp, new[1], old[1], valid, old_reach,
+                                                   term.ndim == 0, previous_step)
+            elif column == 2 and ratio_defined is not None:
+                self._ratio = self._gram_ratio(xp, norms[1], old_norms[1], size, ratio_defined)
             del inverted, value, small, size, valid, inputs
             if column % 2 == 0:
                 odd = None  # only the next even column reads it
@@ -304,8 +356,20 @@ class EpsilonAccelerator(Accelerator):
             cuts.close()
             self._reach, self._settled = cuts.reach, cuts.settled
             self._settled_error_sq = cuts.settled_error_sq
-        self._diagonal, self._norms = new, norms
+        for entry, mine in zip(old, old_owned, strict=True):
+            self._release(entry, mine)  # the old entries not read again (column 2N - 1)
+        self._diagonal, self._norms, self._owned = new, norms, owned
         self._count += 1
+        self._checked = None
+
+    def _borrow(self, xp: Any, like: Any) -> Any:
+        """A vector buffer like ``like``: a recycled one, or a new one."""
+        return self._spare.pop() if self._spare else xp.empty_like(like)
+
+    def _release(self, entry: Any, owned: bool) -> None:
+        """Keep ``entry``'s buffer for reuse if the stream owns it (at most two spares)."""
+        if owned and entry is not None and len(self._spare) < _SPARES:
+            self._spare.append(entry)
 
     def _scaled(self, xp: Any, term: Any) -> Any:
         """The term in the table's units: divided by a power of two fixed at the first push.
@@ -333,21 +397,65 @@ class EpsilonAccelerator(Accelerator):
         return inverse_ratio(xp, newer, older, self._last_step, defined,
                              weight=self._weights[1])
 
+    def _gram_ratio(self, xp: Any, newer_norm: Any, older_norm: Any, difference_norm: Any,
+                    defined: Any) -> Any:
+        r"""The ratio of :func:`accel.epsilon.inverse_ratio` without a pass over the vectors.
+
+        Its pairing :math:`\operatorname{Re}\langle a, b\rangle` of the two newest
+        column-1 entries comes from norms the table computes anyway,
+        :math:`(\lVert a\rVert^2 + \lVert b\rVert^2 - \lVert a - b\rVert^2) / 2`
+        (``a - b`` is column 2's difference): equal up to rounding of the order
+        of ``eps (||a||^2 + ||b||^2)``, a few ulps of ``q`` (only
+        :meth:`raw_result`'s status reads it).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf: an undefined q
+            pairing = xp.reshape((newer_norm * newer_norm + older_norm * older_norm
+                                  - difference_norm * difference_norm) * 0.5, ())
+            ratio = self._last_step * self._last_step * pairing
+        weight = self._weights[1]
+        if weight != 1.0:
+            ratio = ratio / (weight * weight)
+        return xp.where(xp.all(defined), ratio, xp.asarray(math.nan, dtype=ratio.dtype))
+
     def result(self) -> AccelResult:
         """The batch transform of the terms pushed, with its checked error and status.
 
         Equal to :func:`accel.shanks` / :func:`accel.sablonniere` of every term
-        pushed, at this order: the newest ``2N + 1`` terms give the estimate and
-        three more the error check of :mod:`accel._honest`, which rescales the terms
-        (any magnitude) and reruns the table, so it costs about four tables of
-        ``2N + 1`` terms. :meth:`raw_result` is the incremental table's own
-        estimate, without the check.
+        pushed, at this order, to the last bit: the newest ``2N + 1`` terms give
+        the estimate and three more the error check of :mod:`accel._honest`, which
+        rescales the terms (any magnitude) and reruns the table on them and on
+        two perturbed copies. The same numbers come from one table of the
+        ``2N + 4`` rescaled terms and two of ``2N + 1`` perturbed ones
+        (:mod:`accel._stream_check`), computed once per push: reading the result
+        again before the next push returns the same object.
+        :meth:`raw_result` is the incremental table's own estimate, without the check.
         """
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
-        xp = namespace(self._window[0])
-        return self._batch(xp.stack(list(self._window)), order=self.order,
-                           inverse=self.inverse, full_output=True)
+        if self._checked is None:
+            self._checked = checked_result(list(self._window), self._fresh_table,
+                                           self._checked_batch)
+        return self._checked
+
+    def _checked_batch(self, terms: Any) -> AccelResult:
+        return self._batch(terms, order=self.order, inverse=self.inverse, full_output=True)
+
+    def _fresh_table(self) -> EpsilonAccelerator:
+        """An empty stream of this method that keeps its terms unscaled (for the check)."""
+        table = type(self)(self.order, inverse=self.inverse)
+        table._exponent = 0
+        # Only raw_result is read: the newest term (its INSUFFICIENT_TERMS estimate)
+        # is the one term it needs kept besides the table.
+        table._window = deque(maxlen=1)
+        return table
+
+    def _raw_estimate(self) -> Any:
+        """:meth:`raw_result`'s estimate, without its error when no entry was cut."""
+        target = (len(self._diagonal) - 1) // 2
+        if target == 0 or self._reach is not None or self._exponent:
+            return self.raw_result().estimate
+        self._owned[2 * target] = False  # handed out: never reused
+        return self._diagonal[2 * target]
 
     def raw_result(self) -> AccelResult:
         """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
@@ -365,6 +473,7 @@ class EpsilonAccelerator(Accelerator):
             return AccelResult(self._window[-1], float("inf"), Status.INSUFFICIENT_TERMS, 0,
                                self._count)
         xp = namespace(self._diagonal[0])
+        self._owned = [False] * len(self._owned)  # the estimate may be an entry: never reuse
         diagonal = Diagonal(self._diagonal, self._reach, self._settled, self._settled_error_sq,
                             self._last_step, self._ratio)
         result = summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)

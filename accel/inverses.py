@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from array_api_compat import device as array_device
 
 from ._backend import as_float_array, is_complex, namespace, real_dtype
+from ._inplace import add_scaled, conjugate, scale_add, subtract_into
 
 __all__ = ["elementwise_inverse", "samelson_inverse"]
 
@@ -189,8 +190,17 @@ class _JointInverse(NamedTuple):
 
 def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: Any,
                                  lower_norm: Any, constants: _InverseConstants,
-                                 weight: float = 1.0) -> _JointInverse:
+                                 weight: float = 1.0, base: Any = None, *,
+                                 scratch: Any = None,
+                                 into_base: bool = False) -> _JointInverse:
     """``weight`` times the Samelson inverse of ``upper - lower``, given the entries' norms.
+
+    With ``base``, its ``inverse`` is ``base`` plus that (the new table entry),
+    the scaling and the addition made in one pass (:func:`accel._inplace.scale_add`,
+    the same two roundings as scaling, then adding). The streaming table lends
+    buffers: ``scratch`` receives the difference, and with ``into_base`` the sum
+    is written into ``base`` (which the caller no longer needs) where the
+    backend allows; the numbers are the same either way.
 
     The arithmetic of the joint branch of :func:`_guarded_inverse`, which calls it;
     the streaming table passes norms it computed once per entry. Each row is
@@ -198,22 +208,27 @@ def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: An
     the vector) where that factor is a normal finite number, and divided by the
     norm twice otherwise (``||d||^2`` would underflow or overflow), then weighted.
     """
-    # The difference is a fresh array, scaled in place: one entry of the
-    # streaming table needs a single vector-sized temporary.
-    difference = upper - lower
+    # The difference is a fresh array (or the lent scratch), scaled in place: one
+    # entry of the streaming table needs a single vector-sized temporary.
+    difference = upper - lower if scratch is None else subtract_into(scratch, upper, lower)
     size = _row_norm(xp, difference, constants.complex)
     scale = xp.maximum(upper_norm, lower_norm)
     small = size <= constants.tolerance * scale
     safe_size = xp.where(small, constants.one, size)
     if constants.complex:
-        difference = xp.conj(difference)
+        difference = conjugate(xp, difference)
     # The factor where it cannot overflow (||d|| above 2 sqrt(w / max)), else a stand-in.
     representable = safe_size >= 2.0 * math.sqrt(weight / constants.largest)
     divisor = xp.where(representable, safe_size, constants.one)
     factor = (weight / divisor) / divisor
     fine = representable & (factor >= constants.tiny)
     if bool(xp.all(fine)):  # decision: one pass (the rows' factors are representable)
-        difference *= xp.astype(factor, difference.dtype) if constants.complex else factor
+        factor = xp.astype(factor, difference.dtype) if constants.complex else factor
+        if base is not None:
+            inverse = add_scaled(base, difference, factor) if into_base else \
+                scale_add(difference, factor, base)
+            return _JointInverse(inverse, small, size, scale)
+        difference *= factor
         return _JointInverse(difference, small, size, scale)
     # Dividing by the norm twice avoids the underflow of v^H v for tiny vectors.
     slow = difference / safe_size
@@ -223,7 +238,10 @@ def _samelson_difference_inverse(xp: Any, upper: Any, lower: Any, upper_norm: An
     if constants.complex:
         factor = xp.astype(factor, difference.dtype)
     difference *= xp.where(fine, factor, xp.zeros_like(factor))
-    return _JointInverse(xp.where(fine, difference, slow), small, size, scale)
+    inverse = xp.where(fine, difference, slow)
+    if base is not None:
+        inverse += base
+    return _JointInverse(inverse, small, size, scale)
 
 
 def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
