@@ -116,7 +116,6 @@ class LanczosProcess:
     def __init__(self, op: Operator, start: Any, *, capacity: int | None = None) -> None:
         self.op = op
         xp = self.xp = namespace(start)
-        self._complex = is_complex(xp, start)
         self.start_scale, self.unit_norm, first = unit_start(xp, start)
         self.start_norm = self.start_scale * self.unit_norm
         self.alphas: list[float] = []
