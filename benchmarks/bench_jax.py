@@ -16,6 +16,7 @@ writes ``docs/bench_jax.md``.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,7 @@ def main() -> None:
     for row, budget in zip(probe("steps", n, options.kappa, "lanczos", 1e-12),
                            (8, 32, 128, 512), strict=True):
         steps_rows.append(f"| {budget} | {row['matvecs']} | {row['compilations']} |")
+    load = os.getloadavg()[0]  # other jobs inflate wall times, compilations most
     tables = "\n".join(first_rows) + "\n\n" + "\n".join(steps_rows)
     print(tables)
     page = (
@@ -117,7 +119,9 @@ def main() -> None:
         "geometric in magnitude, one in three negative), JAX on the CPU in float64. "
         "The first call runs in a fresh interpreter and includes every compilation; "
         "the second repeats it on the same shapes. CPU time is the steadier measure "
-        "on a shared machine. The target is a first call at most 3x the second.\n\n"
+        "on a shared machine. The target is a first call at most 3x the second. "
+        f"Machine: {os.cpu_count()} CPU cores, load average {load:.1f} at the end of "
+        "the run.\n\n"
         + "\n".join(first_rows) + "\n\n"
         "Compilations of a whole Lanczos solve against its length, each solve from "
         "empty caches (`jax.clear_caches()`): the basis buffer doubles, so the count "
