@@ -20,6 +20,7 @@ __all__ = [
     "namespace",
     "norm",
     "all_finite",
+    "compiled",
     "real_dtype",
     "result_float_dtype",
     "to_float",
@@ -110,3 +111,25 @@ def all_finite(xp: Any, x: Any) -> bool:
 def to_float(x: Any) -> float:
     """A 0-d array as a Python float.  Synchronises: call only where a decision needs it."""
     return float(x)
+
+
+# function -> its jax.jit, made once (a new jit per call would trace again).
+_COMPILED: dict[Any, Any] = {}
+
+
+def compiled(xp: Any, function: Any) -> Any:
+    """``function`` as one compiled kernel on JAX, unchanged on other backends.
+
+    JAX runs every operation as a kernel compiled for its input shapes; a function
+    of several operations called in a loop (a Lanczos step) then costs one
+    compilation instead of one per operation, and one dispatch. ``function`` must be
+    pure, take and return arrays (a Python int argument becomes a traced scalar, so a
+    changing index compiles once) and derive its namespace from its arguments.
+    """
+    if not array_api_compat.is_jax_namespace(xp):
+        return function
+    if function not in _COMPILED:
+        import jax  # only reached with JAX arrays: never at package import
+
+        _COMPILED[function] = jax.jit(function)
+    return _COMPILED[function]

@@ -3,6 +3,7 @@
 from accel._backend import (
     all_finite,
     as_float_array,
+    compiled,
     inner,
     is_complex,
     namespace,
@@ -15,6 +16,7 @@ from accel._backend import (
 __all__ = [
     "all_finite",
     "as_float_array",
+    "compiled",
     "inner",
     "is_complex",
     "namespace",

@@ -67,7 +67,10 @@ def extremes(check: Check, scale: float) -> tuple[float, float]:
 def assemble(xp: Any, process: Any, coefficients: np.ndarray, g: Any,
               function: Any) -> Any:
     """``x = d s^p Q_k y``: the factor applied in two halves (each in range if x is)."""
-    weights = xp.asarray(coefficients, dtype=g.dtype, device=array_device(g))
+    # Zero-padded on the host to the process' buffer length (fixed shapes on JAX).
+    padded = np.zeros(process.weight_length(coefficients.shape[0]), dtype=coefficients.dtype)
+    padded[: coefficients.shape[0]] = coefficients
+    weights = xp.asarray(padded, dtype=g.dtype, device=array_device(g))
     x = process.combination(weights)
     exponent = math.frexp(process.start_scale)[1] - 1
     factor = 1.0

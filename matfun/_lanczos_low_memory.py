@@ -107,6 +107,10 @@ class LowMemoryProcess:
         """``beta_k`` of ``H / scale`` (0 after a breakdown)."""
         return 0.0 if self.breakdown or not self.betas else self.betas[-1]
 
+    def weight_length(self, k: int) -> int:
+        """``k``: :meth:`combination` takes exactly ``k`` weights (no stored buffer)."""
+        return k
+
     def combination(self, weights: Any) -> Any:
         """Second pass: ``sum_j weights_j q_j`` with the basis regenerated (``k - 1`` matvecs)."""
         k = weights.shape[0]

@@ -12,7 +12,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import pytest  # noqa: E402 (after the BLAS thread settings)
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, is_hypothesis_test, settings  # noqa: E402
 
 # `ci`: derandomised and bounded so the default suite stays fast and repeatable;
 # selected whenever CI is set (as .ci/run does) and by default. `dev`: more examples.
@@ -28,7 +28,7 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-_BACKENDS = ["numpy", "array_api_strict", "torch"]
+_BACKENDS = ["numpy", "array_api_strict", "torch", "jax"]
 
 
 def _load_backend(name):
@@ -41,13 +41,45 @@ def _load_backend(name):
         import array_api_compat.torch as xp
 
         return xp
+    if name == "jax":
+        # float64 as on the other backends (JAX defaults to float32); set before the
+        # first array is made. jax.numpy is itself an array-API namespace.
+        module.config.update("jax_enable_x64", True)
+        import jax.numpy as xp
+
+        return xp
     return module
 
 
 @pytest.fixture(scope="session", params=_BACKENDS)
 def xp(request):
-    """Array namespace under test: NumPy, array-api-strict, and torch when installed."""
+    """Array namespace under test: NumPy, array-api-strict, torch and JAX (CPU) when installed."""
     try:
         return _load_backend(request.param)
     except ImportError:
         pytest.skip(f"{request.param} is not installed")
+
+
+# JAX compiles every operation once per new input shape (~30 ms of CPU each), and a
+# property test draws a new shape in most examples: on jax the property tests run
+# the first few of the ci profile's examples (the same derandomised stream), which
+# keeps the jax parametrisation's share of the suite small. NumPy, array-api-strict
+# and torch run them all.
+_JAX_MAX_EXAMPLES = 5
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    callspec = getattr(pyfuncitem, "callspec", None)
+    test = pyfuncitem.obj
+    if callspec is None or callspec.params.get("xp") != "jax" or not is_hypothesis_test(test):
+        return (yield)
+    # Hypothesis reads a test's settings when it is called; the attribute is how
+    # @settings attaches them (restored after this one call).
+    full = test._hypothesis_internal_use_settings
+    test._hypothesis_internal_use_settings = settings(
+        full, max_examples=min(full.max_examples, _JAX_MAX_EXAMPLES))
+    try:
+        return (yield)
+    finally:
+        test._hypothesis_internal_use_settings = full

@@ -274,15 +274,64 @@ def test_low_memory_mode_is_not_exact_after_n_steps():
         lanczos_apply(H, g, "inv_abs", memory="small")
 
 
-def test_append_fallback_for_immutable_arrays_gives_the_same_decomposition(xp):
-    # Backends without in-place assignment (JAX) append rows with concat instead.
+def test_fixed_shape_storage_for_immutable_arrays_gives_the_same_decomposition(xp):
+    # Backends without in-place assignment (JAX) keep the buffer at a fixed shape
+    # between doublings and project on all its rows; forced here on any backend.
     H, _, _ = indefinite(60, 7, 10.0)
     g = xp.asarray(np.random.default_rng(7).standard_normal(60))
-    buffered = LanczosProcess(as_operator(xp.asarray(H)), g)
-    appended = LanczosProcess(as_operator(xp.asarray(H)), g)
-    appended._in_place, appended._buffer = False, appended._buffer[:1, :]
-    for process in (buffered, appended):
+    buffered = LanczosProcess(as_operator(xp.asarray(H)), g, capacity=8)
+    fixed = LanczosProcess(as_operator(xp.asarray(H)), g, capacity=8)
+    fixed._in_place = False
+    for process in (buffered, fixed):
         while process.steps < 40 and process.step():
             pass
-    np.testing.assert_array_equal(appended.alphas, buffered.alphas)
-    np.testing.assert_array_equal(to_numpy(appended.rows(40)), to_numpy(buffered.rows(40)))
+    assert fixed._capacity == buffered._capacity == 61  # 8 -> 16 -> 32 -> 61 (n + 1)
+    # The zero rows add exact zeros to each product, but the summation order of the
+    # products may differ with the shape: equal to rounding, a few eps * ||H|| = 10.
+    np.testing.assert_allclose(fixed.alphas, buffered.alphas, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fixed.betas, buffered.betas, rtol=0, atol=1e-12)
+    rows = to_numpy(fixed.rows(fixed.weight_length(40)))
+    assert rows.shape == (61, 60) and not np.any(rows[41:])  # unused rows stay zero
+    np.testing.assert_allclose(rows[:41], to_numpy(buffered.rows(41)), rtol=0, atol=1e-12)
+    weights = np.random.default_rng(8).standard_normal(40)
+    padded = np.concatenate([weights, np.zeros(fixed.weight_length(40) - 40)])
+    np.testing.assert_allclose(to_numpy(fixed.combination(xp.asarray(padded))),
+                               to_numpy(buffered.combination(xp.asarray(weights))),
+                               rtol=0, atol=1e-12 * np.linalg.norm(weights))
+
+
+def test_jax_compilations_grow_with_the_doublings_not_the_steps():
+    # Each new array shape is a new compilation on JAX: the fixed-shape buffer makes
+    # a run of k steps compile O(log k) kernels (it compiled ~4 per step when the
+    # basis grew by a row per step). Deterministic: the counted kernels are those of
+    # shapes this test alone uses (n = 97).
+    import logging
+
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    H, _, _ = indefinite(97, 9, 10.0)
+    op, g = as_operator(jnp.asarray(H)), jnp.asarray(np.ones(97))
+
+    class Count(logging.Handler):
+        compilations = 0
+
+        def emit(self, record):
+            self.compilations += record.getMessage().startswith("Finished XLA compilation")
+
+    def compilations(steps):
+        counter = Count()
+        logging.getLogger("jax").addHandler(counter)
+        try:
+            with jax.log_compiles():
+                process = LanczosProcess(op, g, capacity=4)
+                while process.steps < steps and process.step():
+                    pass
+        finally:
+            logging.getLogger("jax").removeHandler(counter)
+        return counter.compilations, process
+
+    first, _ = compilations(3)  # capacity 4: every kernel of a step compiled once
+    more, process = compilations(97)  # capacities 8, 16, 32, 64, 98: five doublings
+    assert first > 0 and process.steps == 97 and process._capacity == 98
+    assert more <= 5 * 4  # per new capacity: the step, the row write, the growth (2)

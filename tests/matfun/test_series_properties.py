@@ -134,7 +134,7 @@ def operator_forms(xp, H):
 
     forms = {"array": dense, "callable": lambda v: dense @ v, "matvec object": WithMatvec(),
              "Operator": matfun.as_operator(dense)}
-    if xp.__name__.endswith("numpy"):
+    if xp.__name__ == "array_api_compat.numpy":
         forms["LinearOperator"] = spla.LinearOperator(H.shape, matvec=lambda v: H @ v,
                                                       dtype=np.float64)
         forms["sparse matrix"] = scipy.sparse.csr_matrix(H)
