@@ -22,6 +22,7 @@ __all__ = [
     "all_finite",
     "real_dtype",
     "result_float_dtype",
+    "settle",
     "to_float",
 ]
 
@@ -110,3 +111,24 @@ def all_finite(xp: Any, x: Any) -> bool:
 def to_float(x: Any) -> float:
     """A 0-d array as a Python float.  Synchronises: call only where a decision needs it."""
     return float(x)
+
+
+# array type -> whether it is lazy (Dask): settle() is called on every kept vector.
+_LAZY: dict[type, bool] = {}
+
+
+def settle(x: Any) -> Any:
+    """``x`` evaluated and kept where its library is lazy; ``x`` itself otherwise.
+
+    For a Dask array this is ``x.persist()`` (on a ``dask.distributed`` cluster the
+    chunks stay on the workers): an iteration settles the few vectors it keeps for
+    later steps, so each step's graph starts from stored chunks instead of growing
+    with the number of steps, and a host decision on them (a norm) computes one small
+    reduction instead of the whole history. Eager libraries (NumPy, CuPy, PyTorch,
+    JAX, ``array-api-strict``) get ``x`` back unchanged.
+    """
+    kind = type(x)
+    lazy = _LAZY.get(kind)
+    if lazy is None:
+        lazy = _LAZY[kind] = array_api_compat.is_dask_array(x)
+    return x.persist() if lazy else x

@@ -9,6 +9,7 @@ from accel._backend import (
     norm,
     real_dtype,
     result_float_dtype,
+    settle,
     to_float,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "norm",
     "real_dtype",
     "result_float_dtype",
+    "settle",
     "to_float",
     "as_vector",
     "conj_transpose",

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import inner, is_complex, namespace, norm, to_float
+from ._backend import inner, is_complex, namespace, norm, settle, to_float
 from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
 from .scaling import ScaleRule
@@ -222,13 +222,17 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     xp = namespace(g)
     growth = 1.0 + 100 * float(xp.finfo(g.dtype).eps)
     matvecs_before = op.matvecs
+    # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
+    # once, so every step's graph starts from stored chunks and each norm below is one
+    # small reduction, not a recomputation of all earlier steps.
+    g = settle(g)
     # Host scalars drive the decisions below (scale, growth, stopping): one
     # synchronisation per term.
     g_norm = to_float(norm(xp, g))
     product = g_product = None
     scale = rule.initial
     if rule.from_first_product:
-        product = g_product = op.matvec(g)
+        product = g_product = settle(op.matvec(g))
         quotient = to_float(norm(xp, product)) / g_norm
         scale = quotient if scale is None else max(rule.floor, quotient)
         if not scale > 0:
@@ -245,7 +249,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         grew = indefinite = False
         for k in range(1, max_terms):
             if product is None:
-                product = op.matvec(p)
+                product = settle(op.matvec(p))
                 if k == 1:
                     g_product = product
                 # The bound ||A p|| / ||p|| <= lambda_max(A): a decision only for the
@@ -254,7 +258,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                     quotient = to_float(norm(xp, product)) / p_norm
                     if quotient > scale:
                         break
-            p_next = p - product / scale
+            p_next = settle(p - product / scale)
             p_next_norm = to_float(norm(xp, p_next))
             if p_next_norm > growth * p_norm:
                 grew = True
@@ -266,7 +270,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             product = None
             p, p_norm = p_next, p_next_norm
             weight = prefactor * coefficients[k]
-            partial = partial + weight * p
+            partial = settle(partial + weight * p)
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
                              op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:

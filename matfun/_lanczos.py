@@ -41,7 +41,7 @@ from typing import Any
 
 from array_api_compat import device as array_device
 
-from ._backend import is_complex, namespace, norm, real_dtype, to_float
+from ._backend import is_complex, namespace, norm, real_dtype, settle, to_float
 from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
@@ -128,6 +128,7 @@ class LanczosProcess:
         except (TypeError, ValueError, NotImplementedError, AttributeError):
             self._in_place = False  # immutable arrays (JAX): rows appended by concat
             self._buffer = xp.reshape(first, (1, op.size))
+        self._buffer = settle(self._buffer)  # lazy arrays (Dask): persisted, see _append
         self._rows = 1
 
     @property
@@ -165,17 +166,17 @@ class LanczosProcess:
             return False
         xp = self.xp
         k = self.steps
-        w = self.op.matvec(self._buffer[k, :])
+        w = settle(self.op.matvec(self._buffer[k, :]))
         if k == 0:
             # Decision: the scale of H, from the first product (no extra matvec).
             self.scale = magnitude_unit(xp, w)
         if self.scale != 1.0:
             w = w / self.scale
         Q = self.rows(k + 1)
-        first = self._project(Q, w)
-        w = w - first @ Q
-        second = self._project(Q, w)
-        w = w - second @ Q
+        first = settle(self._project(Q, w))
+        w = settle(w - first @ Q)
+        second = settle(self._project(Q, w))
+        w = settle(w - second @ Q)
         # Decisions follow (alpha, beta and the breakdown test): two syncs per step.
         alpha = to_float(xp.real(first[k] + second[k]) if self._complex else first[k] + second[k])
         beta = residual_norm(xp, w)
@@ -199,6 +200,7 @@ class LanczosProcess:
         xp = self.xp
         if not self._in_place:
             self._buffer = xp.concat([self._buffer, xp.reshape(q, (1, self.op.size))], axis=0)
+            self._buffer = settle(self._buffer)
             self._rows += 1
             return
         if self._rows == self._capacity:
@@ -208,6 +210,8 @@ class LanczosProcess:
             grown[: self._rows, :] = self._buffer[: self._rows, :]
             self._buffer = grown
         self._buffer[self._rows, :] = q
+        # Lazy arrays (Dask): persisted, so the next step's graph starts from stored rows.
+        self._buffer = settle(self._buffer)
         self._rows += 1
 
     def scaled_tridiagonal(self) -> tuple[list[float], list[float]]:
