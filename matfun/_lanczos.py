@@ -166,7 +166,7 @@ class LanczosProcess:
             return False
         xp = self.xp
         k = self.steps
-        w = settle(self.op.matvec(self._buffer[k, :]))
+        w = self.op.matvec(self._buffer[k, :])
         if k == 0:
             # Decision: the scale of H, from the first product (no extra matvec).
             self.scale = magnitude_unit(xp, w)

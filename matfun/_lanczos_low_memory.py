@@ -64,7 +64,7 @@ class LowMemoryProcess:
                  ) -> tuple[Any, float]:
         """``(w, alpha)``: ``w = H q_k / s - alpha_k q_k - beta_{k-1} q_{k-1}``."""
         xp = self.xp
-        w = settle(self.op.matvec(current))  # lazy arrays (Dask): persisted once
+        w = self.op.matvec(current)
         if k == 0 and alpha is None:
             # Decision: the scale of H, from the first product (no extra matvec).
             self.scale = magnitude_unit(xp, w)
