@@ -17,6 +17,7 @@ __all__ = [
     "as_float_array",
     "inner",
     "is_complex",
+    "is_lazy",
     "namespace",
     "norm",
     "all_finite",
@@ -127,8 +128,13 @@ def settle(x: Any) -> Any:
     reduction instead of the whole history. Eager libraries (NumPy, CuPy, PyTorch,
     JAX, ``array-api-strict``) get ``x`` back unchanged.
     """
+    return x.persist() if is_lazy(x) else x
+
+
+def is_lazy(x: Any) -> bool:
+    """Whether ``x`` is an array of a lazy library (Dask): see :func:`settle`."""
     kind = type(x)
     lazy = _LAZY.get(kind)
     if lazy is None:
         lazy = _LAZY[kind] = array_api_compat.is_dask_array(x)
-    return x.persist() if lazy else x
+    return lazy

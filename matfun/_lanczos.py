@@ -41,7 +41,7 @@ from typing import Any
 
 from array_api_compat import device as array_device
 
-from ._backend import is_complex, namespace, norm, real_dtype, settle, to_float
+from ._backend import is_complex, is_lazy, namespace, norm, real_dtype, settle, to_float
 from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
@@ -123,10 +123,12 @@ class LanczosProcess:
         self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
                                 device=array_device(start))
         try:
+            if is_lazy(first):  # Dask: assigning a row rewrites a whole block of the
+                raise TypeError  # buffer; appending by concat reuses the stored rows
             self._buffer[0, :] = first
             self._in_place = True
         except (TypeError, ValueError, NotImplementedError, AttributeError):
-            self._in_place = False  # immutable arrays (JAX): rows appended by concat
+            self._in_place = False  # immutable (JAX) or lazy arrays: rows appended by concat
             self._buffer = xp.reshape(first, (1, op.size))
         self._buffer = settle(self._buffer)  # lazy arrays (Dask): persisted, see _append
         self._rows = 1
@@ -166,7 +168,7 @@ class LanczosProcess:
             return False
         xp = self.xp
         k = self.steps
-        w = self.op.matvec(self._buffer[k, :])
+        w = self.op.matvec(settle(self._buffer[k, :]))  # Dask: a graph of its own
         if k == 0:
             # Decision: the scale of H, from the first product (no extra matvec).
             self.scale = magnitude_unit(xp, w)

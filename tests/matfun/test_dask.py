@@ -183,7 +183,7 @@ def test_series_partial_sums_are_settled(problem):
         matfun.inv_sqrt_series(H_d, g_d, terms=30,
                                callback=lambda step: sizes.append(
                                    len(step.value.__dask_graph__())))
-    assert len(sizes) == 30
-    # The callback gets the sum in the caller's units: at most one multiplication (one
-    # task per chunk) on top of the two persisted chunks.
-    assert max(sizes) <= 2 * (N // CHUNK), sizes
+    assert len(sizes) >= 30  # more where the scale rule restarted the sum
+    # The callback gets the sum in the caller's units: one multiplication (a task per
+    # chunk) on top of the persisted chunks, two for s_0 = c_0 pi g of each (re)start.
+    assert max(sizes) <= 3 * (N // CHUNK), sizes
