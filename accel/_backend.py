@@ -17,12 +17,14 @@ __all__ = [
     "as_float_array",
     "inner",
     "is_complex",
+    "is_lazy",
     "namespace",
     "norm",
     "all_finite",
     "compiled",
     "real_dtype",
     "result_float_dtype",
+    "settle",
     "to_float",
 ]
 
@@ -133,3 +135,29 @@ def compiled(xp: Any, function: Any) -> Any:
 
         _COMPILED[function] = jax.jit(function)
     return _COMPILED[function]
+
+
+# array type -> whether it is lazy (Dask): settle() is called on every kept vector.
+_LAZY: dict[type, bool] = {}
+
+
+def settle(x: Any) -> Any:
+    """``x`` evaluated and kept where its library is lazy; ``x`` itself otherwise.
+
+    For a Dask array this is ``x.persist()`` (on a ``dask.distributed`` cluster the
+    chunks stay on the workers): an iteration settles the few vectors it keeps for
+    later steps, so each step's graph starts from stored chunks instead of growing
+    with the number of steps, and a host decision on them (a norm) computes one small
+    reduction instead of the whole history. Eager libraries (NumPy, CuPy, PyTorch,
+    JAX, ``array-api-strict``) get ``x`` back unchanged.
+    """
+    return x.persist() if is_lazy(x) else x
+
+
+def is_lazy(x: Any) -> bool:
+    """Whether ``x`` is an array of a lazy library (Dask): see :func:`settle`."""
+    kind = type(x)
+    lazy = _LAZY.get(kind)
+    if lazy is None:
+        lazy = _LAZY[kind] = array_api_compat.is_dask_array(x)
+    return lazy

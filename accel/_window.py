@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, namespace
+from ._backend import all_finite, namespace, settle
 from ._result import Accelerator, AccelResult
 
 __all__ = ["Windowed"]
@@ -70,6 +70,7 @@ class Windowed(Accelerator):
                 raise ValueError(f"term must match the first term pushed (shape "
                                  f"{tuple(first.shape)}, dtype {first.dtype}), got shape "
                                  f"{tuple(term.shape)}, dtype {term.dtype}")
+        term = settle(term)  # lazy arrays (Dask): evaluated once, kept for result()
         if not all_finite(xp, term):  # decision: refuse bad input at once
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")
         self._terms.append(term)

@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
+from ._backend import all_finite, as_float_array, namespace, real_dtype, settle, to_float
 from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
 from ._inplace import overwritable, scale_add
 from ._result import Accelerator, AccelResult, Status
@@ -209,6 +209,7 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"term must match the first term pushed (shape {self._shape}, "
                              f"dtype {self._dtype}), got shape {tuple(term.shape)}, dtype "
                              f"{term.dtype}")
+        term = settle(term)  # lazy arrays (Dask): evaluated once, kept in the table
         size = None
         if self.inverse == "samelson" and term.ndim == 1:
             with np.errstate(over="ignore", invalid="ignore"):  # handled: not finite below
@@ -290,6 +291,7 @@ class EpsilonAccelerator(Accelerator):
                 old[column - 2] = None  # its last use
                 if joint:
                     old_norms[column - 2] = None
+            value = settle(value)  # a table entry: later steps start from it
             # Old entries are finite, so a finite value implies a finite inverse:
             # this is the batch form's `inputs & ok & finite`, without the inverse's test.
             # Joint: a finite norm implies finite entries, and the norm is the next

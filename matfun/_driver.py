@@ -59,7 +59,7 @@ from typing import Any
 
 import accel
 
-from ._backend import all_finite, namespace, norm, to_float
+from ._backend import all_finite, namespace, norm, settle, to_float
 from ._engine import PartialSum, SeriesInfo, SeriesSpec, iterate_partial_sums
 from ._validation import check_tolerances, positive_integer
 from .errors import SeriesConvergenceWarning, SeriesRangeError
@@ -247,7 +247,7 @@ def _confirm(xp, tail, partial, accelerator, bound):
     """The accelerated estimate with its confirmed bound ``||x^ - s_K|| + E_K``."""
     result = accelerator.result()
     tail.accelerator_status = str(getattr(result.status, "value", result.status))
-    estimate = result.estimate
+    estimate = settle(result.estimate)  # three decisions below read it
     if tuple(estimate.shape) != tuple(partial.shape) or not all_finite(xp, estimate):
         tail.accelerator_status += " (not finite: rejected)"
         return None

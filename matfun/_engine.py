@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import inner, is_complex, namespace, norm, to_float
+from ._backend import inner, is_complex, namespace, norm, settle, to_float
 from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
 from .scaling import ScaleRule
@@ -239,13 +239,17 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     screen = (rule.adaptive and slack <= 1.4 and not is_complex(xp, g)
               and hasattr(xp, "vecdot"))
     matvecs_before = op.matvecs
+    # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
+    # once, so every step's graph starts from stored chunks and each norm below is one
+    # small reduction, not a recomputation of all earlier steps.
+    g = settle(g)
     # Host scalars drive the decisions below (scale, growth, stopping): one
     # synchronisation per term.
     g_norm = to_float(norm(xp, g))
     product = g_product = None
     scale = rule.initial
     if rule.from_first_product:
-        product = g_product = op.matvec(g)
+        product = g_product = settle(op.matvec(g))
         quotient = to_float(norm(xp, product)) / unit / g_norm
         scale = quotient if scale is None else max(rule.floor, quotient)
         if not scale > 0:
@@ -264,7 +268,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         grew = indefinite = False
         for k in range(1, max_terms):
             if product is None:
-                product = op.matvec(p)
+                product = settle(op.matvec(p))
                 if k == 1:
                     g_product = product
                 # The bound ||A p|| / ||p|| <= lambda_max(A): a decision only for the
@@ -279,6 +283,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             # fresh temporary (one allocation fewer each; no caller's array is written).
             p_next = product / -step_scale
             p_next += p
+            p_next = settle(p_next)
             p_next_norm = _norm(xp, p_next, squares)
             if p_next_norm > growth * p_norm:
                 grew = True
@@ -292,7 +297,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             weight = prefactor * coefficients[k]
             term = weight * p
             term += partial
-            partial = term
+            partial = settle(term)
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
                              op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:

@@ -48,7 +48,7 @@ from typing import Any
 
 from array_api_compat import device as array_device
 
-from ._backend import compiled, is_complex, namespace, norm, real_dtype, to_float
+from ._backend import compiled, is_complex, is_lazy, namespace, norm, real_dtype, settle, to_float
 from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
@@ -130,6 +130,15 @@ class LanczosProcess:
         self._eps = float(xp.finfo(real_dtype(xp, start)).eps)
         self._size_of_t = 0.0
         self._capacity = min(op.size + 1, capacity or _INITIAL_CAPACITY)
+        self._lazy = is_lazy(first)
+        self._current = first = settle(first)
+        self._rows = 1
+        if self._lazy:
+            # Lazy arrays (Dask): rows appended by concatenation and persisted (writing a
+            # row into a preallocated lazy buffer rewrites the whole block every step).
+            self._in_place = False
+            self._buffer = settle(xp.reshape(first, (1, op.size)))
+            return
         self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
                                 device=array_device(start))
         try:
@@ -142,8 +151,6 @@ class LanczosProcess:
                 self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
                                         device=array_device(start))
             self._buffer = compiled(xp, _set_row)(self._buffer, 0, first)
-        self._current = first
-        self._rows = 1
 
     @property
     def steps(self) -> int:
@@ -174,7 +181,7 @@ class LanczosProcess:
         ``k`` itself with in-place storage; the buffer's capacity otherwise, so that
         the combination, too, has one shape per capacity (JAX compiles per shape).
         """
-        return k if self._in_place else self._capacity
+        return k if self._in_place or self._lazy else self._capacity
 
     def combination(self, weights: Any) -> Any:
         """``sum_j weights_j q_j = Q_k weights`` for ``k = len(weights)``.
@@ -202,7 +209,7 @@ class LanczosProcess:
         if self.scale != 1.0:
             w = w / self.scale
         # Fixed-shape storage projects on every row (the unused ones are zero).
-        Q = self.rows(k + 1 if self._in_place else self._capacity)
+        Q = self.rows(k + 1 if self._in_place or self._lazy else self._capacity)
         w, alpha, beta = compiled(xp, _orthogonalise)(Q, w, k)
         # Decisions follow (alpha, beta and the breakdown test): two syncs per step.
         alpha, beta = to_float(alpha), to_float(beta)
@@ -219,6 +226,11 @@ class LanczosProcess:
         return True
 
     def _append(self, q: Any) -> None:
+        if self._lazy:
+            self._current = q = settle(q)
+            self._buffer = settle(self.xp.concat([self._buffer, q[None, :]], axis=0))
+            self._rows += 1
+            return
         if self._rows == self._capacity:
             self._grow(min(self.op.size + 1, 2 * self._capacity))
         if self._in_place:
@@ -266,14 +278,16 @@ def _orthogonalise(Q: Any, w: Any, k: int) -> tuple[Any, Any, Any]:
 
     ``w' = (I - Q^H Q)^2 w`` by ``c = Q^H w, w <- w - Q c`` twice (conjugating the
     vector, not the basis), and ``alpha = Re(c_1 + c_2)_k``. Zero rows of ``Q`` change
-    nothing. One kernel on JAX (:func:`matfun._backend.compiled`).
+    nothing. One kernel on JAX (:func:`matfun._backend.compiled`); on Dask every
+    intermediate is persisted (:func:`matfun._backend.settle`), so the decisions
+    computed from them do not recompute the step.
     """
     xp = namespace(Q, w)
     complex_basis = is_complex(xp, Q)
     projections = []
     for _ in range(2):
-        c = xp.conj(Q @ xp.conj(w)) if complex_basis else Q @ w
-        w = w - c @ Q
+        c = settle(xp.conj(Q @ xp.conj(w)) if complex_basis else Q @ w)
+        w = settle(w - c @ Q)
         projections.append(c)
     alpha = projections[0][k] + projections[1][k]
     return w, xp.real(alpha) if complex_basis else alpha, norm(xp, w)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import inner, is_complex, namespace, real_dtype, to_float
+from ._backend import inner, is_complex, namespace, real_dtype, settle, to_float
 from ._lanczos import residual_norm, unit_start
 from ._validation import magnitude_unit
 from .operators import Operator
@@ -94,7 +94,7 @@ class LowMemoryProcess:
         if beta <= self.breakdown_threshold:
             self.breakdown = True
         else:
-            self._previous, self._current = self._current, w / beta
+            self._previous, self._current = self._current, settle(w / beta)
         return True
 
     @property
@@ -118,6 +118,6 @@ class LowMemoryProcess:
         total = weights[0] * current
         for j in range(k - 1):
             w, _ = self._advance(previous, current, j, self.alphas[j])
-            previous, current = current, w / self.betas[j]
-            total = total + weights[j + 1] * current
+            previous, current = current, settle(w / self.betas[j])
+            total = settle(total + weights[j + 1] * current)
         return total

@@ -102,7 +102,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_vector, norm, real_dtype, to_float
+from ._backend import as_vector, norm, real_dtype, settle, to_float
 from ._chebyshev_definite import InverseExpansion, expand_inverse
 from ._chebyshev_expansion import Expansion, plan
 from ._chebyshev_interval import (
@@ -385,11 +385,13 @@ def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
         return (H.matvec(H.matvec(v) * inverse) * inverse + (mu - center) * v) / half_width
 
     coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
+    g = settle(g)
     x = (coefficients[0] / 2) * g
     previous, current = g, g
     for j in range(1, len(coefficients)):
-        following = mapped(current) if j == 1 else 2 * mapped(current) - previous
-        x = x + coefficients[j] * following
+        # Settled (Dask: persisted) so each step's graph starts from stored vectors.
+        following = settle(mapped(current) if j == 1 else 2 * mapped(current) - previous)
+        x = settle(x + coefficients[j] * following)
         previous, current = current, following
     # One synchronisation after the loop: growth beyond 1 means a T_j left [-1, 1].
     g_norm = to_float(norm(xp, g))

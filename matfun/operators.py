@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, namespace, result_float_dtype
+from ._backend import all_finite, namespace, result_float_dtype, settle
 from ._operator_forms import (
     dense_apply,
     is_array,
@@ -169,7 +169,9 @@ class Operator:
         if not self._counted:
             return self._apply(v)
         self._counter.add()
-        result = self._apply(v)
+        # Lazy arrays (Dask): persisted once here, so the finiteness check below and the
+        # caller share one evaluation of the user's matvec.
+        result = settle(self._apply(v))
         return self._validate(v, result) if self.check else result
 
     __matmul__ = matvec

@@ -198,7 +198,9 @@ def _certify_operator(H: Operator, like: Any, *, method: str, failure_probabilit
     (instead of by ``slack``).
     """
     if method == "auto":
-        method = "eigh" if H.array is not None and H.size <= _EIGH_UP_TO else "lanczos"
+        dense = H.array is not None and H.size <= _EIGH_UP_TO
+        # Dask has no eigh: its dense matrices are certified by matvecs like any operator.
+        method = "eigh" if dense and hasattr(namespace(H.array).linalg, "eigh") else "lanczos"
     if method == "eigh":
         if H.array is None:
             raise TypeError("method='eigh' needs a dense matrix; use method='lanczos'")

@@ -164,7 +164,7 @@ def test_signatures_show_defaults_as_written(built):
 
 EXAMPLE_PAGES = [
     "getting_started", "accelerators", "fast_methods", "oracle", "backends",
-    "testing_your_implementation", "training",
+    "testing_your_implementation", "training", "dask",
     pytest.param("optimisers", marks=pytest.mark.slow),  # trains an MLP for 100 steps (~7 s)
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
