@@ -83,3 +83,19 @@ def pytest_pyfunc_call(pyfuncitem):
         return (yield)
     finally:
         test._hypothesis_internal_use_settings = full
+
+
+# The accelerators' batch tables change shape at every column, and JAX compiles a kernel
+# per shape: their JAX runs cost about ten times NumPy's (about 150 s of the suite on
+# 2 cores). The default run keeps JAX for all of matfun and for the accelerator streams
+# (what the series uses); the batch tables' JAX runs are in the slow tier (`-m slow`).
+_JAX_IN_DEFAULT_RUN = {"test_epsilon_stream.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (callspec is not None and callspec.params.get("xp") == "jax"
+                and item.path.parent.name == "accel"
+                and item.path.name not in _JAX_IN_DEFAULT_RUN):
+            item.add_marker(pytest.mark.slow)
