@@ -27,7 +27,8 @@ PAGES = [
     "backends", "optimisers", "training", "notebooks", "benchmark_results", "api/index",
     "api/matfun", "api/operators", "api/scaling", "api/exact", "api/testing",
     "api/spectrum", "api/lanczos", "api/chebyshev", "api/optim", "api/problems", "api/accel",
-    "testing_your_implementation",
+    "testing_your_implementation", "optim_torch", "optim_optax", "dask",
+    "bench_overhead",
 ]
 
 
