@@ -186,3 +186,22 @@ def test_series_partial_sums_are_settled(problem):
     # The callback gets the sum in the caller's units: one multiplication (a task per
     # chunk) on top of the persisted chunks, two for s_0 = c_0 pi g of each (re)start.
     assert max(sizes) <= 3 * (N // CHUNK), sizes
+
+
+def test_definite_chebyshev_graph_does_not_grow(problem):
+    """Chebyshev on a certified definite H (the expansion in H): vectors are settled too."""
+    H, g, _ = problem
+    H_plus = H @ H  # positive definite, |lambda| in [1, 1.44]: the definite expansion applies
+    w, v = np.linalg.eigh(H_plus)
+    exact = v @ ((v.T @ g) / w)  # (H_+^2)^(-1/2) g = H_+^(-1) g, independent of the library
+    with dask.config.set(scheduler="threads"):
+        H_d = da.from_array(H_plus, chunks=(CHUNK, N)).persist()
+        g_d = da.from_array(g, chunks=CHUNK).persist()
+        matvec = GraphRecorder(H_d)
+        x_d, info_d = matfun.inv_sqrt(matvec, g_d, method="chebyshev", rtol=RTOL,
+                                      full_output=True)
+        x_d = x_d.compute()
+    assert info_d.details.variable == "H" and info_d.converged
+    np.testing.assert_allclose(x_d, exact, rtol=0, atol=10 * RTOL * np.linalg.norm(exact))
+    # Every vector handed to the matvec starts from persisted chunks (as in the H^2 form).
+    assert max(matvec.sizes) <= 40, matvec.sizes
