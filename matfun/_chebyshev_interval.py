@@ -54,22 +54,24 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
     failure = 0.0
     need_lower = lo is None and mu == 0.0
     sign = 0
-    if hi is None and scale == "frobenius":
+    frobenius = hi is None and scale == "frobenius"
+    upper = None
+    if frobenius:
         if H.array is None:
             raise TypeError("scale='frobenius' needs a dense matrix operator; use 'certified'")
         upper = _frobenius(H.array)
         sources[1] = "frobenius"
-    elif hi is None or need_lower:
+    if (hi is None and not frobenius) or need_lower:  # the lower end is certified either way
         budget = min(10_000, 50 * H.size) if max_matvecs is None else max_matvecs
         certificate = _certify_operator(H, g, method="auto", failure_probability=probability,
                                         budget=budget, slack=2.0, seed=0,
                                         cost=_solve_cost(mu, lo, need_lower and hi is None,
                                                          need_lower, rtol))
         failure = certificate.failure_probability
-        upper = certificate.upper
         if need_lower and hi is None:
             sign = certificate.sign
-        if hi is None:
+        if hi is None and not frobenius:
+            upper = certificate.upper
             sources[1] = certificate.certificate
         if need_lower:
             sources[0] = certificate.certificate
@@ -83,8 +85,6 @@ def interval_in_units(H: Operator, g: Any, mu: float, lo: float | None, hi: floa
             raise ChebyshevIntervalError(
                 f"no upper bound on |lambda(H)| could be certified within {budget} matvecs; "
                 "pass interval=(lo, hi) or scale=<number>")
-    else:
-        upper = None
     if hi is not None:
         s = power_of_two(math.sqrt(hi))
         hi_s = hi / s / s

@@ -126,6 +126,17 @@ def test_default_interval_is_certified(dense):
     assert info.growth <= 1.0 + 1e-6
 
 
+def test_frobenius_upper_end_with_a_certified_lower_end():
+    """scale="frobenius" without damping or interval: the lower end is still certified."""
+    H, eigenvalues, q = indefinite(40, 5, 10.0)
+    g = np.random.default_rng(5).standard_normal(40)
+    x, info = chebyshev_inv_sqrt(H, g, scale="frobenius", rtol=1e-8, full_output=True)
+    assert info.hi_source == "frobenius" and info.lo_source == "eigh"
+    # ||H||_F^2 >= lambda_max^2 = 100; the lower end at most lambda_min^2 = 1.
+    assert info.interval[0] <= 1.0 * (1 + 1e-12) and info.interval[1] >= 100.0
+    assert info.converged and relative_error(x, exact(q, eigenvalues, g)) <= 1e-8
+
+
 def test_krylov_certificate_on_a_large_operator():
     n, kappa = 3000, 20.0
     rng = np.random.default_rng(5)
