@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._backend import namespace, norm, to_float
+from ._backend import is_lazy, namespace, norm, to_float
 from ._validation import power_of_two
 from .errors import SeriesRangeError
 from .operators import Operator
@@ -54,7 +54,7 @@ def scaled_operator(op: Operator, unit: float, g: Any = None, product: Any = Non
 
     def recipe(base: Operator) -> Any:
         def apply(v: Any) -> Any:
-            if cache["vector"] is not None and v is cache["vector"]:
+            if cache["vector"] is not None and _same_vector(v, cache["vector"]):
                 result = cache["product"]
                 cache["vector"] = cache["product"] = None
             else:
@@ -77,7 +77,7 @@ def unscaled_products(op: Operator, g: Any, product: Any, squared: bool) -> Oper
 
     def recipe(base: Operator) -> Any:
         def inner(v: Any) -> Any:
-            if cache["vector"] is not None and v is cache["vector"]:
+            if cache["vector"] is not None and _same_vector(v, cache["vector"]):
                 result = cache["product"]
                 cache["vector"] = cache["product"] = None
                 return result
@@ -86,6 +86,11 @@ def unscaled_products(op: Operator, g: Any, product: Any, squared: bool) -> Oper
         return (lambda v: base.matvec(inner(v))) if squared else inner
 
     return op._derived(recipe, f"({op.name})^2" if squared else op.name)
+
+
+def _same_vector(v: Any, w: Any) -> bool:
+    """``v is w``, or for Dask the same keys (``settle`` returns a new object of them)."""
+    return v is w or (is_lazy(v) and is_lazy(w) and v.name == w.name)
 
 
 def log2_unit(unit: float) -> int:

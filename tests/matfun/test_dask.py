@@ -205,3 +205,22 @@ def test_definite_chebyshev_graph_does_not_grow(problem):
     np.testing.assert_allclose(x_d, exact, rtol=0, atol=10 * RTOL * np.linalg.norm(exact))
     # Every vector handed to the matvec starts from persisted chunks (as in the H^2 form).
     assert max(matvec.sizes) <= 40, matvec.sizes
+
+
+def test_series_reuses_the_first_product(problem):
+    """The series spends the matvecs NumPy spends: A g from the scale probe is reused.
+
+    (Persisting g gives a new Dask array object of the same keys; the probe's product
+    must still be recognised.)
+    """
+    H, g, _ = problem
+    with dask.config.set(scheduler="threads"):
+        H_d = da.from_array(H, chunks=(CHUNK, N)).persist()
+        g_d = da.from_array(g, chunks=CHUNK).persist()
+        matvec = GraphRecorder(H_d)
+        _, info_d = matfun.inv_sqrt(matvec, g_d, method="series", rtol=RTOL, full_output=True)
+    numpy_calls = []
+    _, info = matfun.inv_sqrt(lambda v: numpy_calls.append(1) or H @ v, g, method="series",
+                              rtol=RTOL, full_output=True)
+    assert len(matvec.sizes) == info_d.matvecs
+    assert info_d.matvecs == info.matvecs == len(numpy_calls)
