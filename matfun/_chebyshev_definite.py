@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._backend import norm, settle, to_float
+from ._chebyshev_expansion import chebyshev_sum
 from .operators import Operator
 
 __all__ = ["InverseExpansion", "expand_inverse"]
@@ -74,16 +74,4 @@ def expand_inverse(xp: Any, H: Operator, g: Any, factor: float, a: float, b: flo
     def mapped(v):  # (factor H - m) v / h: one matvec
         return (H.matvec(v) * factor - center * v) / half_width
 
-    g = settle(g)
-    x = (coefficients[0] / 2) * g
-    previous, current = g, g
-    for j in range(1, len(coefficients)):
-        # Settled (Dask: persisted) so each step's graph starts from stored vectors.
-        following = settle(mapped(current) if j == 1 else 2 * mapped(current) - previous)
-        x = settle(x + coefficients[j] * following)
-        previous, current = current, following
-    g_norm = to_float(norm(xp, g))
-    growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
-    if not math.isfinite(growth):
-        growth = math.inf
-    return x, growth, to_float(norm(xp, x))
+    return chebyshev_sum(xp, mapped, g, coefficients)

@@ -26,8 +26,12 @@ Both are proven in exact arithmetic; the float64 DCT's own rounding (about
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+from ._backend import norm, settle, to_float
 
 __all__ = ["Expansion", "plan"]
 
@@ -125,3 +129,28 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
                 chosen = int(candidate)
                 break
     return coefficients[: chosen + 1], chosen, float(bound(chosen)), theory
+
+
+def chebyshev_sum(xp: Any, mapped: Callable[[Any], Any], g: Any,
+                  coefficients: list[float]) -> tuple[Any, float, float]:
+    r"""``(x, growth, ||x||)``: ``x = (c_0/2) g + sum_j c_j T_j(L) g`` by the recurrence.
+
+    ``mapped(v)`` applies the affine map ``L`` of the operator onto ``[-1, 1]``;
+    ``T_{j+1}(L) g = 2 L T_j(L) g - T_{j-1}(L) g``. ``growth`` is
+    ``max(||T_d g||, ||T_{d-1} g||) / ||g||`` (inf if not finite): above 1 means a
+    ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. Vectors are settled
+    (Dask: persisted) at each step, so each step's graph starts from stored vectors;
+    one synchronisation after the loop.
+    """
+    g = settle(g)
+    x = (coefficients[0] / 2) * g
+    previous, current = g, g
+    for j in range(1, len(coefficients)):
+        following = settle(mapped(current) if j == 1 else 2 * mapped(current) - previous)
+        x = settle(x + coefficients[j] * following)
+        previous, current = current, following
+    g_norm = to_float(norm(xp, g))
+    growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
+    if not math.isfinite(growth):
+        growth = math.inf
+    return x, growth, to_float(norm(xp, x))

@@ -102,9 +102,9 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_vector, norm, real_dtype, settle, to_float
+from ._backend import as_vector, norm, real_dtype, to_float
 from ._chebyshev_definite import InverseExpansion, expand_inverse
-from ._chebyshev_expansion import Expansion, plan
+from ._chebyshev_expansion import Expansion, chebyshev_sum, plan
 from ._chebyshev_interval import (
     SCALES,
     ChebyshevIntervalError,
@@ -385,17 +385,4 @@ def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
         return (H.matvec(H.matvec(v) * inverse) * inverse + (mu - center) * v) / half_width
 
     coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
-    g = settle(g)
-    x = (coefficients[0] / 2) * g
-    previous, current = g, g
-    for j in range(1, len(coefficients)):
-        # Settled (Dask: persisted) so each step's graph starts from stored vectors.
-        following = settle(mapped(current) if j == 1 else 2 * mapped(current) - previous)
-        x = settle(x + coefficients[j] * following)
-        previous, current = current, following
-    # One synchronisation after the loop: growth beyond 1 means a T_j left [-1, 1].
-    g_norm = to_float(norm(xp, g))
-    growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
-    if not math.isfinite(growth):
-        growth = math.inf
-    return x, growth, to_float(norm(xp, x))
+    return chebyshev_sum(xp, mapped, g, coefficients)
