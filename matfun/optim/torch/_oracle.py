@@ -121,15 +121,7 @@ class ClosureOracle:
             if "does not require grad" in str(error) and not with_graph:
                 raise ValueError(_NO_BACKWARD) from error
             raise
-        if not isinstance(loss, torch.Tensor):
-            raise TypeError(f"closure must return the loss as a torch.Tensor, got "
-                            f"{type(loss).__name__}")
-        if loss.numel() != 1:
-            raise ValueError(f"closure must return a scalar loss, got shape "
-                             f"{tuple(loss.shape)}")
-        if not loss.is_floating_point():
-            raise TypeError(f"closure returned a loss of dtype {loss.dtype}; expected a "
-                            "real floating scalar")
+        _check_loss(loss, "closure")
         if with_graph and not loss.requires_grad:
             raise ValueError("the loss returned by closure does not require grad: it was "
                              "computed under torch.no_grad(), detached, or does not depend "
@@ -220,15 +212,7 @@ class FunctionalOracle(ClosureOracle):
 
     def _function(self, w: Any) -> Any:
         loss = self.loss_fn(*self._chunks(w))
-        if not isinstance(loss, torch.Tensor):
-            raise TypeError(f"loss_fn must return the loss as a torch.Tensor, got "
-                            f"{type(loss).__name__}")
-        if loss.numel() != 1:
-            raise ValueError(f"loss_fn must return a scalar loss, got shape "
-                             f"{tuple(loss.shape)}")
-        if not loss.is_floating_point():
-            raise TypeError(f"loss_fn returned a loss of dtype {loss.dtype}; expected a "
-                            "real floating scalar")
+        _check_loss(loss, "loss_fn")
         return loss.reshape(())
 
     def _differentiate(self, x: Any) -> None:
@@ -260,3 +244,15 @@ class FunctionalOracle(ClosureOracle):
             return torch.func.jvp(first, (w,), (u,))[1]
 
         return torch.func.jvp(second, (x,), (u,))[1].detach()
+
+
+def _check_loss(loss: Any, source: str) -> None:
+    """Refuse a loss from ``source`` ("closure" or "loss_fn") that is not a real scalar tensor."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"{source} must return the loss as a torch.Tensor, got "
+                        f"{type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(f"{source} must return a scalar loss, got shape {tuple(loss.shape)}")
+    if not loss.is_floating_point():
+        raise TypeError(f"{source} returned a loss of dtype {loss.dtype}; expected a "
+                        "real floating scalar")
