@@ -304,7 +304,8 @@ def kfac_train(
 
     Examples
     --------
-    Needs kfac-jax; the same example, with its output, is in ``docs/training.md``.
+    Needs kfac-jax, so the doctests skip it; ``docs/training.md`` has a run on real data
+    that the documentation tests execute where kfac-jax is installed.
 
     >>> import numpy as np
     >>> from matfun.optim.problems import mlp_regressor
