@@ -176,7 +176,8 @@ def fuzz(count: int, seed: int) -> dict:
                 x, info = matfun.lanczos_apply(np.diag(eigenvalues * scale_h), g * scale_g,
                                                name, rtol=rtol, bounds=bounds,
                                                full_output=True)
-            except (matfun.lanczos.SingularFunctionError, OverflowError, FloatingPointError):
+            except (matfun.lanczos.SingularFunctionError, matfun.errors.ResultRangeError,
+                    OverflowError, FloatingPointError):
                 continue  # the answer is out of range: refused, not wrong
             # x / (scale_g scale_h^degree) in two halves (the factor may be out of range)
             log2_factor = np.log2(scale_g) + degree * np.log2(scale_h)

@@ -15,11 +15,11 @@ import numpy as np
 from array_api_compat import device as array_device
 
 from ._lanczos import LanczosProcess
-from ._lanczos_checks import Check
+from ._lanczos_checks import Check, Stopping
 from ._validation import check_real, positive_integer
 
-__all__ = ["assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
-           "halfway", "relative_target", "spacing"]
+__all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
+           "crossing", "halfway", "relative_target", "spacing"]
 
 _EVERY_STEP_UNTIL = 32
 
@@ -110,11 +110,83 @@ def check_budget(max_matvecs: int | None, size: int) -> int:
 def halfway(previous: Check, latest: Check, limit: float) -> int:
     """Half the steps the screened bound's geometric rate needs to reach ``limit``.
 
-    0 when it does not decrease; at most ``k // 4`` (a bound can drop faster later,
+    0 when it does not decrease; at most ``k // 8`` (a bound can drop faster later,
     when a Ritz value settles: waiting half the prediction keeps the overshoot small).
     """
     if not (0 < latest.bound < previous.bound and math.isfinite(previous.bound)):
         return 0
     rate = math.log(previous.bound / latest.bound) / (latest.steps - previous.steps)
     needed = math.log(latest.bound / limit) / rate if latest.bound > limit else 0.0
-    return int(min(needed / 2, latest.steps // 4))
+    return int(min(needed / 2, latest.steps // 8))
+
+
+def crossing(earlier: tuple[int, float], later: tuple[int, float], value: float,
+             limit: float) -> int | None:
+    """Steps until ``value`` (now) reaches ``limit`` at the geometric rate of two points.
+
+    ``earlier`` and ``later`` are ``(steps, estimate)``; ``None`` when they do not show
+    a decrease (no rate to extrapolate).
+    """
+    (k0, e0), (k1, e1) = earlier, later
+    if not (k1 > k0 and 0 < e1 < e0 and math.isfinite(e0)) or not 0 < limit < value < math.inf:
+        return None
+    rate = math.log(e0 / e1) / (k1 - k0)
+    return math.ceil(math.log(value / limit) / rate)
+
+
+class Cadence:
+    """When the next check of a run comes, and how much of it to compute first.
+
+    Every decision depends on ``k``, ``n`` and the checks' values only (deterministic).
+
+    * A spoilt check (or one screened out by its guard) is retried at the next step
+      (spikes often alternate with clean steps); a second one in a row falls back to
+      the cadence. A first hit is confirmed at the next step.
+    * Otherwise every :func:`spacing` steps, pushed back while the screened bound falls
+      steadily (:func:`halfway`), pulled in after a clean miss to where the estimate's
+      geometric trend (else the bound's) meets the tolerance (:func:`crossing`).
+    * The Ritz-value screen is skipped after a full check whose bound already passed
+      it (the guard screen still runs).
+    """
+
+    def __init__(self, stopping: Stopping, size: int) -> None:
+        self.stopping = stopping
+        self.size = size
+        self.spoilt = 0
+        self.previous: Check | None = None  # the last check not spoilt
+
+    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
+        """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
+        screen = self.stopping.screen(tol, steps)
+        last = self.previous
+        if screen is not None and last is not None and not last.screened and \
+                last.bound <= screen[1]:
+            return screen[0], math.inf, screen[2]
+        return screen
+
+    def wait(self, latest: Check, tol: float) -> int:
+        """Steps from ``latest`` (not a stop) to the next check."""
+        stopping = self.stopping
+        clean = stopping.is_clean(latest, tol)
+        self.spoilt = 0 if (latest.screened and not latest.spoilt) or clean else \
+            self.spoilt + 1
+        retry = self.spoilt == 1 or stopping.hits > 0
+        step = 1 if retry else spacing(latest.steps, self.size)
+        previous = self.previous
+        if latest.screened and not latest.spoilt and previous is not None and \
+                previous.screened:
+            screen = stopping.screen(tol, 0)
+            step = max(step, halfway(previous, latest, screen[1] if screen else tol))
+        elif not retry and clean and stopping.clean and stopping.clean[-1] is latest:
+            wait = None
+            if len(stopping.clean) > 1:
+                wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
+                                (latest.steps, stopping.estimates[-1]),
+                                stopping.estimates[-1], tol)
+            if wait is None and previous is not None:
+                wait = crossing((previous.steps, previous.bound),
+                                (latest.steps, latest.bound), stopping.estimates[-1], tol)
+            step = min(step, max(1, wait or step))
+        if not latest.spoilt:
+            self.previous = latest
+        return step

@@ -115,14 +115,13 @@ from ._lanczos import LanczosProcess, largest_magnitude
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
 from ._lanczos_frame import (
+    Cadence,
     assemble,
     check_bounds,
     check_budget,
     check_ritz_values,
     extremes,
-    halfway,
     relative_target,
-    spacing,
 )
 from ._lanczos_low_memory import LowMemoryProcess
 from ._validation import check_tolerances
@@ -368,35 +367,27 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         return (0.0 * g, info) if full_output else 0.0 * g
     process = (LanczosProcess if memory == "full" else LowMemoryProcess)(H, g)
     homogeneous = function.degree is not None
-    stopping = Stopping(bounds is not None)
+    stopping = Stopping(bounds is not None, function.bound is not None)
     latest, target = None, rtol
 
     def earlier(steps: int) -> Check:
-        return evaluate(process, function, bounds, homogeneous, steps=steps)
+        return evaluate(process, function, bounds, homogeneous,
+                        stopping.reference_screen(target), steps=steps)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
-    next_check, spoilt = (1 if bounds is not None else MIN_STEPS), 0
-    previous = None
+    next_check = 1 if bounds is not None else MIN_STEPS
+    cadence = Cadence(stopping, H.size)
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
         latest = evaluate(process, function, bounds, homogeneous,
-                          stopping.screen(target, process.steps))
+                          cadence.screen(target, process.steps))
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
             break
-        # A spoilt check is retried at once (spikes often alternate with clean steps);
-        # a second spoilt one in a row falls back to the cadence (each check is O(k^2)).
-        # A first hit is confirmed at the next step.
-        spoilt = 0 if latest.screened or stopping.is_clean(latest, target) else spoilt + 1
-        retry = spoilt == 1 or stopping.hits > 0
-        step = 1 if retry else spacing(process.steps, H.size)
-        if latest.screened and previous is not None and previous.screened:
-            step = max(step, halfway(previous, latest, stopping.screen(target, 0)[1]))
-        previous = latest
-        next_check = process.steps + step
+        next_check = process.steps + cadence.wait(latest, target)
     if latest is None or latest.screened or latest.steps != process.steps:
         latest = evaluate(process, function, bounds, homogeneous)
         check_ritz_values(latest, bounds, process)
