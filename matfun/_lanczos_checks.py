@@ -286,8 +286,9 @@ class Stopping:
         """``||y_k - y_j|| / ||y_k||`` against a clean ``y_j``, ``k - k//8 <= j <= k - d``.
 
         ``d = max(1, k // 16)``: the latest clean check or reference already computed in
-        ``[k - d - max(2, k // 128), k - d]``, else the iterate of step ``k - d`` (or ``k - d - 1`` if that one is
-        spoilt), evaluated from the leading block of ``T_k`` and kept for later checks.
+        ``[k - d - max(2, k // 128), k - d]``, else the iterate of step ``k - d`` (or
+        ``k - d - 1`` if that one is spoilt), evaluated from the leading block of ``T_k``
+        and kept for later checks.
         """
         target = check.steps - max(1, check.steps // _LAG_DIVISOR)
         if target < 1:
