@@ -119,7 +119,7 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
                 process: LanczosProcess, homogeneous: bool) -> tuple[np.ndarray, float]:
     """``(Ritz values next to a pole, the weight ||g|| ||f u_1|| of the unreliable ones)``.
 
-    The two Ritz values on either side of each pole (a Sturm count places the pole,
+    The Ritz value on either side of each pole (a Sturm count places the pole,
     bisection -- LAPACK ``stebz`` -- finds them, inverse iteration -- ``stein`` -- their
     vectors, ``O(j)`` each) get the full check's test (``|theta - pole| <= max(beta_j
     |u_j|, floor)``). They are a subset of the pairs the full check examines, so the
@@ -135,7 +135,7 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
     for pole in function.poles:
         centre = pole if homogeneous else pole / s
         below = _count_below(alphas, betas, centre)
-        low, high = max(1, below - 1), min(j, below + 2)
+        low, high = max(1, below), min(j, below + 1)
         count, theta, block, split, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, low,
                                                          high, 0.0, "B")
         if info != 0 or count == 0:
