@@ -107,17 +107,20 @@ def check_budget(max_matvecs: int | None, size: int) -> int:
     return positive_integer(max_matvecs, "max_matvecs")
 
 
-def halfway(previous: Check, latest: Check, limit: float) -> int:
-    """Half the steps the screened bound's geometric rate needs to reach ``limit``.
+def halfway(earlier: tuple[int, float], later: tuple[int, float], limit: float,
+            now: int) -> int:
+    """Half the steps the bound's geometric rate needs to reach ``limit``, from ``now``.
 
-    0 when it does not decrease; at most ``k // 8`` (a bound can drop faster later,
-    when a Ritz value settles: waiting half the prediction keeps the overshoot small).
+    ``earlier`` and ``later`` are ``(steps, bound)`` of two checks; 0 when the bound
+    does not decrease; at most ``now // 8`` (a bound can drop faster later, when a Ritz
+    value settles: waiting half the prediction keeps the overshoot small).
     """
-    if not (0 < latest.bound < previous.bound and math.isfinite(previous.bound)):
+    (k0, b0), (k1, b1) = earlier, later
+    if not (k1 > k0 and 0 < b1 < b0 and math.isfinite(b0)):
         return 0
-    rate = math.log(previous.bound / latest.bound) / (latest.steps - previous.steps)
-    needed = math.log(latest.bound / limit) / rate if latest.bound > limit else 0.0
-    return int(min(needed / 2, latest.steps // 8))
+    rate = math.log(b0 / b1) / (k1 - k0)
+    needed = math.log(b1 / limit) / rate if b1 > limit else 0.0
+    return int(max(0.0, min(needed / 2 - (now - k1), now // 8)))
 
 
 def crossing(earlier: tuple[int, float], later: tuple[int, float], value: float,
@@ -142,9 +145,11 @@ class Cadence:
     * A spoilt check (or one screened out by its guard) is retried at the next step
       (spikes often alternate with clean steps); a second one in a row falls back to
       the cadence. A first hit is confirmed at the next step.
-    * Otherwise every :func:`spacing` steps, pushed back while the screened bound falls
-      steadily (:func:`halfway`), pulled in after a clean miss to where the estimate's
-      geometric trend (else the bound's) meets the tolerance (:func:`crossing`).
+    * Otherwise every :func:`spacing` steps, pushed back while no stop is possible (a
+      screened or spoilt check, or a bound above the screen) by half the steps the
+      trend of the last two known bounds needs to meet the screen (:func:`halfway`),
+      pulled in after a clean miss to where the estimate's geometric trend (else the
+      bound's) meets the tolerance (:func:`crossing`).
     * The Ritz-value screen is skipped after a full check whose bound already passed
       it (the guard screen still runs).
     """
@@ -154,6 +159,7 @@ class Cadence:
         self.size = size
         self.spoilt = 0
         self.previous: Check | None = None  # the last check not spoilt
+        self.bounds: list[tuple[int, float]] = []  # (steps, bound) of checks not spoilt
 
     def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
         """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
@@ -173,10 +179,15 @@ class Cadence:
         retry = self.spoilt == 1 or stopping.hits > 0
         step = 1 if retry else spacing(latest.steps, self.size)
         previous = self.previous
-        if latest.screened and not latest.spoilt and previous is not None and \
-                previous.screened:
-            screen = stopping.screen(tol, 0)
-            step = max(step, halfway(previous, latest, screen[1] if screen else tol))
+        if not latest.spoilt and math.isfinite(latest.bound) and latest.bound > 0:
+            self.bounds.append((latest.steps, latest.bound))
+        screen = stopping.screen(tol, 0)
+        limit = screen[1] if screen is not None and math.isfinite(screen[1]) else tol
+        far = latest.screened or (math.isfinite(latest.bound) and latest.bound > limit)
+        if not retry and far and len(self.bounds) > 1:
+            # Nothing can stop before the bound meets the screen: wait half the steps
+            # its trend predicts (a spoilt check has no bound: the last two known).
+            step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
         elif not retry and clean and stopping.clean and stopping.clean[-1] is latest:
             wait = None
             if len(stopping.clean) > 1:
