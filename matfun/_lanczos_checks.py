@@ -25,6 +25,7 @@ SETTLED = 0.1
 _GROWTH = 1.5
 _LAG_DIVISOR = 16
 _FRESH_DIVISOR = 128
+_REFERENCE_TRIES = 3
 # A screened check (Ritz values only) skips the eigenvectors while its bound exceeds the
 # tolerance by this factor (the size ||y|| it uses is the previous full check's, at most
 # k / 2 steps old). A stop needs bound <= tol under both rules (the heuristic estimate is
@@ -216,6 +217,8 @@ class Stopping:
         self.bounded = bounded
         self.screened = screened  # False: f has no bound, a screen could never pass
         self.references: dict[int, Check] = {}  # lag references from leading blocks
+        self.partial: set[int] = set()  # steps of clean checks recorded without the lag
+        self._earlier: Callable[..., Check] | None = None
         self.clean: list[Check] = []
         self.estimates: list[float] = []
         self.hits = 0
@@ -250,7 +253,7 @@ class Stopping:
             return None
         return self.sizes[-1][1], math.inf, tol
 
-    def update(self, check: Check, tol: float, earlier: Callable[[int], Check]) -> bool:
+    def update(self, check: Check, tol: float, earlier: Callable[..., Check]) -> bool:
         """Record ``check`` (its relative target ``tol``); True when the run may stop.
 
         ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
@@ -268,6 +271,17 @@ class Stopping:
             return self.stopped
         if not self.is_clean(check, tol):
             return False
+        self._earlier = earlier
+        if math.isfinite(check.bound) and check.bound > tol:
+            # No hit is possible (the estimate is at least the bound): the lag, and the
+            # reference it may need, are left out and the bound recorded. A later hit
+            # has estimate <= tol < this bound, so its growth test reads the same; the
+            # lag is computed if this check is returned (:meth:`outcome`).
+            self.clean.append(check)
+            self.estimates.append(check.bound)
+            self.partial.add(check.steps)
+            self.hits, self.stopped = 0, False
+            return False
         lagged, reference = self._lagged_change(check, earlier, tol)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
@@ -281,14 +295,15 @@ class Stopping:
         self.stopped = self.hits >= CONSECUTIVE
         return self.stopped
 
-    def _lagged_change(self, check: Check, earlier: Callable[[int], Check], tol: float
+    def _lagged_change(self, check: Check, earlier: Callable[..., Check], tol: float
                        ) -> tuple[float, Check | None]:
         """``||y_k - y_j|| / ||y_k||`` against a clean ``y_j``, ``k - k//8 <= j <= k - d``.
 
         ``d = max(1, k // 16)``: the latest clean check or reference already computed in
-        ``[k - d - max(2, k // 128), k - d]``, else the iterate of step ``k - d`` (or
-        ``k - d - 1`` if that one is spoilt), evaluated from the leading block of ``T_k``
-        and kept for later checks.
+        ``[k - d - max(2, k // 128), k - d]``, else the first clean iterate of steps
+        ``k - d, k - d - 1, ..., k - d - 3`` (in the window), evaluated from the leading
+        block of ``T_k`` and kept for later checks, else (all spoilt) that of ``k - d``.
+        ``earlier(j, False)`` evaluates without the guard screen.
         """
         target = check.steps - max(1, check.steps // _LAG_DIVISOR)
         if target < 1:
@@ -302,11 +317,15 @@ class Stopping:
             self.is_clean(c, tol)]
         reference = max(known, key=lambda c: c.steps, default=None)
         if reference is None:
-            for j in (target, target - 1) if target > 1 else (target,):
+            # Clean references are sought down the window (a spoilt one costs only its
+            # guard screen); if none of the first few is, the full iterate of k - d.
+            for j in range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1):
                 reference = self.references.get(j) or earlier(j)
                 self.references[j] = reference
                 if self.is_clean(reference, tol):
                     break
+            else:
+                reference = earlier(target, False)
         if reference.coefficients is None:
             return math.inf, reference
         difference = check.coefficients.copy()
@@ -330,7 +349,11 @@ class Stopping:
             return (latest if latest.coefficients is not None else None), "max_matvecs", \
                 math.inf
         best = int(np.argmin(self.estimates)) if self.bounded else len(self.clean) - 1
-        return self.clean[best], "max_matvecs", self.estimates[best]
+        chosen, estimate = self.clean[best], self.estimates[best]
+        if chosen.steps in self.partial:
+            lagged, _ = self._lagged_change(chosen, self._earlier, tol)
+            estimate = max(lagged, estimate)
+        return chosen, "max_matvecs", estimate
 
 
 def _settled(check: Check, reference: Check) -> bool:

@@ -392,9 +392,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     stopping = Stopping(bounds is not None, function.bound is not None)
     latest, target = None, rtol
 
-    def earlier(steps: int) -> Check:
-        return evaluate(process, function, bounds, homogeneous,
-                        stopping.reference_screen(target), steps=steps)
+    def earlier(steps: int, screened: bool = True) -> Check:
+        screen = stopping.reference_screen(target) if screened else None
+        return evaluate(process, function, bounds, homogeneous, screen, steps=steps)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
@@ -415,6 +415,16 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         stopping.update(latest, target, earlier)
+        # A spoilt last step: the one or two before it (leading blocks, no matvec), so
+        # that the budget's end returns a recent clean iterate, as checking every step.
+        candidate = latest
+        for steps in range(latest.steps - 1, max(latest.steps - 3, 0), -1):
+            if stopping.stopped or process.breakdown or stopping.is_clean(candidate, target):
+                break
+            if not stopping.clean or stopping.clean[-1].steps < steps:
+                candidate = evaluate(process, function, bounds, homogeneous, steps=steps)
+                stopping.update(candidate, relative_target(candidate, rtol, atol, process,
+                                                           function), earlier)
     chosen, status, error = stopping.outcome(latest, process.breakdown, target)
     shown = latest if chosen is None else chosen
 

@@ -165,3 +165,22 @@ def test_results_are_deterministic():
     x1, info1 = lanczos_apply(H, g, "inv_abs", full_output=True)
     x2, info2 = lanczos_apply(H, g, "inv_abs", full_output=True)
     assert info1 == info2 and np.array_equal(x1, x2)
+
+
+@pytest.mark.parametrize("budget", [200, 231, 260])
+def test_budget_end_reports_the_rules_estimate(monkeypatch, budget):
+    # A clean check whose bound exceeds the tolerance is recorded without its lag (no
+    # hit is possible); if the budget ends there, the returned estimate must still be
+    # the rule's max(lag, bound), as checking every step fully reports it.
+    H, _, _ = indefinite(300, 11, 100.0)
+    g = np.random.default_rng(12).standard_normal(300)
+    _, scheduled = lanczos_apply(H, g, "inv_abs", rtol=1e-10, max_matvecs=budget,
+                                 full_output=True)
+    with monkeypatch.context() as patch:
+        every_step(patch)
+        _, every = lanczos_apply(H, g, "inv_abs", rtol=1e-10, max_matvecs=budget,
+                                 full_output=True)
+    assert scheduled.status == every.status == "max_matvecs"
+    assert scheduled.steps == every.steps
+    assert math.isfinite(every.error_estimate) and every.error_estimate > 1e-10
+    assert scheduled.error_estimate == pytest.approx(every.error_estimate, rel=1e-9)
