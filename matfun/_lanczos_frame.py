@@ -1,8 +1,9 @@
-"""The scaled frame of a Lanczos ``f(H) g`` run: checks at the door, targets, assembly.
+"""The frame of a Lanczos ``f(H) g`` run: checks at the door, targets, cadence, assembly.
 
 The process runs on ``H / s`` from ``g / d`` (:mod:`matfun._lanczos`); these helpers
 convert between that frame and the user's: the relative target of ``atol``, the
-Ritz values against the user's ``bounds``, and ``x = d s^p Q_k y`` at the end.
+Ritz values against the user's ``bounds``, and ``x = d s^p Q_k y`` at the end; and
+:class:`Cadence`, which steps are checked and how much of each check is computed.
 """
 
 from __future__ import annotations

@@ -100,9 +100,11 @@ two screens:
 
 Both use the last full check's ``||y||``, so a full check is forced when it is older
 than ``k / 2``; ``f`` without a bound has no bound screen. The lag's reference is an
-earlier full check or an iterate of a leading block, reused while it is within
-``max(2, k // 128)`` steps of ``k - d`` (an older one inflates the lagged change and
-delays the stop). Checks run every step from ``k = 10`` (1 with ``bounds``), then every
+earlier full check or an iterate of a leading block (the first clean one of
+``k - d, ..., k - d - 3``), reused while it is within ``max(2, k // 128)`` steps of
+``k - d`` (an older one inflates the lagged change and delays the stop); a clean check
+whose bound exceeds the tolerance cannot hit and skips the lag (computed only if the
+budget ends there, when a spoilt last step also tries the one or two before it). Checks run every step from ``k = 10`` (1 with ``bounds``), then every
 ``max(k // 32, 8 k / n)`` steps (overshoot below 4% for ``n >= 256``); a spoilt check,
 and a first hit, are checked again at the next step. While no stop is possible (a
 screened or spoilt check, a bound above the screen) the next check waits half the steps
