@@ -24,50 +24,64 @@ CONSECUTIVE = 2
 SETTLED = 0.1
 _GROWTH = 1.5
 _LAG_DIVISOR = 16
+_FRESH_DIVISOR = 128
+_REFERENCE_TRIES = 3
 # A screened check (Ritz values only) skips the eigenvectors while its bound exceeds the
-# tolerance by these factors (the size ||y|| it uses is the previous check's).
-_SCREEN_HEURISTIC = 1e2
-_SCREEN_BOUNDED = 4.0
+# tolerance by this factor (the size ||y|| it uses is the previous full check's, at most
+# k / 2 steps old). A stop needs bound <= tol under both rules (the heuristic estimate is
+# at least the bound), so the factor only covers the growth of ||y|| since that check.
+_SCREEN_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
 class Check:
     """The iterate after ``steps`` steps, in the basis: ``x = factor * Q_k coefficients``.
 
-    A *screened* check (``coefficients is None`` and ``screened``) computed only the
-    Ritz values and its bound, relative to the previous full check's ``||y||``.
+    A *screened* check (``coefficients is None`` and ``screened``) computed no
+    eigenvectors: its bound (relative to the previous full check's ``||y||``) was too
+    large to stop, or (``spoilt``) the Ritz pairs near a pole already weigh too much.
     """
 
     steps: int
     coefficients: np.ndarray | None
     guard: float
-    ritz: np.ndarray  # Ritz values of H / s
+    ritz: np.ndarray  # Ritz values of H / s (a screened check: those it computed)
     reliable_min: float  # smallest |theta| among pairs whose interval avoids the poles
     bound: float  # relative error bound or bound-type estimate (inf if none)
     screened: bool = False
+    spoilt: bool = False
 
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
-             homogeneous: bool, screen: tuple[float, float] | None = None,
+             homogeneous: bool, screen: tuple[float, float, float] | None = None,
              steps: int | None = None) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
-    ``T_k``: no matvec), default the current one. ``screen = (size, limit)``: first
-    compute the Ritz values alone (``eigvalsh``, about 2x cheaper than the eigenvectors)
-    and the bound relative to ``size`` (the previous ``||y||``); above ``limit`` no stop
-    is possible yet and a screened check is returned.
+    ``T_k``: no matvec), default the current one. ``screen = (size, limit, guard)``:
+    before the eigenvectors, (1) the Ritz pairs within ``beta_j`` of a pole alone
+    (bisection and inverse iteration, ``O(j)`` each): if their weight relative to
+    ``size`` (the previous ``||y||``) exceeds ``guard`` the check is spoilt; (2) the
+    Ritz values alone and the bound relative to ``size``: above ``limit`` no stop is
+    possible yet. Either way a screened check is returned.
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
     if screen is not None and j > 1 and not breakdown:
-        import scipy.linalg  # lazy: SciPy submodules are slow to import
-        theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
-        absolute = _absolute_bound(function, theta, process, bounds, j)
-        if absolute / screen[0] > screen[1]:
-            return Check(j, None, math.inf, theta, 0.0, absolute / screen[0], True)
+        size, limit, guard = screen
+        if function.poles and math.isfinite(guard):
+            near, spurious = _near_poles(alphas, betas, residual, function, process,
+                                         homogeneous)
+            if not spurious / size <= guard:
+                return Check(j, None, math.inf, near, 0.0, math.inf, True, True)
+        if math.isfinite(limit):
+            import scipy.linalg  # lazy: SciPy submodules are slow to import
+            theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
+            absolute = _absolute_bound(function, theta, process, bounds, j)
+            if absolute / size > limit:
+                return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
@@ -79,7 +93,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     weights = values * vectors[0]
     finite = np.isfinite(weights)
     # Residuals of the Ritz pairs (0 after a breakdown, but never below rounding).
-    floor = 10 * j * process.eps * max(1.0, float(np.max(np.abs(theta))))
+    floor = _floor(process, j, theta)
     radius = np.maximum(residual * np.abs(vectors[-1]), floor)
     unreliable = ~finite
     for pole in function.poles:
@@ -95,6 +109,67 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     bound = 0.0 if breakdown else (
         _absolute_bound(function, theta, process, bounds, j) / size if size > 0 else math.inf)
     return Check(j, coefficients, guard, theta, reliable_min, bound)
+
+
+def _floor(process: LanczosProcess, j: int, theta: np.ndarray) -> float:
+    """Rounding floor of the Ritz residuals: ``10 j eps max(1, max |theta|)``."""
+    return 10 * j * process.eps * max(1.0, float(np.max(np.abs(theta))))
+
+
+def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function: Any,
+                process: LanczosProcess, homogeneous: bool) -> tuple[np.ndarray, float]:
+    """``(Ritz values next to a pole, the weight ||g|| ||f u_1|| of the unreliable ones)``.
+
+    The Ritz value on either side of each pole (a Sturm count places the pole,
+    bisection -- LAPACK ``stebz`` -- finds them, inverse iteration -- ``stein`` -- their
+    vectors, ``O(j)`` each) get the full check's test (``|theta - pole| <= max(beta_j
+    |u_j|, floor)``). They are a subset of the pairs the full check examines, so the
+    weight is at most the full check's (up to rounding): a screen, never a stop.
+    """
+    from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
+    j = alphas.size
+    s = process.scale
+    gershgorin = float(np.max(np.abs(alphas) + np.concatenate([[0.0], betas])
+                              + np.concatenate([betas, [0.0]])))
+    floor = 10 * j * process.eps * max(1.0, gershgorin)
+    found, weights = [], []
+    for pole in function.poles:
+        centre = pole if homogeneous else pole / s
+        below = _count_below(alphas, betas, centre)
+        low, high = max(1, below), min(j, below + 1)
+        count, theta, block, split, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, low,
+                                                         high, 0.0, "B")
+        if info != 0 or count == 0:
+            continue  # no decision from a failed bisection: the full check decides
+        theta = theta[:count]
+        vectors, info = lapack.dstein(alphas, betas, theta, block, split)
+        if info != 0:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
+                                dtype=np.float64)
+        radius = np.maximum(residual * np.abs(vectors[-1, :count]), floor)
+        unreliable = ~np.isfinite(values) | (np.abs(theta - centre) <= radius)
+        found.append(theta)
+        weights.append((values * vectors[0, :count])[unreliable])
+    if not found:
+        return np.zeros(0), 0.0
+    weight = np.concatenate(weights)
+    if not np.all(np.isfinite(weight)):
+        return np.concatenate(found), math.inf
+    return np.concatenate(found), process.unit_norm * float(np.linalg.norm(weight))
+
+
+def _count_below(alphas: np.ndarray, betas: np.ndarray, shift: float) -> int:
+    """Eigenvalues of ``T`` below ``shift``: negative pivots of ``T - shift`` (Sturm)."""
+    count, pivot, tiny = 0, 1.0, float(np.finfo(np.float64).tiny)
+    squares = (betas * betas).tolist()
+    for i, alpha in enumerate(alphas.tolist()):
+        pivot = alpha - shift - (squares[i - 1] / pivot if i else 0.0)
+        if pivot == 0.0:
+            pivot = -tiny
+        count += pivot < 0
+    return count
 
 
 def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
@@ -138,8 +213,12 @@ def _tridiagonal_eigh(alphas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray
 class Stopping:
     """The stopping rule: a guaranteed bound when ``bounded``, else the heuristic."""
 
-    def __init__(self, bounded: bool) -> None:
+    def __init__(self, bounded: bool, screened: bool = True) -> None:
         self.bounded = bounded
+        self.screened = screened  # False: f has no bound, a screen could never pass
+        self.references: dict[int, Check] = {}  # lag references from leading blocks
+        self.partial: set[int] = set()  # steps of clean checks recorded without the lag
+        self._earlier: Callable[..., Check] | None = None
         self.clean: list[Check] = []
         self.estimates: list[float] = []
         self.hits = 0
@@ -151,19 +230,30 @@ class Stopping:
         """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
         return check.coefficients is not None and check.guard <= tol
 
-    def screen(self, tol: float, steps: int) -> tuple[float, float] | None:
-        """``(size, limit)`` for :func:`evaluate`: the last full ``||y||`` and a margin.
+    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
+        """``(size, limit, guard)`` for :func:`evaluate`: the last full ``||y||``, margins.
 
         ``None`` (a full check) when the last full check is older than ``steps / 2``:
         ``||y||`` grows as the Krylov space finds small eigenvalues, and a stale size
-        would keep screening out checks that could stop.
+        would keep screening out checks that could stop. ``limit`` is infinite when
+        ``f`` has no bound; ``guard`` is infinite with spectral bounds (a bounded stop
+        does not look at the guard).
         """
         if not self.sizes or self.sizes[-1][0] < steps // 2:
             return None
-        return self.sizes[-1][1], tol * (_SCREEN_BOUNDED if self.bounded else
-                                         _SCREEN_HEURISTIC)
+        limit = tol * _SCREEN_FACTOR if self.screened else math.inf
+        guard = math.inf if self.bounded else tol
+        if math.isinf(limit) and math.isinf(guard):
+            return None
+        return self.sizes[-1][1], limit, guard
 
-    def update(self, check: Check, tol: float, earlier: Callable[[int], Check]) -> bool:
+    def reference_screen(self, tol: float) -> tuple[float, float, float] | None:
+        """The guard part of :meth:`screen` alone (a lag reference needs no bound)."""
+        if self.bounded or not self.sizes:
+            return None
+        return self.sizes[-1][1], math.inf, tol
+
+    def update(self, check: Check, tol: float, earlier: Callable[..., Check]) -> bool:
         """Record ``check`` (its relative target ``tol``); True when the run may stop.
 
         ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
@@ -181,6 +271,17 @@ class Stopping:
             return self.stopped
         if not self.is_clean(check, tol):
             return False
+        self._earlier = earlier
+        if math.isfinite(check.bound) and check.bound > tol:
+            # No hit is possible (the estimate is at least the bound): the lag, and the
+            # reference it may need, are left out and the bound recorded. A later hit
+            # has estimate <= tol < this bound, so its growth test reads the same; the
+            # lag is computed if this check is returned (:meth:`outcome`).
+            self.clean.append(check)
+            self.estimates.append(check.bound)
+            self.partial.add(check.steps)
+            self.hits, self.stopped = 0, False
+            return False
         lagged, reference = self._lagged_change(check, earlier, tol)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
@@ -194,24 +295,37 @@ class Stopping:
         self.stopped = self.hits >= CONSECUTIVE
         return self.stopped
 
-    def _lagged_change(self, check: Check, earlier: Callable[[int], Check], tol: float
+    def _lagged_change(self, check: Check, earlier: Callable[..., Check], tol: float
                        ) -> tuple[float, Check | None]:
         """``||y_k - y_j|| / ||y_k||`` against a clean ``y_j``, ``k - k//8 <= j <= k - d``.
 
-        ``d = max(1, k // 16)``: the latest recorded clean check in that window, else the
-        iterate of step ``k - d`` (or ``k - d - 1`` if that one is spoilt), evaluated
-        from the leading block of ``T_k``.
+        ``d = max(1, k // 16)``: the latest clean check or reference already computed in
+        ``[k - d - max(2, k // 128), k - d]``, else the first clean iterate of steps
+        ``k - d, k - d - 1, ..., k - d - 3`` (in the window), evaluated from the leading
+        block of ``T_k`` and kept for later checks, else (all spoilt) that of ``k - d``.
+        ``earlier(j, False)`` evaluates without the guard screen.
         """
         target = check.steps - max(1, check.steps // _LAG_DIVISOR)
         if target < 1:
             return math.inf, None
         oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
-        reference = next((c for c in reversed(self.clean) if oldest <= c.steps <= target),
-                         None)
+        # Reused only if recent: the lagged change is about the error of y_j, so an
+        # older reference delays the stop.
+        recent = max(oldest, target - max(2, check.steps // _FRESH_DIVISOR))
+        known = [c for c in self.clean if recent <= c.steps <= target] + [
+            c for j, c in self.references.items() if recent <= j <= target and
+            self.is_clean(c, tol)]
+        reference = max(known, key=lambda c: c.steps, default=None)
         if reference is None:
-            reference = earlier(target)
-            if not self.is_clean(reference, tol) and target > 1:
-                reference = earlier(target - 1)
+            # Clean references are sought down the window (a spoilt one costs only its
+            # guard screen); if none of the first few is, the full iterate of k - d.
+            for j in range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1):
+                reference = self.references.get(j) or earlier(j)
+                self.references[j] = reference
+                if self.is_clean(reference, tol):
+                    break
+            else:
+                reference = earlier(target, False)
         if reference.coefficients is None:
             return math.inf, reference
         difference = check.coefficients.copy()
@@ -235,7 +349,11 @@ class Stopping:
             return (latest if latest.coefficients is not None else None), "max_matvecs", \
                 math.inf
         best = int(np.argmin(self.estimates)) if self.bounded else len(self.clean) - 1
-        return self.clean[best], "max_matvecs", self.estimates[best]
+        chosen, estimate = self.clean[best], self.estimates[best]
+        if chosen.steps in self.partial:
+            lagged, _ = self._lagged_change(chosen, self._earlier, tol)
+            estimate = max(lagged, estimate)
+        return chosen, "max_matvecs", estimate
 
 
 def _settled(check: Check, reference: Check) -> bool:

@@ -1,8 +1,9 @@
-"""The scaled frame of a Lanczos ``f(H) g`` run: checks at the door, targets, assembly.
+"""The frame of a Lanczos ``f(H) g`` run: checks at the door, targets, cadence, assembly.
 
 The process runs on ``H / s`` from ``g / d`` (:mod:`matfun._lanczos`); these helpers
 convert between that frame and the user's: the relative target of ``atol``, the
-Ritz values against the user's ``bounds``, and ``x = d s^p Q_k y`` at the end.
+Ritz values against the user's ``bounds``, and ``x = d s^p Q_k y`` at the end; and
+:class:`Cadence`, which steps are checked and how much of each check is computed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import numpy as np
 from array_api_compat import device as array_device
 
 from ._lanczos import LanczosProcess
-from ._lanczos_checks import Check
+from ._lanczos_checks import Check, Stopping
 from ._validation import check_real, positive_integer
 
-__all__ = ["assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
-           "halfway", "relative_target", "spacing"]
+__all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
+           "crossing", "halfway", "relative_target", "spacing"]
 
 _EVERY_STEP_UNTIL = 32
 
@@ -107,14 +108,97 @@ def check_budget(max_matvecs: int | None, size: int) -> int:
     return positive_integer(max_matvecs, "max_matvecs")
 
 
-def halfway(previous: Check, latest: Check, limit: float) -> int:
-    """Half the steps the screened bound's geometric rate needs to reach ``limit``.
+def halfway(earlier: tuple[int, float], later: tuple[int, float], limit: float,
+            now: int) -> int:
+    """Half the steps the bound's geometric rate needs to reach ``limit``, from ``now``.
 
-    0 when it does not decrease; at most ``k // 4`` (a bound can drop faster later,
-    when a Ritz value settles: waiting half the prediction keeps the overshoot small).
+    ``earlier`` and ``later`` are ``(steps, bound)`` of two checks; 0 when the bound
+    does not decrease; at most ``now // 8`` (a bound can drop faster later, when a Ritz
+    value settles: waiting half the prediction keeps the overshoot small).
     """
-    if not (0 < latest.bound < previous.bound and math.isfinite(previous.bound)):
+    (k0, b0), (k1, b1) = earlier, later
+    if not (k1 > k0 and 0 < b1 < b0 and math.isfinite(b0)):
         return 0
-    rate = math.log(previous.bound / latest.bound) / (latest.steps - previous.steps)
-    needed = math.log(latest.bound / limit) / rate if latest.bound > limit else 0.0
-    return int(min(needed / 2, latest.steps // 4))
+    rate = math.log(b0 / b1) / (k1 - k0)
+    needed = math.log(b1 / limit) / rate if b1 > limit else 0.0
+    return int(max(0.0, min(needed / 2 - (now - k1), now // 8)))
+
+
+def crossing(earlier: tuple[int, float], later: tuple[int, float], value: float,
+             limit: float) -> int | None:
+    """Steps until ``value`` (now) reaches ``limit`` at the geometric rate of two points.
+
+    ``earlier`` and ``later`` are ``(steps, estimate)``; ``None`` when they do not show
+    a decrease (no rate to extrapolate).
+    """
+    (k0, e0), (k1, e1) = earlier, later
+    if not (k1 > k0 and 0 < e1 < e0 and math.isfinite(e0)) or not 0 < limit < value < math.inf:
+        return None
+    rate = math.log(e0 / e1) / (k1 - k0)
+    return math.ceil(math.log(value / limit) / rate)
+
+
+class Cadence:
+    """When the next check of a run comes, and how much of it to compute first.
+
+    Every decision depends on ``k``, ``n`` and the checks' values only (deterministic).
+
+    * A spoilt check (or one screened out by its guard) is retried at the next step
+      (spikes often alternate with clean steps); a second one in a row falls back to
+      the cadence. A first hit is confirmed at the next step.
+    * Otherwise every :func:`spacing` steps, pushed back while no stop is possible (a
+      screened or spoilt check, or a bound above the screen) by half the steps the
+      trend of the last two known bounds needs to meet the screen (:func:`halfway`),
+      pulled in after a clean miss to where the estimate's geometric trend (else the
+      bound's) meets the tolerance (:func:`crossing`).
+    * The Ritz-value screen is skipped after a full check whose bound already passed
+      it (the guard screen still runs).
+    """
+
+    def __init__(self, stopping: Stopping, size: int) -> None:
+        self.stopping = stopping
+        self.size = size
+        self.spoilt = 0
+        self.previous: Check | None = None  # the last check not spoilt
+        self.bounds: list[tuple[int, float]] = []  # (steps, bound) of checks not spoilt
+
+    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
+        """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
+        screen = self.stopping.screen(tol, steps)
+        last = self.previous
+        if screen is not None and last is not None and not last.screened and \
+                last.bound <= screen[1]:
+            return screen[0], math.inf, screen[2]
+        return screen
+
+    def wait(self, latest: Check, tol: float) -> int:
+        """Steps from ``latest`` (not a stop) to the next check."""
+        stopping = self.stopping
+        clean = stopping.is_clean(latest, tol)
+        self.spoilt = 0 if (latest.screened and not latest.spoilt) or clean else \
+            self.spoilt + 1
+        retry = self.spoilt == 1 or stopping.hits > 0
+        step = 1 if retry else spacing(latest.steps, self.size)
+        previous = self.previous
+        if not latest.spoilt and math.isfinite(latest.bound) and latest.bound > 0:
+            self.bounds.append((latest.steps, latest.bound))
+        screen = stopping.screen(tol, 0)
+        limit = screen[1] if screen is not None and math.isfinite(screen[1]) else tol
+        far = latest.screened or (math.isfinite(latest.bound) and latest.bound > limit)
+        if not retry and far and len(self.bounds) > 1:
+            # Nothing can stop before the bound meets the screen: wait half the steps
+            # its trend predicts (a spoilt check has no bound: the last two known).
+            step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
+        elif not retry and clean and stopping.clean and stopping.clean[-1] is latest:
+            wait = None
+            if len(stopping.clean) > 1:
+                wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
+                                (latest.steps, stopping.estimates[-1]),
+                                stopping.estimates[-1], tol)
+            if wait is None and previous is not None:
+                wait = crossing((previous.steps, previous.bound),
+                                (latest.steps, latest.bound), stopping.estimates[-1], tol)
+            step = min(step, max(1, wait or step))
+        if not latest.spoilt:
+            self.previous = latest
+        return step
