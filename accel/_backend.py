@@ -193,13 +193,16 @@ def placed(xp: Any, x: Any) -> Any:
     by ``jnp.asarray``) apart from one committed to a device (an array made with
     ``device=``, and everything computed from one): a user's vector and the vectors
     derived from it would compile every kernel twice. Committing the user's arrays
-    at the boundary keeps one kind throughout. Not a copy of the data in general.
+    at the boundary keeps one kind throughout. Not a copy of the data in general
+    (``x`` itself when already committed).
     """
     if not fuses(xp):
         return x
     import jax  # only reached with JAX arrays: never at package import
 
-    return jax.device_put(x, array_api_compat.device(x))
+    if getattr(x, "committed", True):  # a tracer (inside jax.jit): nothing to place
+        return x
+    return jax.device_put(x, x.sharding)  # on its own devices, committed
 
 
 # array type -> whether it is lazy (Dask): settle() is called on every kept vector.
