@@ -162,29 +162,31 @@ def dense_apply(array: Any, name: str, symmetric: bool
         raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
     if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
         array = xp.astype(array, xp.float64)
-    array = placed(xp, array)  # JAX: the kind of array the solvers' vectors are
+    # JAX: the products use the matrix committed to its device, the kind of array the
+    # solvers' vectors are (the same buffer); the user's array is returned as it is.
+    matrix = placed(xp, array)
     if symmetric and fuses(xp):
-        finite, worst, magnitude = compiled(xp, _finite_asymmetry)(array)  # one kernel
+        finite, worst, magnitude = compiled(xp, _finite_asymmetry)(matrix)  # one kernel
         if not bool(finite):
             raise ValueError(f"{name} contains NaN or inf")
-        _require_symmetric(xp, array, name, float(worst), float(magnitude))
-    elif not all_finite(xp, array):
+        _require_symmetric(xp, matrix, name, float(worst), float(magnitude))
+    elif not all_finite(xp, matrix):
         raise ValueError(f"{name} contains NaN or inf")
     elif symmetric:
-        check_symmetric(xp, array, name)
+        check_symmetric(xp, matrix, name)
 
     def apply(v: Any) -> Any:
-        if v.dtype == array.dtype:
-            return array @ v
+        if v.dtype == matrix.dtype:
+            return matrix @ v
         if not xp.isdtype(v.dtype, ("real floating", "complex floating")):
             # Integers: the product in floating point (strict libraries do not promote).
             v = xp.astype(v, result_float_dtype(xp, v))
-            if v.dtype == array.dtype:
-                return array @ v
+            if v.dtype == matrix.dtype:
+                return matrix @ v
         # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
         # common dtype, then come back to the vector's real dtype (float32 stays float32).
-        work = xp.result_type(array.dtype, v.dtype)
-        result = array @ (v if v.dtype == work else xp.astype(v, work))
+        work = xp.result_type(matrix.dtype, v.dtype)
+        result = matrix @ (v if v.dtype == work else xp.astype(v, work))
         if (result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating")
                 and xp.isdtype(v.dtype, "real floating")):
             result = xp.astype(result, v.dtype)
