@@ -22,6 +22,9 @@ __all__ = [
     "norm",
     "all_finite",
     "compiled",
+    "fuses",
+    "max_abs",
+    "placed",
     "real_dtype",
     "result_float_dtype",
     "settle",
@@ -93,8 +96,22 @@ def real_dtype(xp: Any, x: Any) -> Any:
     return x.dtype
 
 
+# The helpers below run as one compiled kernel each on JAX (see compiled()): run
+# eagerly, every operation compiles a kernel of its own on its first shape (five for
+# a norm, ~50 ms each). A fused one compiles in about the time of one or two eager
+# ones and dispatches faster (n = 1000: a norm 60 us a call against 146 us, the
+# finiteness check 69 against 92). Elsewhere: the same operations as before.
+
+
 def inner(xp: Any, a: Any, b: Any) -> Any:
     """Inner product ``a^H b`` over the last axis, as a 0-d (or batched) array."""
+    if fuses(xp):
+        return compiled(xp, _inner)(a, b)
+    return _inner(a, b, xp)
+
+
+def _inner(a: Any, b: Any, xp: Any = None) -> Any:
+    xp = xp or namespace(a)
     if is_complex(xp, a):
         a = xp.conj(a)
     return xp.sum(a * b, axis=-1)
@@ -102,12 +119,37 @@ def inner(xp: Any, a: Any, b: Any) -> Any:
 
 def norm(xp: Any, v: Any, axis: int = -1) -> Any:
     """Euclidean norm over ``axis`` as an array (no host synchronisation)."""
+    if axis == -1 and fuses(xp):
+        return compiled(xp, _norm)(v)
     return xp.linalg.vector_norm(v, axis=axis)
+
+
+def _norm(v: Any) -> Any:
+    return namespace(v).linalg.vector_norm(v, axis=-1)
+
+
+def max_abs(xp: Any, x: Any) -> Any:
+    """``max |x_i|`` over all entries, as a 0-d array (no host synchronisation)."""
+    if fuses(xp):
+        return compiled(xp, _max_abs)(x)
+    return xp.max(xp.abs(x))
+
+
+def _max_abs(x: Any) -> Any:
+    xp = namespace(x)
+    return xp.max(xp.abs(x))
 
 
 def all_finite(xp: Any, x: Any) -> bool:
     """Whether every entry of ``x`` is finite.  Synchronises: used only for decisions."""
+    if fuses(xp):
+        return bool(compiled(xp, _all_finite)(x))
     return bool(xp.all(xp.isfinite(x)))
+
+
+def _all_finite(x: Any) -> Any:
+    xp = namespace(x)
+    return xp.all(xp.isfinite(x))
 
 
 def to_float(x: Any) -> float:
@@ -135,6 +177,34 @@ def compiled(xp: Any, function: Any) -> Any:
 
         _COMPILED[function] = jax.jit(function)
     return _COMPILED[function]
+
+
+def fuses(xp: Any) -> bool:
+    """Whether :func:`compiled` makes one kernel of a function for ``xp`` (JAX).
+
+    There a whole-array expression (``max |A - A^H|``) is fused into one pass with no
+    temporary, and beats the tiled loops that are fastest when run eagerly.
+    """
+    return array_api_compat.is_jax_namespace(xp)
+
+
+def placed(xp: Any, x: Any) -> Any:
+    """``x`` committed to its device on JAX, unchanged (the same object) elsewhere.
+
+    JAX compiles a kernel for an argument whose device is left to it (an array made
+    by ``jnp.asarray``) apart from one committed to a device (an array made with
+    ``device=``, and everything computed from one): a user's vector and the vectors
+    derived from it would compile every kernel twice. Committing the user's arrays
+    at the boundary keeps one kind throughout. Not a copy of the data in general
+    (``x`` itself when already committed).
+    """
+    if not fuses(xp):
+        return x
+    import jax  # only reached with JAX arrays: never at package import
+
+    if getattr(x, "committed", True):  # a tracer (inside jax.jit): nothing to place
+        return x
+    return jax.device_put(x, x.sharding)  # on its own devices, committed
 
 
 # array type -> whether it is lazy (Dask): settle() is called on every kept vector.

@@ -4,11 +4,14 @@ from accel._backend import (
     all_finite,
     as_float_array,
     compiled,
+    fuses,
     inner,
     is_complex,
     is_lazy,
+    max_abs,
     namespace,
     norm,
+    placed,
     real_dtype,
     result_float_dtype,
     settle,
@@ -19,11 +22,14 @@ __all__ = [
     "all_finite",
     "as_float_array",
     "compiled",
+    "fuses",
     "inner",
     "is_complex",
     "is_lazy",
+    "max_abs",
     "namespace",
     "norm",
+    "placed",
     "real_dtype",
     "result_float_dtype",
     "settle",
@@ -37,7 +43,8 @@ __all__ = [
 def as_vector(g, name: str = "g"):
     """Validate a right-hand side: a finite 1-D numeric array, returned as floating.
 
-    Returns ``(xp, g)`` with ``xp`` the array namespace of ``g``. Every error
+    Returns ``(xp, g)`` with ``xp`` the array namespace of ``g`` (on JAX, ``g``
+    committed to its device: :func:`~accel._backend.placed`). Every error
     (``TypeError`` for a non-array or non-numeric dtype, ``ValueError`` for a wrong
     shape, emptiness, NaN or inf) names ``name``.
     """
@@ -53,6 +60,7 @@ def as_vector(g, name: str = "g"):
         g = as_float_array(xp, g)
     except TypeError:
         raise TypeError(f"{name} must be numeric, got dtype {g.dtype}") from None
+    g = placed(xp, g)  # before the check: its kernel then serves the solvers' vectors too
     if not all_finite(xp, g):
         raise ValueError(f"{name} contains NaN or inf")
     return xp, g

@@ -13,7 +13,16 @@ from typing import Any
 
 from array_api_compat import device
 
-from ._backend import all_finite, conj_transpose, namespace, real_dtype, result_float_dtype
+from ._backend import (
+    all_finite,
+    compiled,
+    conj_transpose,
+    fuses,
+    namespace,
+    placed,
+    real_dtype,
+    result_float_dtype,
+)
 
 __all__ = [
     "asymmetry",
@@ -92,10 +101,14 @@ def square_shape(operator: Any, name: str) -> int:
 
 
 def check_symmetric(xp: Any, array: Any, name: str) -> None:
+    _require_symmetric(xp, array, name, *asymmetry(xp, array))
+
+
+def _require_symmetric(xp: Any, array: Any, name: str, worst: float, magnitude: float
+                       ) -> None:
     # sqrt(eps) leaves room for matrices symmetrised in floating point while
     # catching a matrix that is not symmetric at all.
     eps = xp.finfo(array.dtype).eps
-    worst, magnitude = asymmetry(xp, array)
     if worst > eps**0.5 * magnitude:
         raise ValueError(
             f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
@@ -108,8 +121,13 @@ def asymmetry(xp: Any, array: Any) -> tuple[float, float]:
 
     Tile by tile, each entry is read once and no ``n x n`` temporary is made:
     about 4x faster than ``A - A^H`` on a 2000 x 2000 matrix, whose strided
-    transpose defeats the cache. One host synchronisation at the end.
+    transpose defeats the cache. One host synchronisation at the end. Where
+    operations are compiled together (JAX: :func:`~matfun._backend.fuses`), one
+    kernel of the whole-matrix expression instead (fused: no temporary either).
     """
+    if fuses(xp):
+        _, worst, magnitude = compiled(xp, _finite_asymmetry)(array)
+        return float(worst), float(magnitude)
     size = array.shape[0]
     block = max(128, size // 16)
     worst = magnitude = xp.zeros((), dtype=real_dtype(xp, array), device=device(array))
@@ -124,6 +142,15 @@ def asymmetry(xp: Any, array: Any) -> tuple[float, float]:
     return float(worst), float(magnitude)
 
 
+def _finite_asymmetry(array: Any) -> tuple[Any, Any, Any]:
+    # Whether A is finite, max|A - A^H| and max|A|: one compiled kernel on JAX (about
+    # 25 kernels compiled one by one for the tiles and the finiteness check otherwise).
+    xp = namespace(array)
+    magnitude = xp.abs(array)
+    return (xp.all(xp.isfinite(array)), xp.max(xp.abs(array - conj_transpose(xp, array))),
+            xp.max(magnitude))
+
+
 def dense_apply(array: Any, name: str, symmetric: bool
                 ) -> tuple[Callable[[Any], Any], int, Any]:
     """``(apply, n, array)`` for a square dense array, checked (floating, finite, symmetric)."""
@@ -135,23 +162,31 @@ def dense_apply(array: Any, name: str, symmetric: bool
         raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
     if not xp.isdtype(array.dtype, ("real floating", "complex floating")):
         array = xp.astype(array, xp.float64)
-    if not all_finite(xp, array):
+    # JAX: the products use the matrix committed to its device, the kind of array the
+    # solvers' vectors are (the same buffer); the user's array is returned as it is.
+    matrix = placed(xp, array)
+    if symmetric and fuses(xp):
+        finite, worst, magnitude = compiled(xp, _finite_asymmetry)(matrix)  # one kernel
+        if not bool(finite):
+            raise ValueError(f"{name} contains NaN or inf")
+        _require_symmetric(xp, matrix, name, float(worst), float(magnitude))
+    elif not all_finite(xp, matrix):
         raise ValueError(f"{name} contains NaN or inf")
-    if symmetric:
-        check_symmetric(xp, array, name)
+    elif symmetric:
+        check_symmetric(xp, matrix, name)
 
     def apply(v: Any) -> Any:
-        if v.dtype == array.dtype:
-            return array @ v
+        if v.dtype == matrix.dtype:
+            return matrix @ v
         if not xp.isdtype(v.dtype, ("real floating", "complex floating")):
             # Integers: the product in floating point (strict libraries do not promote).
             v = xp.astype(v, result_float_dtype(xp, v))
-            if v.dtype == array.dtype:
-                return array @ v
+            if v.dtype == matrix.dtype:
+                return matrix @ v
         # Some libraries (torch) do not promote mixed dtypes in matmul: compute in the
         # common dtype, then come back to the vector's real dtype (float32 stays float32).
-        work = xp.result_type(array.dtype, v.dtype)
-        result = array @ (v if v.dtype == work else xp.astype(v, work))
+        work = xp.result_type(matrix.dtype, v.dtype)
+        result = matrix @ (v if v.dtype == work else xp.astype(v, work))
         if (result.dtype != v.dtype and not xp.isdtype(result.dtype, "complex floating")
                 and xp.isdtype(v.dtype, "real floating")):
             result = xp.astype(result, v.dtype)

@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import Any
 
-from ._backend import as_vector
+from ._backend import as_vector, max_abs
 
 __all__ = [
     "check_callable",
@@ -112,7 +112,7 @@ def magnitude_unit(xp: Any, x: Any) -> float:
 
     The exact rescaling factor of an array (one host synchronisation: a decision).
     """
-    largest = float(xp.max(xp.abs(x)))
+    largest = float(max_abs(xp, x))  # one compiled kernel on JAX
     return power_of_two(largest) if largest > 0 else 1.0
 
 
