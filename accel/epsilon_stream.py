@@ -236,7 +236,7 @@ class EpsilonAccelerator(Accelerator):
         if self.inverse == "samelson" and term.ndim == 1:
             with np.errstate(over="ignore", invalid="ignore"):  # handled: not finite below
                 size = _row_norm(xp, term, self._constants.complex)
-            if not bool(xp.isfinite(size[0])):  # decision: the entries tell
+            if not math.isfinite(float(size[0])):  # decision: the entries tell
                 size = None
         if size is None and not all_finite(xp, term):  # decision: refuse bad input
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")

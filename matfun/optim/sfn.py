@@ -392,7 +392,8 @@ class SeriesRule:
         """``K`` accelerated series terms from the scale ``V = aux``."""
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, step)
         hvp = HVPCounter(oracle, params, step)
-        operator = as_operator(hvp, like=gradient, name="oracle.hvp")
+        # HVPCounter validates every product (shape, dtype, finite): no second check.
+        operator = as_operator(hvp, like=gradient, name="oracle.hvp", check=False)
         direction, info = inv_sqrt_series(
             operator, gradient, terms=self.terms, scale=self.scale, initial_scale=aux,
             damping=damping, damping_kind=self.damping_kind,
