@@ -31,7 +31,6 @@ point problem in high-dimensional non-convex optimization*, NeurIPS.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from .._validation import positive_integer
 from ..operators import as_operator
 from ..series import DAMPING_KINDS, inv_sqrt_series
 from ._base import Optimizer, SingularCurvatureError
+from ._estimate_only import estimate_only
 from ._oracle_calls import (
     HVPCounter,
     check_fraction,
@@ -379,7 +379,7 @@ class SeriesRule:
             raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got "
                              f"{damping_kind!r}")
         self.terms, self.order, self.accelerate = terms, order, accelerate
-        self._series_accelerate = _estimate_only(accelerate, order)
+        self._series_accelerate = estimate_only(accelerate, order)
         self.initial_scale = check_positive(initial_scale, "initial_scale")
         self.scale, self.damping_kind = scale, damping_kind
 
@@ -419,49 +419,3 @@ class SeriesRule:
             return math.sqrt(product_norm**2 + damping * delta_norm**2) * delta_norm
         return product_norm * delta_norm + damping * delta_norm**2
 
-
-class _EstimateOnly(accel.Accelerator):
-    """A named epsilon stream whose ``result()`` is its ``unchecked_result()`` (internal).
-
-    With a fixed number of terms the series returns the accelerated vector (when
-    finite) and the optimiser reads no error or status of it: the checks of
-    :meth:`accel.epsilon_stream.EpsilonAccelerator.result` (two more tables, one on
-    perturbed copies) would change nothing it uses. The estimate is the same to
-    the last bit; ``info.accelerator_status`` of the series is then the table's own.
-    """
-
-    def __init__(self, method: str, order: int) -> None:
-        self._method, self.order = method, order
-        self._stream = accel.accelerator(method, order=order)
-        self.name = self._stream.name
-
-    def __deepcopy__(self, memo: dict) -> _EstimateOnly:
-        copy_ = _EstimateOnly.__new__(_EstimateOnly)
-        copy_._method, copy_.order, copy_.name = self._method, self.order, self.name
-        # The series copies its template (never pushed) per run: a fresh stream is
-        # that copy, without walking the empty stream's attributes.
-        copy_._stream = (accel.accelerator(self._method, order=self.order)
-                         if self._stream.terms == 0 else copy.deepcopy(self._stream, memo))
-        return copy_
-
-    @property
-    def terms(self) -> int:
-        """Terms pushed so far."""
-        return self._stream.terms
-
-    def push(self, term: Any) -> None:
-        """Feed the next partial sum."""
-        self._stream.push(term)
-
-    def result(self) -> Any:
-        """The checked result's estimate, with the table's own error and status."""
-        return self._stream.unchecked_result()
-
-
-def _estimate_only(accelerate: Any, order: int) -> Any:
-    """``accelerate`` for the series: named epsilon streams skip the checks they don't need."""
-    if isinstance(accelerate, str):
-        stream = accel.accelerator(accelerate, order=order)
-        if hasattr(stream, "unchecked_result"):
-            return _EstimateOnly(accelerate, order)
-    return accelerate

@@ -35,7 +35,7 @@ def test_step_equals_the_series_with_the_checked_accelerator(method, order, scal
         state = opt.init(x)
         new_x, new_state, info = opt.update(state, x, _oracle(h))
         direction, series_info = inv_sqrt_series(
-            lambda v: h @ v, h @ x, terms=11, scale=scale, initial_scale=20.0,
+            lambda v, h=h: h @ v, h @ x, terms=11, scale=scale, initial_scale=20.0,
             accelerate=method, order=order, full_output=True)
         np.testing.assert_array_equal(new_x, x - 0.5 * direction)
         assert new_state.scale == series_info.scale
