@@ -89,6 +89,11 @@ class ClosureOracle:
     def __init__(self, params: list, closure: Callable[[], Any], origin: Any) -> None:
         self.params = params
         self.sizes = [p.numel() for p in params]
+        # Flat views of the parameters, for one multi-tensor copy per load (contiguous
+        # parameters; any other layout is copied tensor by tensor).
+        with torch.no_grad():
+            self._flat_params = ([p.view(-1) for p in params]
+                                 if all(p.is_contiguous() for p in params) else None)
         self.closure = closure
         self.origin = origin
         self.at = origin          # the flat vector whose values the tensors hold
@@ -109,8 +114,11 @@ class ClosureOracle:
         if x is self.at:
             return
         with torch.no_grad():
-            for p, chunk in zip(self.params, self._chunks(x), strict=True):
-                p.copy_(chunk)
+            if self._flat_params is not None:
+                torch._foreach_copy_(self._flat_params, x.split_with_sizes(self.sizes))
+            else:
+                for p, chunk in zip(self.params, self._chunks(x), strict=True):
+                    p.copy_(chunk)
         self.at = x
         self.point = None  # the graph saved the old values: it is stale now
 

@@ -620,3 +620,22 @@ def test_flat_gradient_products_equal_the_per_parameter_double_backward():
 
     linear = ClosureOracle(params, lambda: (layer(X).sum() + unused.sum()), origin)
     assert torch.all(linear.hvp(origin, v) == 0)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_loading_a_point_writes_every_parameter(contiguous):
+    # Contiguous parameters are written by one multi-tensor copy into flat views; any
+    # other layout tensor by tensor. Either way the tensors then hold the point.
+    weight = torch.nn.Parameter(torch.zeros(3, 4, dtype=torch.float64))
+    if not contiguous:
+        weight = torch.nn.Parameter(torch.zeros(4, 3, dtype=torch.float64).T)
+    bias = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    params = [weight, bias]
+    origin = torch.cat([p.detach().reshape(-1) for p in params])
+    source = ClosureOracle(params, lambda: (weight.sum() + bias.sum()) ** 2, origin)
+    assert (source._flat_params is None) is not contiguous
+    point = torch.arange(15, dtype=torch.float64)
+    source.value(point)
+    np.testing.assert_array_equal(weight.detach().numpy(), np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(bias.detach().numpy(), [12.0, 13.0, 14.0])
+    assert float(source.value(point)) == float(point.sum()) ** 2
