@@ -51,7 +51,7 @@ from ._inplace import overwritable
 from ._result import AccelResult, Status
 from ._sequence import total_norm
 
-__all__ = ["checked_result"]
+__all__ = ["checked_result", "unchecked_result"]
 
 
 def checked_result(window: list, table: Callable[[], Any],
@@ -96,6 +96,38 @@ def checked_result(window: list, table: Callable[[], Any],
     floor = floor_from_change(change, eps, representable)
     return conclude(xp, main, earlier, floor, unit, eps=eps, scaled_size=scaled_size,
                     center=center, exponent=exponent, table_scaling=True, newest=center)
+
+
+def unchecked_result(window: list, table: Callable[[], Any],
+                     batch: Callable[[Any], AccelResult]) -> AccelResult:
+    """:func:`checked_result`'s estimate without its checks: one table of ``2N + 1`` terms.
+
+    The terms are centred and rescaled as there (the same ``u_j``, the same power of
+    two from all of ``window``), and the newest ``2N + 1`` of them go through one
+    fresh table: its anti-diagonal is the one the checked route's main table ends
+    with (every entry is a function of the newest ``2N + 1`` terms), so the estimate
+    is the same to the last bit. The error and status are that table's own
+    (:meth:`~accel.epsilon_stream.EpsilonAccelerator.raw_result`'s: the distance of
+    its two highest even columns, one comparison), mapped back; where the checked
+    route falls back to the batch transform, so does this one.
+    """
+    first = window[0]
+    xp = namespace(first)
+    m = len(window)
+    half = getattr(xp, "float16", None)
+    if m < 2 or first.ndim != 1 or (half is not None and first.dtype == half):
+        return batch(xp.stack(window))
+    center = window[-1]
+    unit = _centred(xp, window, center)
+    size = _largest_magnitude(xp, unit)  # decision: the scale
+    if size == 0.0 or not math.isfinite(size):  # every term equal, or an overflow
+        return batch(xp.stack(window))
+    exponent = power_of_two_exponent(size)
+    unit = _scaled(unit, -exponent)
+    stream = table()
+    for k in range(max(0, m - stream._length), m):
+        stream.push(unit[k, ...])
+    return _back(stream.raw_result(), center, exponent, True, center)
 
 
 def _main_and_prefixes(table: Callable[[], Any], unit: Any

@@ -32,6 +32,16 @@ entry decides (a synchronisation on a GPU: a decision). Until then recording
 an all-defined entry would change nothing, so the numbers are those of the
 batch form to the last bit.
 
+The table is built when it is read, not at every push: :meth:`~EpsilonAccelerator.push`
+validates the term (its norm, the finiteness test, is kept for the table) and
+keeps a reference to it; :meth:`~EpsilonAccelerator.raw_result` (and the vector
+counts) then enter the terms pushed since the last read, or, when more than
+``2N + 1`` are pending, the newest ``2N + 1`` into an empty table. Every entry
+:math:`e_c^{(j)}` is a function of ``s_j .. s_{j+c}`` alone, so the anti-diagonal is
+the same, bit for bit, as when each term is entered at its push; a caller that
+reads only :meth:`~EpsilonAccelerator.result` (the series of :mod:`matfun` with a
+fixed number of terms) pays for no table of the stream at all.
+
 :meth:`EpsilonAccelerator.raw_result` after ``M + 1`` pushes is the unchecked
 table of the newest ``2N + 1`` terms. :meth:`EpsilonAccelerator.result` is the
 batch transform (:func:`accel.epsilon.shanks` / :func:`accel.epsilon.sablonniere`)
@@ -39,8 +49,9 @@ of the terms pushed, with its rescaling and its error check
 (:mod:`accel._honest`), computed by a shorter route (:mod:`accel._stream_check`)
 once per push: the stream also keeps references to the newest ``2N + 4`` terms
 for it. Memory measured with ``tracemalloc`` (``benchmarks/bench_accel.py
---memory``), in vectors, for Sablonnière order 2 on NumPy: 14 held between
-pushes (the 8 terms, 4 more table entries, 2 spares), 15 at the peak of a push,
+--memory``, the table read after every push), in vectors, for Sablonnière order 2
+on NumPy: 14 held between pushes (the 8 terms, 4 more table entries, 2 spares;
+8 when the table is not read), 15 at the peak of a push,
 about 36 during :meth:`~EpsilonAccelerator.result`; the push makes 10 passes
 over memory per new entry (``docs/bench_accel.md``).
 
@@ -64,7 +75,7 @@ from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
 from ._inplace import overwritable, scale_add
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
-from ._stream_check import checked_result
+from ._stream_check import checked_result, unchecked_result
 from .epsilon import (
     INVERSES,
     CutTracker,
@@ -168,6 +179,15 @@ class EpsilonAccelerator(Accelerator):
         # on them, with the error check of accel._honest (three more terms than
         # the table reads).
         self._window: deque = deque(maxlen=self._length + PREFIX_RUNS)
+        # Their norms (Samelson vectors; None otherwise), the table's column 0 norms.
+        self._sizes: deque = deque(maxlen=self._length + PREFIX_RUNS)
+        # Terms pushed but not yet in the table (the newest ones of the window), and
+        # the terms the table has taken since it was (re)started.
+        self._pending = 0
+        self._table_terms = 0
+        # The checks' own tables (accel._stream_check) are read after every push:
+        # they build their anti-diagonals at once and keep no window.
+        self._eager = False
         self._exponent: int | None = None  # the table holds terms / 2**exponent
         self._peak = 0
         self._shape = self._dtype = None
@@ -180,12 +200,14 @@ class EpsilonAccelerator(Accelerator):
 
     @property
     def live_vectors(self) -> int:
-        """Number of table entries held now."""
+        """Number of table entries held now (after entering the pending terms)."""
+        self._catch_up()
         return sum(entry is not None for entry in self._diagonal)
 
     @property
     def peak_vectors(self) -> int:
         """Largest number of table entries held at once, over every push so far."""
+        self._catch_up()
         return self._peak
 
     def _check_term(self, term: Any) -> tuple[Any, Any, Any]:
@@ -214,17 +236,65 @@ class EpsilonAccelerator(Accelerator):
         if self.inverse == "samelson" and term.ndim == 1:
             with np.errstate(over="ignore", invalid="ignore"):  # handled: not finite below
                 size = _row_norm(xp, term, self._constants.complex)
-            if not bool(xp.isfinite(size[0])):  # decision: the entries tell
+            if not math.isfinite(float(size[0])):  # decision: the entries tell
                 size = None
         if size is None and not all_finite(xp, term):  # decision: refuse bad input
             raise ValueError(f"term {self._count} must be finite, got NaN or inf")
         return xp, term, size
 
     def push(self, term: Any) -> None:
-        """Feed the next term: build the new ascending anti-diagonal in place of the old."""
+        """Feed the next term: validated now, entered into the table when it is read.
+
+        The table's new ascending anti-diagonal is built by :meth:`raw_result` (and
+        :attr:`live_vectors`, :attr:`peak_vectors`), from the terms pushed since it
+        was last read; :meth:`result` needs no table of this stream (it reruns the
+        batch transform on the window), so a caller that reads only ``result()``
+        pays no table arithmetic for the terms it skips.
+        """
         xp, term, size = self._check_term(term)
+        if self._exponent is None:
+            self._exponent = self._first_exponent(xp, term)
         self._window.append(term)
-        scaled = self._scaled(xp, term)
+        self._sizes.append(size)
+        self._count += 1
+        self._checked = None
+        if self._eager:
+            self._advance(xp, term, size)
+        else:
+            self._pending += 1
+
+    def _catch_up(self) -> None:
+        """Enter the pending terms into the table (the newest ``2N + 1`` of them at most).
+
+        Each anti-diagonal entry :math:`e_c^{(j)}` is a function of ``s_j .. s_{j+c}``
+        only (its definedness too), so the anti-diagonal of the newest ``2N + 1``
+        terms, built from an empty table, is the one the stream would hold had it
+        entered every term: the same operations on the same entries.
+        """
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = 0
+        if pending > self._length:
+            self._reset_table()
+            pending = self._length
+        xp = namespace(self._window[-1])
+        start = len(self._window) - pending
+        for j in range(start, len(self._window)):
+            self._advance(xp, self._window[j], self._sizes[j])
+
+    def _reset_table(self) -> None:
+        """An empty table (the terms, their scaling and the constants are kept)."""
+        for entry, mine in zip(self._diagonal, self._owned, strict=True):
+            self._release(entry, mine)
+        self._diagonal, self._norms, self._owned = [], [], []
+        self._reach = self._settled = self._settled_error_sq = None
+        self._last_step = self._ratio = None
+        self._table_terms = 0
+
+    def _advance(self, xp: Any, term: Any, size: Any) -> None:
+        """Build the new ascending anti-diagonal from ``term``, in place of the old."""
+        scaled = scale_by_power_of_two(term, -self._exponent)
         joint = self.inverse == "samelson" and term.ndim == 1
         # The term's norm is column 0's, when scaling left the term as it is.
         norms = [size] if size is not None and scaled is term else []
@@ -239,7 +309,7 @@ class EpsilonAccelerator(Accelerator):
             old[-1] = None  # column 2N of the old anti-diagonal is never an input
         old_reach = self._reach
         new, owned = [term], [False]  # column 0 is the caller's term
-        length = min(self._count + 1, self._length)
+        length = min(self._table_terms + 1, self._length)
         # Created at the first entry that is not defined everywhere: until then every
         # column's flags are all true and recording them changes nothing.
         cuts = None
@@ -361,8 +431,7 @@ class EpsilonAccelerator(Accelerator):
         for entry, mine in zip(old, old_owned, strict=True):
             self._release(entry, mine)  # the old entries not read again (column 2N - 1)
         self._diagonal, self._norms, self._owned = new, norms, owned
-        self._count += 1
-        self._checked = None
+        self._table_terms += 1
 
     def _borrow(self, xp: Any, like: Any) -> Any:
         """A vector buffer like ``like``: a recycled one, or a new one."""
@@ -373,17 +442,16 @@ class EpsilonAccelerator(Accelerator):
         if owned and entry is not None and len(self._spare) < _SPARES:
             self._spare.append(entry)
 
-    def _scaled(self, xp: Any, term: Any) -> Any:
-        """The term in the table's units: divided by a power of two fixed at the first push.
+    @staticmethod
+    def _first_exponent(xp: Any, term: Any) -> int:
+        """The table's units: terms are divided by ``2**exponent``, fixed at the first push.
 
-        Only for first terms beyond ``2**(+-100)`` (then one extra pass per push):
-        the table squares its entries and would overflow or underflow.
+        Nonzero only for first terms beyond ``2**(+-100)`` (then one extra pass per
+        term): the table squares its entries and would overflow or underflow.
         """
-        if self._exponent is None:
-            size = to_float(xp.max(xp.abs(term))) if term.ndim else abs(to_float(term))
-            exponent = power_of_two_exponent(size) if size > 0 else 0
-            self._exponent = exponent if abs(exponent) > _MODERATE_EXPONENT else 0
-        return scale_by_power_of_two(term, -self._exponent)
+        size = to_float(xp.max(xp.abs(term))) if term.ndim else abs(to_float(term))
+        exponent = power_of_two_exponent(size) if size > 0 else 0
+        return exponent if abs(exponent) > _MODERATE_EXPONENT else 0
 
     def _step_ratio(self, xp: Any, newer: Any, older: Any, valid: Any, old_reach: Any,
                     joint: bool, previous_step: Any) -> Any:
@@ -439,6 +507,21 @@ class EpsilonAccelerator(Accelerator):
                                            self._checked_batch)
         return self._checked
 
+    def unchecked_result(self) -> AccelResult:
+        """:meth:`result`'s estimate, to the last bit, without its error check.
+
+        For a caller that needs the accelerated vector and confirms it by other
+        means (the optimisers of :mod:`matfun.optim`, which read no error): the
+        terms are centred on the newest and rescaled as :meth:`result` does, and
+        the newest ``2N + 1`` go through one table, instead of that table on
+        ``2N + 4`` terms and two more on perturbed copies. The error and status are
+        that table's own, as in :meth:`raw_result` (one comparison: not for
+        decisions), in the terms' units.
+        """
+        if self._count == 0:
+            raise ValueError(f"{self.name}: no terms pushed yet")
+        return unchecked_result(list(self._window), self._fresh_table, self._checked_batch)
+
     def _checked_batch(self, terms: Any) -> AccelResult:
         return self._batch(terms, order=self.order, inverse=self.inverse, full_output=True)
 
@@ -446,13 +529,16 @@ class EpsilonAccelerator(Accelerator):
         """An empty stream of this method that keeps its terms unscaled (for the check)."""
         table = type(self)(self.order, inverse=self.inverse)
         table._exponent = 0
+        table._eager = True
         # Only raw_result is read: the newest term (its INSUFFICIENT_TERMS estimate)
         # is the one term it needs kept besides the table.
         table._window = deque(maxlen=1)
+        table._sizes = deque(maxlen=1)
         return table
 
     def _raw_estimate(self) -> Any:
         """:meth:`raw_result`'s estimate, without its error when no entry was cut."""
+        self._catch_up()
         target = (len(self._diagonal) - 1) // 2
         if target == 0 or self._reach is not None or self._exponent:
             return self.raw_result().estimate
@@ -470,6 +556,7 @@ class EpsilonAccelerator(Accelerator):
         """
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
+        self._catch_up()
         target = (len(self._diagonal) - 1) // 2
         if target == 0:
             return AccelResult(self._window[-1], float("inf"), Status.INSUFFICIENT_TERMS, 0,

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from array_api_compat import device as array_device
 
-from ._backend import as_float_array, is_complex, namespace, real_dtype
+from ._backend import as_float_array, is_complex, namespace, real_dtype, vecdot
 from ._inplace import add_scaled, conjugate, scale_add, subtract_into
 
 __all__ = ["elementwise_inverse", "samelson_inverse"]
@@ -162,7 +162,7 @@ def _row_norm(xp: Any, x: Any, complex_: bool | None = None) -> Any:
     squares into one first): the streaming table counts its vectors.
     ``complex_`` says whether ``x`` is complex when the caller knows it already.
     """
-    square = xp.vecdot(x, x)
+    square = vecdot(xp)(x, x)
     if is_complex(xp, x) if complex_ is None else complex_:
         square = xp.real(square)
     # Indexing with None adds the axis without expand_dims' per-call overhead.

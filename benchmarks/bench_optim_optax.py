@@ -2,12 +2,14 @@
 
 Prints a table and writes ``docs/bench_optim_optax.md``. The model is a tanh MLP's mean
 squared error in JAX (float32, JAX's default); every timed function is jitted and
-warmed up, each number is the fastest of several rounds (the functions timed in turn).
+warmed up, each number the median process CPU time over several rounds (the functions
+timed in turn within each round).
 
 * AdamQLR: the step of :func:`matfun.optim.optax.adamqlr` (with ``value_and_grad``)
   against :func:`optax.adam`'s step plus what AdamQLR's model needs beyond Adam (one
   Hessian-vector product, ``jax.jvp`` of ``jax.grad``, and one value), timed alone.
-  Target: at most 1.2x.
+  Target: at most 1.2x. Also its *Adam path*: the step less that HVP and value, against
+  ``optax.adam``'s step.
 * SFN series: one update of :func:`matfun.optim.optax.sfn_series` (``K`` terms,
   ``2(K - 1)`` Hessian-vector products, gradient given) against ``2(K - 1)`` sequential
   products ``jax.jvp(jax.grad(f))`` alone. Target: at most 1.2x.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,23 +56,24 @@ def mlp_problem(width: int, depth: int, samples: int, inputs: int = 8, seed: int
 
 
 def race(calls: dict, steps: int, repeats: int) -> dict:
-    """Seconds per call of each ``fn(*args)`` in ``calls``: the fastest of ``repeats`` rounds.
+    """CPU seconds per call of each ``fn(*args)`` in ``calls``: the median of ``repeats`` rounds.
 
     Every round times each function for ``steps`` calls in turn (round robin), so all
-    of them meet the same load; the minimum, not the median, because on a shared
-    machine other processes only ever add time.
+    of them meet the same load; process CPU time (all of this process's threads) does
+    not count the time the machine gives to other processes, and the median drops the
+    rounds that interference (caches, frequency) still reaches.
     """
     for fn, args in calls.values():
         jax.block_until_ready(fn(*args))  # compile and warm up
-    best = {name: float("inf") for name in calls}
+    times = {name: [] for name in calls}
     for _ in range(repeats):
         for name, (fn, args) in calls.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(steps):
                 out = fn(*args)
             jax.block_until_ready(out)
-            best[name] = min(best[name], (time.perf_counter() - start) / steps)
-    return best
+            times[name].append((time.process_time() - start) / steps)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def step_functions(params, loss, terms, order):
@@ -138,12 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         shapes, steps, repeats, terms, order = [(16, 2, 64)], 3, 3, 11, 2
     else:
-        shapes, steps, repeats, terms, order = [(32, 2, 256), (128, 2, 512)], 5, 9, 21, 2
+        shapes, steps, repeats, terms, order = [(32, 2, 256), (128, 2, 512)], 5, 15, 21, 2
     rows = ["| model (width x depth, samples) | parameters | optax.adam step (ms) | "
             "adamqlr step (ms) | its HVP + value alone (ms) | adamqlr / (adam + HVP + value) | "
+            "Adam path: adamqlr - (HVP + value), / adam | "
             f"sfn_series step, K = {terms} (ms) | its {2 * (terms - 1)} HVPs alone (ms) | "
             "series / HVPs | the HVPs linearized (ms) | series / linearized HVPs |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for width, depth, samples in shapes:
         params, loss = mlp_problem(width, depth, samples)
         size = sum(p.size for p in jax.tree_util.tree_leaves(params))
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         t_step, t_hvps, t_lin = t["series"], t["hvps"], t["linearized"]
         rows.append(f"| {width} x {depth}, {samples} | {size} | {1e3 * t_adam:.3f} | "
                     f"{1e3 * t_qlr:.3f} | {1e3 * t_extra:.3f} | "
-                    f"{t_qlr / (t_adam + t_extra):.2f} | {1e3 * t_step:.3f} | "
+                    f"{t_qlr / (t_adam + t_extra):.2f} | {(t_qlr - t_extra) / t_adam:.2f} | "
+                    f"{1e3 * t_step:.3f} | "
                     f"{1e3 * t_hvps:.3f} | {t_step / t_hvps:.2f} | {1e3 * t_lin:.3f} | "
                     f"{t_step / t_lin:.2f} |")
     table = "\n".join(rows)
@@ -162,20 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     page = ("---\norphan: true\n---\n\n# Per-step cost of the optax adapters\n\n"
             f"`{command}` on {jax.devices()[0].platform.upper()} "
             f"(JAX {jax.__version__}, optax {optax.__version__}, float32), every step jitted; "
-            f"the fastest of {repeats} rounds of {steps} calls, the functions timed in turn "
-            "within each round. The model is a tanh MLP's "
+            f"the median process CPU time over {repeats} rounds of {steps} calls, the "
+            "functions timed in turn within each round. The model is a tanh MLP's "
             "mean squared error (8 inputs). AdamQLR's step (with `value_and_grad`) is "
             "compared with what it must do: `optax.adam`'s step (with `jax.grad`) plus its "
             "model's one Hessian-vector product (`jax.jvp(jax.grad(f))`) and one value, "
             "each timed alone; a ratio at most 1 means the Adam path adds nothing to them "
-            "(XLA shares the forward passes within one jitted step). The series step "
-            f"(`sfn_series(terms={terms}, order={order})`, gradient given) is compared "
+            "(XLA shares the forward passes within one jitted step). The *Adam path* column "
+            "is AdamQLR's step less that HVP and value, over `optax.adam`'s step. The series "
+            f"step (`sfn_series(terms={terms}, order={order})`, gradient given) is compared "
             f"with its {2 * (terms - 1)} Hessian-vector products "
             "`jax.jvp(jax.grad(f))` run alone in sequence, and with the products of one "
             "`jax.linearize(jax.grad(f))` (what the series uses: the primal pass once per "
-            f"step). Measured with a load average of {load:.1f} on {os.cpu_count()} cores "
-            "(a shared machine): individual timings vary by 10-20% between runs, more "
-            "for the smallest model.\n\n" + table + "\n")
+            f"step). Load average {load_before:.1f} at the start and {load:.1f} at the end, "
+            f"on {os.cpu_count()} cores (a shared machine): CPU time does not count the "
+            "time given to other processes, but caches and frequency still vary by "
+            "10-20% between runs, more for the smallest model.\n\n" + table + "\n")
     Path(args.output).write_text(page)
     return 0
 

@@ -1,13 +1,15 @@
 """Per-step cost of the matfun.optim.torch classes against the autograd work they need.
 
 Prints a table and writes ``docs/bench_optim_torch.md``. A small MLP (cross-entropy on
-random data) on the CPU, one thread; best of ``--steps`` steps after warm-up, in process CPU time.
+random data) on the CPU, one thread; the median of ``--steps`` rounds after warm-up, in
+process CPU time, every step and baseline called in turn within a round.
 
 * AdamQLR against ``torch.optim.Adam``: AdamQLR spends, by design, one forward and
   backward pass with ``create_graph=True``, one Hessian-vector product and one more
   forward pass (the reduction ratio) per step, where Adam spends one forward and one
   plain backward pass. So the comparable baseline is that autograd work done by hand
-  (``raw``); the ratio to Adam is reported too.
+  (``raw``); the ratio to Adam is reported too, and the *Adam path*: AdamQLR's step
+  less one HVP and one no-grad forward pass (timed alone), against Adam's step.
 * SFNSeries with ``K`` terms spends one forward and backward pass with graph and
   ``2 (K - 1)`` HVPs: compared with those HVPs alone and with HVPs plus gradient, timed
   by hand on the same graph (double backward). With ``step(loss_fn=...)`` the HVPs are
@@ -19,7 +21,9 @@ random data) on the CPU, one thread; best of ``--steps`` steps after warm-up, in
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -51,18 +55,23 @@ def mlp(inputs: int, width: int, classes: int, samples: int, seed: int = 0):
     return model, closure
 
 
-def best_time(action, steps: int, warmup: int = 3) -> float:
-    warmup = min(warmup, steps)
-    for _ in range(warmup):
-        action()
-    times = []
-    for _ in range(steps):
-        start = time.process_time()
-        action()
-        times.append(time.process_time() - start)
-    # CPU time of this process (one thread): time the machine gives to others is not
-    # counted; the minimum drops what interference (caches, frequency) still adds.
-    return min(times)
+def interleaved(actions: dict, rounds: int, warmup: int = 3) -> dict:
+    """Median process CPU time of each action, the actions called in turn within a round.
+
+    CPU time of this process (one thread): time the machine gives to others is not
+    counted; calling the actions in turn makes each round see the same conditions
+    (a shared machine's load, caches, frequency), and the median drops the rounds
+    that interference still reaches.
+    """
+    times = {name: [] for name in actions}
+    for round_ in range(warmup + rounds):
+        for name, action in actions.items():
+            start = time.process_time()
+            action()
+            elapsed = time.process_time() - start
+            if round_ >= warmup:
+                times[name].append(elapsed)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def graph(model, closure):
@@ -70,6 +79,22 @@ def graph(model, closure):
     loss = closure()
     grads = torch.autograd.grad(loss, params, create_graph=True)
     return params, loss, grads
+
+
+def one_hvp(model, closure):
+    """One HVP on a graph built once (what AdamQLR spends on its curvature)."""
+    params, _, grads = graph(model, closure)
+    directions = [torch.randn_like(p) for p in params]
+    return lambda: torch.autograd.grad(grads, params, grad_outputs=directions,
+                                       retain_graph=True)
+
+
+def one_value(closure):
+    """One forward pass without autograd (AdamQLR's trial point)."""
+    def action():
+        with torch.no_grad():
+            closure()
+    return action
 
 
 def raw_adamqlr(model, closure):
@@ -97,11 +122,12 @@ def raw_hvps(model, closure, count: int, with_gradient: bool):
     return action
 
 
-def measure(sizes, steps: int) -> list[tuple]:
+def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
     """Rows ``(MLP, step, step ms, baseline, baseline ms)``."""
     rows = []
     for inputs, width, classes, samples in sizes:
         label = f"{inputs}-{width}-{classes}, batch {samples}"
+        actions = {}
         model, closure = mlp(inputs, width, classes, samples)
         adam = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -110,45 +136,62 @@ def measure(sizes, steps: int) -> list[tuple]:
             closure().backward()
             adam.step()
 
-        t_adam = best_time(adam_step, steps)
+        actions["adam"] = adam_step
         model, closure = mlp(inputs, width, classes, samples)
         qlr = AdamQLR(model.parameters())
-        t_qlr = best_time(lambda qlr=qlr, closure=closure: qlr.step(closure), steps)
-        t_raw = best_time(raw_adamqlr(model, closure), steps)
-        rows.append((label, "AdamQLR", t_qlr,
-                     "its autograd work: grad with graph, 1 HVP, 1 forward", t_raw))
-        rows.append((label, "AdamQLR", t_qlr, "`torch.optim.Adam` step (not like for like)",
-                     t_adam))
+        actions["qlr"] = lambda qlr=qlr, closure=closure: qlr.step(closure)
+        actions["qlr raw"] = raw_adamqlr(model, closure)
+        # The baselines that keep one graph get a model of their own (the steps write
+        # their parameters in place, which would make the graph stale).
+        model, closure = mlp(inputs, width, classes, samples)
+        actions["hvp"] = one_hvp(model, closure)
+        actions["value"] = one_value(closure)
+        hvps = 2 * (TERMS - 1)
         for accelerate in ("sablonniere", None):
             model, closure = mlp(inputs, width, classes, samples)
             sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
                             accelerate=accelerate)
-            t_sfn = best_time(lambda sfn=sfn, closure=closure: sfn.step(closure), steps)
-            hvps = sfn.last_info["matvecs"]
-            t_hvps = best_time(raw_hvps(model, closure, hvps, with_gradient=False), steps)
-            t_both = best_time(raw_hvps(model, closure, hvps, with_gradient=True), steps)
-            name = f"SFNSeries K={TERMS}, accelerate={accelerate}"
-            rows.append((label, name, t_sfn, f"its {hvps} HVPs", t_hvps))
-            rows.append((label, name, t_sfn, f"its {hvps} HVPs + grad with graph", t_both))
+            actions[f"sfn {accelerate}"] = lambda sfn=sfn, closure=closure: sfn.step(closure)
         model, closure = mlp(inputs, width, classes, samples)
-        sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS, accelerate=None)
-        t_func = best_time(lambda sfn=sfn, f=closure.loss_fn: sfn.step(loss_fn=f), steps)
-        rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
-                     "(torch.func)", t_func, f"its {hvps} HVPs + grad with graph (double "
-                     "backward)", t_both))
+        actions["hvps"] = raw_hvps(model, closure, hvps, with_gradient=False)
+        actions["hvps+grad"] = raw_hvps(model, closure, hvps, with_gradient=True)
+        if functional:
+            model, closure = mlp(inputs, width, classes, samples)
+            sfn_f = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
+                              accelerate=None)
+            actions["sfn func"] = lambda sfn=sfn_f, f=closure.loss_fn: sfn.step(loss_fn=f)
+        t = interleaved(actions, rounds)
+        rows.append((label, "AdamQLR", t["qlr"],
+                     "its autograd work: grad with graph, 1 HVP, 1 forward", t["qlr raw"]))
+        rows.append((label, "AdamQLR", t["qlr"], "`torch.optim.Adam` step (not like for like)",
+                     t["adam"]))
+        rows.append((label, "AdamQLR's Adam path: its step less 1 HVP and 1 forward "
+                     f"({1e3 * t['hvp']:.2f} + {1e3 * t['value']:.2f} ms)",
+                     t["qlr"] - t["hvp"] - t["value"], "`torch.optim.Adam` step", t["adam"]))
+        for accelerate in ("sablonniere", None):
+            name = f"SFNSeries K={TERMS}, accelerate={accelerate}"
+            rows.append((label, name, t[f"sfn {accelerate}"], f"its {hvps} HVPs", t["hvps"]))
+            rows.append((label, name, t[f"sfn {accelerate}"],
+                         f"its {hvps} HVPs + grad with graph", t["hvps+grad"]))
+        if functional:
+            rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
+                         "(torch.func)", t["sfn func"], f"its {hvps} HVPs + grad with graph "
+                         "(double backward)", t["hvps+grad"]))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--quick", action="store_true", help="one small size, 2 steps")
+    parser.add_argument("--steps", type=int, default=30, help="timed rounds")
+    parser.add_argument("--quick", action="store_true", help="one small size, 2 rounds")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parents[1]
                         / "docs" / "bench_optim_torch.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     sizes = [(64, 32, 10, 256)] if args.quick else [(64, 32, 10, 256), (256, 256, 10, 1024)]
+    load_before = os.getloadavg()[0]
     rows = measure(sizes, 2 if args.quick else args.steps)
+    load_after = os.getloadavg()[0]
     lines = ["| MLP | step | time (ms) | baseline | baseline (ms) | ratio |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {mlp_} | {step} | {1e3 * t:.2f} | {base} | {1e3 * t_base:.2f} | "
@@ -157,10 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     command = "python benchmarks/bench_optim_torch.py" + (" --quick" if args.quick else
                                                             f" --steps {args.steps}")
+    cores = os.cpu_count()
     page = ("---\norphan: true\n---\n\n# Per-step cost of the PyTorch optimisers\n\n"
             f"`{command}`: torch {torch.__version__}, {platform.processor() or 'CPU'}, "
-            "`torch.set_num_threads(1)`, float32; process CPU time (the machine is shared), "
-            "best of the steps after 3 warm-up steps. See [](optim_torch.md) for what each "
+            "`torch.set_num_threads(1)`, float32; process CPU time, the median over the "
+            "rounds after 3 warm-up rounds, every step and baseline called in turn within "
+            f"a round. Load average {load_before:.1f} at the start, {load_after:.1f} at the "
+            f"end, on {cores} cores (a shared machine): CPU time does not count the time "
+            "given to other processes, but caches and frequency still vary; ratios within "
+            "a size are more stable than the times. AdamQLR's *Adam path* is its step less "
+            "what it spends beyond Adam's forward and backward pass: one HVP on a built "
+            "graph and one forward pass without autograd, each timed alone (it keeps the "
+            "gradient's graph, which Adam does not). See [](optim_torch.md) for what each "
             "ratio compares.\n\n"
             + table + "\n")
     args.output.write_text(page)

@@ -143,9 +143,17 @@ def adamqlr(
                              "callable")
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         t = state.step + 1
-        m = beta1 * state.first_moment + (1 - beta1) * gradient
-        v = beta2 * state.second_moment + (1 - beta2) * gradient * gradient
-        d = -(m / (1 - beta1**t)) / (xp.sqrt(v / (1 - beta2**t)) + guard)
+        # m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g, d = -(m / c1) / (sqrt(v / c2) + eps),
+        # the sums and the quotient written into the fresh temporaries (the same floats:
+        # a + b is b + a, -(m / c) is m / -c); the state's moments are never written.
+        m = beta1 * state.first_moment
+        m += (1 - beta1) * gradient
+        v = (1 - beta2) * gradient
+        v *= gradient
+        v += beta2 * state.second_moment
+        d = xp.sqrt(v / (1 - beta2**t))
+        d += guard
+        d = (m / -(1 - beta1**t)) / d
         product = HVPCounter(oracle, params, state.step, product_name)
         slope = to_float(gradient @ d)
         curvature_d = to_float(d @ product(d))

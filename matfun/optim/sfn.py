@@ -43,6 +43,7 @@ from .._validation import positive_integer
 from ..operators import as_operator
 from ..series import DAMPING_KINDS, inv_sqrt_series
 from ._base import Optimizer, SingularCurvatureError
+from ._estimate_only import estimate_only
 from ._oracle_calls import (
     HVPCounter,
     check_fraction,
@@ -378,6 +379,7 @@ class SeriesRule:
             raise ValueError(f"damping_kind must be one of {DAMPING_KINDS}, got "
                              f"{damping_kind!r}")
         self.terms, self.order, self.accelerate = terms, order, accelerate
+        self._series_accelerate = estimate_only(accelerate, order)
         self.initial_scale = check_positive(initial_scale, "initial_scale")
         self.scale, self.damping_kind = scale, damping_kind
 
@@ -390,11 +392,12 @@ class SeriesRule:
         """``K`` accelerated series terms from the scale ``V = aux``."""
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, step)
         hvp = HVPCounter(oracle, params, step)
-        operator = as_operator(hvp, like=gradient, name="oracle.hvp")
+        # HVPCounter validates every product (shape, dtype, finite): no second check.
+        operator = as_operator(hvp, like=gradient, name="oracle.hvp", check=False)
         direction, info = inv_sqrt_series(
             operator, gradient, terms=self.terms, scale=self.scale, initial_scale=aux,
-            damping=damping, damping_kind=self.damping_kind, accelerate=self.accelerate,
-            order=self.order, full_output=True,
+            damping=damping, damping_kind=self.damping_kind,
+            accelerate=self._series_accelerate, order=self.order, full_output=True,
         )
         scale = info.scale if info.scale > 0 else aux  # a zero gradient chooses no V
         extras = {"scale": scale, "terms": info.terms, "restarts": info.restarts}
@@ -415,3 +418,4 @@ class SeriesRule:
         if self.damping_kind == "square":
             return math.sqrt(product_norm**2 + damping * delta_norm**2) * delta_norm
         return product_norm * delta_norm + damping * delta_norm**2
+

@@ -30,7 +30,7 @@ import numpy as np
 from ...coefficients import abs_damped_coefficients, binomial_coefficients
 from ._common import DEGENERATE, DIVERGED, NONFINITE, OK, RANGE, norm, power_of_two
 
-__all__ = ["SeriesResult", "epsilon_estimate", "saddle_free_series"]
+__all__ = ["SeriesResult", "epsilon_estimate", "saddle_free_series", "scale_by_power_of_two"]
 
 _MAX_RESTARTS = 60  # as matfun._engine
 _NEAR_ZERO_ULPS = 16.0  # as accel.inverses
@@ -67,7 +67,7 @@ def epsilon_estimate(terms: Any, *, weights: list[float]) -> Any:
     size = jnp.max(jnp.abs(centred))
     constant = size == 0
     _, exponent = jnp.frexp(jnp.where(constant, jnp.ones_like(size), size))
-    current = jnp.ldexp(centred, -exponent)
+    current = scale_by_power_of_two(centred, -exponent)
     current_valid = jnp.ones(terms.shape[0], dtype=bool)
     before = before_valid = None
     entries, entries_valid = [current[-1]], [jnp.asarray(True)]
@@ -99,9 +99,22 @@ def epsilon_estimate(terms: Any, *, weights: list[float]) -> Any:
     estimate = entries[0]
     for level in range(1, columns // 2 + 1):
         estimate = jnp.where(entries_valid[2 * level], entries[2 * level], estimate)
-    mapped = center + jnp.ldexp(estimate, exponent)
+    mapped = center + scale_by_power_of_two(estimate, exponent)
     mapped = jnp.where(jnp.all(jnp.isfinite(mapped)), mapped, center)
     return jnp.where(constant, center, mapped)
+
+
+def scale_by_power_of_two(x: Any, exponent: Any) -> Any:
+    """``x * 2**exponent`` (traced ``exponent``) as two multiplications by powers of two.
+
+    As :func:`accel._honest.scale_by_power_of_two`: exact (each factor is
+    representable, so no factor overflows the dtype), with the roundings of the NumPy
+    form where the result is subnormal; two multiplications cost a fraction of
+    ``jnp.ldexp`` on a vector.
+    """
+    one = jnp.ones((), x.dtype)
+    first = exponent // 2
+    return (x * jnp.ldexp(one, first)) * jnp.ldexp(one, exponent - first)
 
 
 class _Carry(NamedTuple):
@@ -202,10 +215,15 @@ def _series(hvp, g, initial_scale, lam, terms, order, accelerate, adaptive, kind
     def cond(carry):
         return ~carry.stop & (carry.k + 1 < terms)
 
-    def body(carry):
-        cached = carry.k == 0  # A g, reused after every restart
-        product = jax.lax.cond(cached, lambda p: g_product, lambda p: square(p), carry.p)
-        matvecs = carry.matvecs + jnp.where(cached, 0, 2)
+    def body(carry, first=False):
+        if first:  # the first term's A g: the product that chose V
+            cached, product, matvecs = jnp.asarray(True), g_product, carry.matvecs
+        elif adaptive:
+            cached = carry.k == 0  # A g, reused after every restart
+            product = jax.lax.cond(cached, lambda p: g_product, lambda p: square(p), carry.p)
+            matvecs = carry.matvecs + jnp.where(cached, 0, 2)
+        else:  # no restarts: k = 0 only at the first term, taken before the loop
+            cached, product, matvecs = jnp.asarray(False), square(carry.p), carry.matvecs + 2
         finite = jnp.all(jnp.isfinite(product))
         p_next = carry.p - product / carry.scale
         p_next_norm = norm(p_next)
@@ -224,19 +242,27 @@ def _series(hvp, g, initial_scale, lam, terms, order, accelerate, adaptive, kind
             failed = grew
             candidate = carry.scale
         status = jnp.where(~finite, NONFINITE, jnp.where(failed, DIVERGED, OK))
-        new_scale = jnp.where(restart & (status == OK), candidate, carry.scale)
-        new_coefficients = jax.lax.cond(restart & (status == OK), coefficients,
-                                        lambda s: carry.coefficients, new_scale)
-        prefactor = jax.lax.rsqrt(new_scale)
         k_next = carry.k + 1
-        continued = carry.partial + (prefactor * new_coefficients[
-            jnp.minimum(k_next, terms - 1)]) * p_next
-        restarted = (prefactor * new_coefficients[0]) * g_n
-        go_on = ~restart
-        k = jnp.where(go_on, k_next, 0)
-        p = jnp.where(go_on, p_next, g_n)
-        p_norm = jnp.where(go_on, p_next_norm, g_norm)
-        partial = jnp.where(go_on, continued, restarted)
+        if not adaptive:  # V and the coefficients are fixed: no restart to select
+            prefactor = jax.lax.rsqrt(carry.scale)
+            new_scale, new_coefficients = carry.scale, carry.coefficients
+            k, p, p_norm = k_next, p_next, p_next_norm
+            partial = carry.partial + (prefactor * new_coefficients[
+                jnp.minimum(k_next, terms - 1)]) * p_next
+            go_on = jnp.asarray(True)
+        else:
+            new_scale = jnp.where(restart & (status == OK), candidate, carry.scale)
+            new_coefficients = jax.lax.cond(restart & (status == OK), coefficients,
+                                            lambda s: carry.coefficients, new_scale)
+            prefactor = jax.lax.rsqrt(new_scale)
+            continued = carry.partial + (prefactor * new_coefficients[
+                jnp.minimum(k_next, terms - 1)]) * p_next
+            restarted = (prefactor * new_coefficients[0]) * g_n
+            go_on = ~restart
+            k = jnp.where(go_on, k_next, 0)
+            p = jnp.where(go_on, p_next, g_n)
+            p_norm = jnp.where(go_on, p_next_norm, g_norm)
+            partial = jnp.where(go_on, continued, restarted)
         window = carry.window.at[k % width].set(partial)
         # An exactly zero term ends the sum (matfun._engine); before the last term the
         # partial sum is then exact and is not accelerated (matfun._driver).
@@ -245,13 +271,17 @@ def _series(hvp, g, initial_scale, lam, terms, order, accelerate, adaptive, kind
                       carry.restarts + jnp.where(restart, 1, 0), matvecs, status,
                       (status != OK) | exact, exact)
 
+    # The first term outside the loop (a conditional in every iteration costs more
+    # than the arithmetic on a small model); with restarts it stays inside.
+    if not adaptive:
+        carry = jax.lax.cond(cond(carry), lambda c: body(c, first=True), lambda c: c, carry)
     carry = jax.lax.while_loop(cond, body, carry)
     estimate = carry.partial
     if accelerate is not None:
         ordered = jnp.roll(carry.window, -((carry.k + 1) % width), axis=0)
         accelerated = epsilon_estimate(ordered, weights=_weights(accelerate, order))
         estimate = jnp.where(carry.exact, carry.partial, accelerated)
-    direction = jnp.ldexp(estimate, d_exp - 1 - e_c)
+    direction = scale_by_power_of_two(estimate, d_exp - 1 - e_c)
     largest = jnp.max(jnp.abs(direction))
     in_range = jnp.isfinite(largest) & ~((largest < finfo.smallest_normal)
                                          & jnp.any(estimate != 0))

@@ -89,12 +89,18 @@ class ClosureOracle:
     def __init__(self, params: list, closure: Callable[[], Any], origin: Any) -> None:
         self.params = params
         self.sizes = [p.numel() for p in params]
+        # Flat views of the parameters, for one multi-tensor copy per load (contiguous
+        # parameters; any other layout is copied tensor by tensor).
+        with torch.no_grad():
+            self._flat_params = ([p.view(-1) for p in params]
+                                 if all(p.is_contiguous() for p in params) else None)
         self.closure = closure
         self.origin = origin
         self.at = origin          # the flat vector whose values the tensors hold
         self.point = None         # the flat vector of the cached graph
         self.loss = None          # the loss there (with its graph)
         self.grads = None         # the gradient tensors there (with their graph)
+        self.flat_gradient = None  # their concatenation (with its graph)
         self.gradient = None      # the flat gradient there (detached)
         self.origin_loss = None   # the loss at origin, detached (what step() returns)
 
@@ -108,8 +114,11 @@ class ClosureOracle:
         if x is self.at:
             return
         with torch.no_grad():
-            for p, chunk in zip(self.params, self._chunks(x), strict=True):
-                p.copy_(chunk)
+            if self._flat_params is not None:
+                torch._foreach_copy_(self._flat_params, x.split_with_sizes(self.sizes))
+            else:
+                for p, chunk in zip(self.params, self._chunks(x), strict=True):
+                    p.copy_(chunk)
         self.at = x
         self.point = None  # the graph saved the old values: it is stale now
 
@@ -148,7 +157,10 @@ class ClosureOracle:
         self.grads = [torch.zeros_like(p) if g is None else g
                       for g, p in zip(grads, self.params, strict=True)]
         self.point, self.loss = x, loss
-        self.gradient = flatten(self.grads)
+        # The flat gradient *with* its graph: a product is then one backward pass from
+        # one output, the flat direction split by the graph's own (C++) cat backward.
+        self.flat_gradient = torch.cat([g.reshape(-1) for g in self.grads])
+        self.gradient = self.flat_gradient.detach()
         if x is self.origin:
             self.origin_loss = loss.detach()
 
@@ -180,9 +192,14 @@ class ClosureOracle:
         return self.gradient
 
     def hvp(self, x: Any, v: Any) -> Any:
-        """``H(x) v`` by double backward through the gradient's graph."""
+        """``H(x) v`` by double backward through the (flat) gradient's graph."""
         self._differentiate(x)
-        return flatten(self._backward(self.grads, self._chunks(v), create_graph=False))
+        if not self.flat_gradient.requires_grad:  # the gradient is constant: H = 0
+            return torch.zeros_like(self.gradient)
+        products = torch.autograd.grad(self.flat_gradient, self.params, grad_outputs=v,
+                                       retain_graph=True, allow_unused=True)
+        return torch.cat([p.new_zeros(p.numel()) if h is None else h.reshape(-1)
+                          for h, p in zip(products, self.params, strict=True)])
 
     def third(self, x: Any, u: Any) -> Any:
         """``D^3 f(x)[u, u, u]`` (a 0-d tensor) by triple backward."""

@@ -521,3 +521,24 @@ def test_the_benchmark_quick_mode_writes_its_table(tmp_path):
     assert module.main(["--quick", "--output", str(output)]) == 0
     text = output.read_text()
     assert "series / HVPs" in text and "nan" not in text.lower()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_powers_of_two_are_exact_as_ldexp(dtype):
+    # The series and its epsilon table scale by 2**e with two multiplications (the NumPy
+    # form's accel._honest.scale_by_power_of_two) instead of jnp.ldexp: exact, so equal
+    # to ldexp wherever the result is a normal number, also for e beyond the dtype's
+    # exponent range (where 2**e itself is not representable).
+    from matfun.optim.optax._series import scale_by_power_of_two
+
+    finfo = np.finfo(dtype)
+    low, high = int(finfo.minexp), int(finfo.maxexp)  # normal u 2**a: low <= a <= high
+    rng = np.random.default_rng(1)
+    u = rng.uniform(0.5, 1.0, 64) * rng.choice([-1.0, 1.0], 64)
+    scale = jax.jit(scale_by_power_of_two)
+    for a, e in ((0, 0), (0, 37), (0, -37), (5, -3), (low + 1, high - low - 2),
+                 (high - 1, low - high + 2), (low + 1, 1), (high - 1, -1)):
+        x = jnp.asarray(np.ldexp(u, a).astype(dtype))
+        expected = np.asarray(jnp.ldexp(x, e))
+        assert np.all(np.isfinite(expected)) and np.all(np.abs(expected) >= finfo.tiny)
+        np.testing.assert_array_equal(np.asarray(scale(x, jnp.asarray(e))), expected)

@@ -582,3 +582,60 @@ def test_quick_benchmark_writes_its_table(tmp_path):
     for step in ("AdamQLR", "SFNSeries K=10, accelerate=sablonniere", "torch.func"):
         assert step in text
     assert "nan" not in text.lower()
+
+
+def test_flat_gradient_products_equal_the_per_parameter_double_backward():
+    # hvp() runs one backward pass from the flat gradient (its graph includes the
+    # concatenation); the per-parameter route (one output per tensor, the direction
+    # split by hand) is the reference, and so is the dense autograd Hessian. An unused
+    # parameter gets a zero block; a loss linear in the parameters a zero product.
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2).double()
+    unused = torch.nn.Parameter(torch.randn(4, dtype=torch.float64))
+    X = torch.randn(5, 3, dtype=torch.float64)
+    params = [layer.weight, layer.bias, unused]
+
+    def closure():
+        return torch.tanh(layer(X)).pow(2).sum()
+
+    origin = torch.cat([p.detach().reshape(-1) for p in params])
+    source = ClosureOracle(params, closure, origin)
+    v = torch.randn(origin.numel(), dtype=torch.float64)
+    product = source.hvp(origin, v)
+    by_parameter = torch.cat([h.reshape(-1) for h in source._backward(
+        source.grads, source._chunks(v), create_graph=False)])
+    sizes = [p.numel() for p in params]
+
+    def loss(w):
+        weight, bias, _ = torch.split(w, sizes)
+        return torch.tanh(X @ weight.view(2, 3).T + bias).pow(2).sum()
+
+    hessian = torch.autograd.functional.hessian(loss, origin.clone())
+    scale = float(hessian.norm() * v.norm())
+    np.testing.assert_allclose(product.numpy(), by_parameter.numpy(), rtol=0,
+                               atol=1e-14 * scale)
+    np.testing.assert_allclose(product.numpy(), (hessian @ v).numpy(), rtol=0,
+                               atol=1e-13 * scale)
+    assert torch.all(product[-4:] == 0)
+
+    linear = ClosureOracle(params, lambda: (layer(X).sum() + unused.sum()), origin)
+    assert torch.all(linear.hvp(origin, v) == 0)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_loading_a_point_writes_every_parameter(contiguous):
+    # Contiguous parameters are written by one multi-tensor copy into flat views; any
+    # other layout tensor by tensor. Either way the tensors then hold the point.
+    weight = torch.nn.Parameter(torch.zeros(3, 4, dtype=torch.float64))
+    if not contiguous:
+        weight = torch.nn.Parameter(torch.zeros(4, 3, dtype=torch.float64).T)
+    bias = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    params = [weight, bias]
+    origin = torch.cat([p.detach().reshape(-1) for p in params])
+    source = ClosureOracle(params, lambda: (weight.sum() + bias.sum()) ** 2, origin)
+    assert (source._flat_params is None) is not contiguous
+    point = torch.arange(15, dtype=torch.float64)
+    source.value(point)
+    np.testing.assert_array_equal(weight.detach().numpy(), np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(bias.detach().numpy(), [12.0, 13.0, 14.0])
+    assert float(source.value(point)) == float(point.sum()) ** 2
