@@ -15,10 +15,13 @@ from, and :attr:`Operator.matvecs` always counts calls of the user's function.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ._backend import all_finite, namespace, result_float_dtype, settle
 from ._operator_forms import (
@@ -176,11 +179,35 @@ class Operator:
 
     __matmul__ = matvec
 
+    def _product(self, v: Any) -> Any:
+        """``H v`` like :meth:`matvec`, its finiteness check owed by the caller (internal).
+
+        For a vector ``v`` known to be finite and of the right shape; every other check
+        of :meth:`matvec` runs (a derived operator, whose base checks each product,
+        is applied as by :meth:`matvec`). The caller must prove the product finite from a
+        reduction it computes anyway (any NaN/inf entry reaches it), and call
+        :meth:`_confirm` with ``(v, result)`` before it acts on a non-finite reduction:
+        the same error as :meth:`matvec` then, and nothing done with the product first.
+        """
+        if not self._counted:
+            return self.matvec(v)  # a derived operator: its base checks every product
+        self._counter.add()
+        result = settle(self._apply(v))
+        if not self.check or (type(result) is type(v) and result.shape == v.shape
+                              and result.dtype == v.dtype):
+            return result
+        return self._validate(v, result)  # the rare cases: every check, finiteness too
+
+    def _confirm(self, v: Any, result: Any) -> None:
+        """Raise :meth:`matvec`'s error if the product ``result = H v`` is not finite."""
+        if self._counted and self.check and not _finite(result):
+            self._non_finite(v)
+
     def _validate(self, v: Any, result: Any) -> Any:
         if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
             # The common case, same library, shape and dtype: only finiteness is left
             # to check (the type tests below cost more than the check itself).
-            if not all_finite(namespace(v), result):
+            if not _finite(result):
                 self._non_finite(v)
             return result
         xp = namespace(v)
@@ -212,7 +239,7 @@ class Operator:
                 )
             # An integer (or bool) vector gets a floating product, never a rounded one.
             result = xp.astype(result, result_float_dtype(xp, v))
-        if not all_finite(xp, result):
+        if not _finite(result):
             self._non_finite(v)
         return result
 
@@ -244,6 +271,34 @@ class Operator:
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
+
+
+_SQUARES_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+# Below this length isfinite + all is cheaper than entering np.errstate (about a
+# microsecond); above it, the single read pass of the dot product wins.
+_DOT_FROM = 16384
+
+
+def _finite(result: Any) -> bool:
+    """Whether every entry of the product ``result`` is finite (a host decision).
+
+    A real NumPy vector: its dot product with itself is finite only if every entry is
+    (IEEE arithmetic: a NaN entry makes its square and every sum with it NaN, an
+    infinite one makes them inf or NaN; squares are never negative, so nothing
+    cancels), so a finite ``result . result`` decides in one read pass what
+    ``isfinite`` + ``all`` decide in two and a temporary. A huge finite vector can
+    overflow the dot product (silently: that only means "maybe"): then the exact test
+    decides.
+    """
+    if type(result) is np.ndarray:
+        if (result.ndim == 1 and result.size >= _DOT_FROM
+                and result.dtype in _SQUARES_DTYPES):
+            with np.errstate(over="ignore"):  # an overflow only means "maybe": no warning
+                square = float(np.dot(result, result))
+            if math.isfinite(square):
+                return True
+        return bool(np.isfinite(result).all())
+    return all_finite(namespace(result), result)
 
 
 def square(op: Operator) -> Operator:
