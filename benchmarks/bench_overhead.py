@@ -20,7 +20,8 @@ Rows:
   ``term = term - H (H term) / V; s += c_k term``.
 * ``series, check=False``: the same on an operator built with
   ``as_operator(H, check=False)``, whose products are not checked for NaN/inf (the
-  default checks each one: a pass over ``n`` per matvec).
+  default checks the inner product ``H p`` of each term, one read pass over ``n``; the
+  outer one is proven finite by the next term's norm, which the series computes anyway).
 * ``series + sablonniere``: the same with ``accelerate="sablonniere"`` (order 1); the
   bare loop is the same plain recurrence with that run's matvec count (the accelerator's
   own vector arithmetic is part of the measured overhead).
@@ -164,22 +165,39 @@ def case_rows(kind: str, n: int) -> list[str]:
 
 NOTES = [
     "Where the rest of the series' time goes, per term (two matvecs), beyond the bare "
-    "loop's four vector operations: the finiteness check of each product "
-    "(`isfinite` + `all`, one pass over n each, `check=False` removes it); the norm "
-    "`||p_k||` the stopping rule and the divergence test read (one pass); a dot product "
-    "screening the adaptive rule's bound `||A p|| / ||p|| <= V` (one pass, its exact norm "
-    "only when the screen cannot decide); about 15 microseconds of Python (the operator's "
-    "layers and counter, the streamed `PartialSum`, the tail estimate), which is what "
-    "shows at n = 1000 dense. The norm of the partial sum is computed only when the "
-    "check could change its answer, and products come unscaled (the division by the "
-    "operator's power-of-two unit folded into the recurrence's scalar): both give the "
-    "same floats as the straightforward code (`tests/matfun/test_series_fast_paths.py`). "
-    "An accelerator adds its own vector arithmetic per term (Sablonniere's "
-    "epsilon-table row: several passes over n). Chebyshev (`matfun/chebyshev.py`) "
-    "scales each product by `1/s` twice and maps it onto [-1, 1] in separate passes "
-    "(nine vector operations a step against the bare loop's six) and checks every "
-    "product, as the series does.",
+    "loop's four vector operations (the library's four are the same operations, in "
+    "reused buffers on NumPy): the finiteness check of the inner product `H p` (one "
+    "dot product `v . v`, a single read pass, for n >= 16384; `isfinite` + `all` below; "
+    "`check=False` removes it); the norm `||p_k||` the stopping rule and the divergence "
+    "test read (a pairwise sum of squares: the squares written, then summed), which also "
+    "proves the outer product `H (H p)` finite, so that product needs no check of its "
+    "own (a non-finite entry there makes the norm non-finite, and only then is the "
+    "product checked, "
+    "giving the operator's usual error before any further matvec); a dot product "
+    "screening the adaptive rule's bound `||A p|| / ||p|| <= V` (one read pass, its "
+    "exact norm only when the screen cannot decide); about 10-15 microseconds of Python "
+    "(the operator's layers and counter, the streamed `PartialSum`, the tail estimate), "
+    "which is what shows at n = 1000 dense. The norm of the partial sum is computed only "
+    "when the check could change its answer, and products come unscaled (the division "
+    "by the operator's power-of-two unit folded into the recurrence's scalar). Every "
+    "shortcut gives the same floats as the straightforward code "
+    "(`tests/matfun/test_series_fast_paths.py`). An accelerator adds its own vector "
+    "arithmetic per term (Sablonniere's epsilon-table row: several passes over n). "
+    "Chebyshev (`matfun/_chebyshev_expansion.py`) computes `T_{j+1} = (H (H T_j) + "
+    "shift T_j) / (h / 2) - T_{j-1}` with the operator's power-of-two scale and the "
+    "doubling folded exactly into `shift` and `h` (four vector operations and the "
+    "update of x: six, as the bare loop; the same floats as the textbook recurrence, "
+    "`tests/matfun/test_chebyshev_fast_paths.py`), and checks each product by one dot "
+    "product.",
 ]
+
+
+def _load() -> str:
+    """The 1-minute load average, as text ("unknown" where the system reports none)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if output is None and not args.quick:
         output = ROOT / "docs" / "bench_overhead.md"
     started = time.perf_counter()
+    load_before = _load()
     header = [
         "| operator | n | method | matvecs | library wall s | bare wall s | wall ratio | "
         "library CPU s | bare CPU s | CPU ratio |",
@@ -201,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, n in QUICK_CASES if args.quick else FULL_CASES:
         rows += case_rows(kind, n)
     elapsed = time.perf_counter() - started
+    load_after = _load()
     text = "\n".join([
         "# Overhead of the series and Chebyshev over their bare matvecs",
         "",
@@ -210,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"{os.cpu_count()} CPUs (one BLAS thread)",
         f"- Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}",
-        f"- date: {time.strftime('%Y-%m-%d')}",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1 min) "
+        f"{load_before} at the start, {load_after} at the end",
         "",
         "Each timing is the median of " + str(REPEATS) + " runs, the library call and a bare "
         "NumPy loop with the same number of matvecs interleaved. What each row and bare loop "
