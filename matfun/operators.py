@@ -15,15 +15,13 @@ from, and :attr:`Operator.matvecs` always counts calls of the user's function.
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ._backend import all_finite, namespace, result_float_dtype, settle
+from ._finite import finite as _finite
 from ._operator_forms import (
     dense_apply,
     is_array,
@@ -271,34 +269,6 @@ class Operator:
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
-
-
-_SQUARES_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-# Below this length isfinite + all is cheaper than entering np.errstate (about a
-# microsecond); above it, the single read pass of the dot product wins.
-_DOT_FROM = 16384
-
-
-def _finite(result: Any) -> bool:
-    """Whether every entry of the product ``result`` is finite (a host decision).
-
-    A real NumPy vector: its dot product with itself is finite only if every entry is
-    (IEEE arithmetic: a NaN entry makes its square and every sum with it NaN, an
-    infinite one makes them inf or NaN; squares are never negative, so nothing
-    cancels), so a finite ``result . result`` decides in one read pass what
-    ``isfinite`` + ``all`` decide in two and a temporary. A huge finite vector can
-    overflow the dot product (silently: that only means "maybe"): then the exact test
-    decides.
-    """
-    if type(result) is np.ndarray:
-        if (result.ndim == 1 and result.size >= _DOT_FROM
-                and result.dtype in _SQUARES_DTYPES):
-            with np.errstate(over="ignore"):  # an overflow only means "maybe": no warning
-                square = float(np.dot(result, result))
-            if math.isfinite(square):
-                return True
-        return bool(np.isfinite(result).all())
-    return all_finite(namespace(result), result)
 
 
 def square(op: Operator) -> Operator:
