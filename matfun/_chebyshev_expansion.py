@@ -143,33 +143,28 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
     ``max(||T_d g||, ||T_{d-1} g||) / ||g||`` (inf if not finite): above 1 means a
     ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. Vectors are settled
     (Dask: persisted) at each step, so each step's graph starts from stored vectors;
-    one synchronisation after the loop. NumPy vectors are updated in reused buffers
-    (``out=``): the same floats as the generic expressions.
+    one synchronisation after the loop.
     """
     g = settle(g)
-    x = (coefficients[0] / 2) * g
+    x = (coefficients[0] / 2) * g  # a fresh array: the updates below may be in place
     previous, current = g, g
     if len(coefficients) > 1:
         current = settle((product(g) + shift * g) / divisor)  # T_1 = L g
-        x = settle(x + coefficients[1] * current)
+        x += coefficients[1] * current
+        x = settle(x)
     half = divisor / 2
-    if _inplace(g):
-        spare, work = None, np.empty_like(g)
-        for j in range(2, len(coefficients)):
-            # a + b is b + a: the same floats as the generic expression below.
-            following = np.multiply(current, shift,
-                                    out=np.empty_like(g) if spare is None else spare)
-            following += product(current)
-            following /= half
-            following -= previous
-            x += np.multiply(following, coefficients[j], out=work)
-            spare = None if previous is g else previous  # nothing else holds it
-            previous, current = current, following
-    else:
-        for j in range(2, len(coefficients)):
-            following = settle((product(current) + shift * current) / half - previous)
-            x = settle(x + coefficients[j] * following)
-            previous, current = current, following
+    for j in range(2, len(coefficients)):
+        # In place on a fresh array where the library allows it (NumPy: no temporary
+        # per operation, and the freshly freed memory is the cache-warm one); JAX and
+        # Dask rebind. a + b is b + a: the floats of (product + shift T_j) / half - T_{j-1}.
+        following = shift * current
+        following += product(current)
+        following /= half
+        following -= previous
+        following = settle(following)
+        x += coefficients[j] * following
+        x = settle(x)
+        previous, current = current, following
     g_norm = to_float(norm(xp, g))
     growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
     if not math.isfinite(growth):
@@ -188,8 +183,3 @@ def fusable(exponent: int, dtype_max: float) -> bool:
     product by it.
     """
     return 16 * abs(exponent) <= math.frexp(dtype_max)[1]
-
-
-def _inplace(g: Any) -> bool:
-    """Whether the recurrence may run in reused NumPy buffers (``out=``)."""
-    return type(g) is np.ndarray and g.ndim == 1

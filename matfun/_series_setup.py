@@ -224,13 +224,8 @@ def _fusable(e_c: int, g: Any) -> bool:
 
 
 def _deferred_square(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:
-    """``(H (H v), confirm)``: ``H v`` checked (``H`` never sees a NaN), the outer owed.
-
-    See ``SeriesSpec.deferred``: ``confirm()`` raises what ``H.matvec`` would have.
-    """
-    inner = H.matvec(v)
-    outer = H._product(inner)
-    return outer, functools.partial(H._confirm, inner, outer)
+    """``(H (H v), confirm)`` (``SeriesSpec.deferred``; ``Operator._square_deferred``)."""
+    return H._square_deferred(v)
 
 
 def _deferred_plain(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:

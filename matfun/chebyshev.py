@@ -96,6 +96,7 @@ chapters 3 and 8; Y. Saad, *Iterative Methods for Sparse Linear Systems* (2003),
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,7 @@ from ._chebyshev_interval import (
     merge_sources,
     scale_value,
 )
+from ._finite import finite
 from ._validation import (
     check_nonnegative,
     check_real,
@@ -390,10 +392,18 @@ def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
     inverse = 1.0 / s
     coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
     if fusable(math.frexp(s)[1] - 1, _dtype_max(xp, g)):
-        return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v)), (mu - center) * s * s,
+        return chebyshev_sum(xp, functools.partial(_square, H), (mu - center) * s * s,
                              half_width * s * s, g, coefficients)
     return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v) * inverse) * inverse,
                          mu - center, half_width, g, coefficients)
+
+
+def _square(H: Operator, v):
+    """``H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both."""
+    product, confirm = H._square_deferred(v)
+    if not finite(product):
+        confirm()  # the error H.matvec would have raised, for the product that failed
+    return product
 
 
 def _dtype_max(xp, g) -> float:

@@ -143,6 +143,11 @@ class Operator:
         # base, so that a per-call view rebuilds it on a view of the base.
         self._base = base
         self._recipe = recipe
+        # A matrix applied by this module (dense ``A @ v``, SciPy sparse ``A @ v``): every
+        # entry of ``v`` enters each row with a stored entry in its column, so a NaN/inf
+        # in ``v`` reaches ``A v`` (IEEE: 0 * inf and 0 * NaN are NaN) wherever it can
+        # change a later product. Set by :func:`as_operator`; see ``_propagates_to``.
+        self._propagates = False
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -200,6 +205,29 @@ class Operator:
         """Raise :meth:`matvec`'s error if the product ``result = H v`` is not finite."""
         if self._counted and self.check and not _finite(result):
             self._non_finite(v)
+
+    def _square_deferred(self, v: Any) -> tuple[Any, Callable[[], None]]:
+        """``(H (H v), confirm)`` with the finiteness checks owed (internal).
+
+        ``confirm()`` checks ``H v`` first, then ``H (H v)``: the error :meth:`matvec`
+        would have raised first. ``H v`` is checked at once (``H`` never applied to a
+        NaN) unless the operator is a matrix this module applies (``_propagates``):
+        then a NaN/inf in ``H v`` reaches ``H (H v)`` wherever it matters (a symmetric
+        matrix reads entry ``j`` of ``H v`` in every row where row ``j``, which made it,
+        has a stored entry; an unread entry changes nothing), so the caller's proof
+        that ``H (H v)`` is finite covers both products, one pass fewer.
+        """
+        if not self._propagates:
+            inner = self.matvec(v)
+            outer = self._product(inner)
+            return outer, functools.partial(self._confirm, inner, outer)
+        inner = self._product(v)
+        outer = self._product(inner)
+        return outer, functools.partial(self._confirm_pair, v, inner, outer)
+
+    def _confirm_pair(self, v: Any, inner: Any, outer: Any) -> None:
+        self._confirm(v, inner)
+        self._confirm(inner, outer)
 
     def _validate(self, v: Any, result: Any) -> Any:
         if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
@@ -263,9 +291,11 @@ class Operator:
         """
         if self._base is not None:
             return self._base._view()._derived(self._recipe, self.name)
-        return Operator._make(self._apply, self.size, dtype=self.dtype, name=self.name,
+        view = Operator._make(self._apply, self.size, dtype=self.dtype, name=self.name,
                               array=self.array, check=self.check,
                               counter=_Counter(parent=self._counter), counted=self._counted)
+        view._propagates = self._propagates
+        return view
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
@@ -386,6 +416,7 @@ def as_operator(
         result = operator._view()
     elif is_scipy_sparse(operator):
         result = _from_shaped(operator, lambda v: operator @ v, name, check)
+        result._propagates = True
     elif hasattr(operator, "matvec"):
         if hasattr(operator, "shape"):
             result = _from_shaped(operator, operator.matvec, name, check)
@@ -425,4 +456,6 @@ def _from_shaped(operator: Any, apply: Callable, name: str, check: bool) -> Oper
 
 def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Operator:
     apply, size, array = dense_apply(array, name, check_symmetric)
-    return Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
+    result = Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
+    result._propagates = True
+    return result
