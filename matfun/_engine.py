@@ -229,7 +229,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
 
     ``scale_unit`` converts ``V`` to the caller's units in a divergence error.
     ``overwrite``: the caller keeps no earlier ``value`` (no accelerator, no callback),
-    so a NumPy partial sum may be updated in place (the same floats).
+    so the partial sum may be updated in place (the same floats; libraries without
+    in-place operations rebind).
 
     Stops after ``max_terms`` partial sums, or early when a term is exactly zero.
     Raises :class:`SeriesDivergenceError` when the terms grow and the rule cannot
@@ -247,10 +248,6 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     squares = xp is namespace(np.empty(0)) and g.dtype == np.float64
     screen = (rule.adaptive and slack <= 1.4 and not is_complex(xp, g)
               and hasattr(xp, "vecdot"))
-    # NumPy: the terms and the squares of their norms go into reused buffers (``out=``,
-    # the same floats as the expressions of the generic path, without a fresh
-    # temporary each; ``tests/matfun/test_series_fast_paths.py``).
-    inplace = _inplace(g)
     deferred = spec.deferred
     matvecs_before = op.matvecs
     # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
@@ -269,7 +266,6 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         if not scale > 0:
             raise ValueError(f"{spec.name}: the operator maps g to zero; pass a fixed scale")
     restarts = 0
-    spare = squares_buffer = None  # in-place work vectors (NumPy), made on first use
     while True:
         coefficients = _Coefficients(spec, scale)
         prefactor = _prefactor(spec, scale)
@@ -302,23 +298,12 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                     if quotient > scale:
                         break
             # p - x is p + (-x) in IEEE arithmetic, and a + b is b + a: the same floats
-            # as ``p - product / V`` and ``partial + weight * p``, accumulated into a
-            # fresh temporary or a reused buffer (no caller's array is written).
-            if inplace:
-                if spare is None:
-                    spare = np.empty_like(g)
-                p_next = np.divide(product, -step_scale, out=spare)
-                spare = None
-            else:
-                p_next = product / -step_scale
+            # as ``p - product / V`` and ``partial + weight * p``, accumulated into the
+            # fresh temporary (one allocation fewer each; no caller's array is written).
+            p_next = product / -step_scale
             p_next += p
             p_next = settle(p_next)
-            if inplace:
-                if squares_buffer is None:
-                    squares_buffer = np.empty_like(g)
-                p_next_norm = _norm_into(xp, p_next, squares, squares_buffer)
-            else:
-                p_next_norm = _norm(xp, p_next, squares)
+            p_next_norm = _norm(xp, p_next, squares)
             # A NaN/inf entry of the product makes p_next, and so its norm, NaN or inf
             # (V and p are finite): a finite norm proves the product finite.
             if confirm is not None and not math.isfinite(p_next_norm):
@@ -331,12 +316,11 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 indefinite = not spec.positive and _curvature(xp, p, product) <= 0.0
                 break
             product = None
-            if inplace and p is not g:
-                spare = p  # the old term: nothing else holds it
             p, p_norm = p_next, p_next_norm
             weight = prefactor * coefficients[k]
-            if inplace and overwrite:
-                partial += np.multiply(p, weight, out=squares_buffer)
+            if overwrite:  # nothing holds the earlier partial sums: update in place
+                partial += weight * p
+                partial = settle(partial)
             else:
                 term = weight * p
                 term += partial
@@ -375,19 +359,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
 
 def _norm(xp: Any, v: Any, squares: bool) -> float:
     """``||v||`` as a host float (a decision): ``sqrt(sum(v * v))`` where that is the same float."""
-    return math.sqrt(float(xp.sum(v * v))) if squares else to_float(norm(xp, v))
-
-
-def _norm_into(xp: Any, v: Any, squares: bool, buffer: Any) -> float:
-    """:func:`_norm` of a NumPy ``v`` with its squares written into ``buffer`` (same float)."""
-    if not squares:
-        return _norm(xp, v, squares)
-    return math.sqrt(float(np.add.reduce(np.multiply(v, v, out=buffer))))
-
-
-def _inplace(g: Any) -> bool:
-    """Whether the series may keep its terms in reused NumPy buffers (``out=``)."""
-    return type(g) is np.ndarray and g.ndim == 1
+    return math.sqrt(float(np.add.reduce(v * v))) if squares else to_float(norm(xp, v))
 
 
 def _may_exceed(xp: Any, product: Any, reference: float, scale: float, slack: float) -> bool:
