@@ -6,8 +6,9 @@
     python benchmarks/bench_overhead.py --repeats 7   # more pairs on a busy machine
 
 One thread (``OPENBLAS_NUM_THREADS=1`` and friends are set before NumPy is imported),
-median of 3 runs, library and bare loop interleaved in pairs in one process. Operators (all with
-spectrum of ``H`` inside ``[1, 3]``, so the series converges in about 150 terms):
+median of 3 runs after a warm-up, library and bare loop interleaved in one process.
+Operators (all with spectrum of ``H`` inside ``[1, 3]``, so the series converges in
+about 150 terms):
 
 * dense ``n = 1000, 2000``: ``H = 2 I + W``, ``W`` a symmetric Gaussian matrix scaled to
   spectral radius about 1 (no eigendecomposition needed to build it);
@@ -116,16 +117,16 @@ def bare_chebyshev(H, g, matvecs: int, lo: float, hi: float):
 
 
 def measure(library, bare_for, repeats: int = REPEATS):
-    """Median wall/CPU of the library call and of its bare loop, and the median paired ratios.
+    """Median wall/CPU of the library call and of its bare loop, after one untimed warm-up each.
 
-    Runs alternate in pairs (library first, then bare first, ...), so that neither side
-    is always the one that starts on a cold cache; each pair's ratio compares two runs
-    made back to back, under about the same load, and the ratios' median is reported.
+    Timed runs alternate in pairs (bare loop first, then the library first, ...), so
+    that neither side always runs right after the other has warmed the caches.
     """
+    _, info = library()  # warm-up (imports, caches) and the matvec count for the bare loop
+    bare_for(info)
     lib_wall, lib_cpu, bare_wall, bare_cpu = [], [], [], []
-    info = None
     for repeat in range(repeats):
-        if info is not None and repeat % 2:
+        if repeat % 2 == 0:
             bare_wall_s, bare_cpu_s, _ = timed(lambda info=info: bare_for(info))
             w, c, (_, info) = timed(library)
         else:
@@ -136,11 +137,9 @@ def measure(library, bare_for, repeats: int = REPEATS):
         bare_wall.append(bare_wall_s)
         bare_cpu.append(bare_cpu_s)
     med = statistics.median
-    wall_ratio = med(a / b for a, b in zip(lib_wall, bare_wall, strict=True))
-    cpu_ratio = med(a / b for a, b in zip(lib_cpu, bare_cpu, strict=True))
     best_ratio = min(lib_cpu) / min(bare_cpu)
-    return (info, med(lib_wall), med(lib_cpu), med(bare_wall), med(bare_cpu), wall_ratio,
-            cpu_ratio, best_ratio)
+    return (info, med(lib_wall), med(lib_cpu), med(bare_wall), med(bare_cpu),
+            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio)
 
 
 def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
@@ -261,13 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1 min) "
         f"{load_before} at the start, {load_after} at the end",
         "",
-        "Each timing is the median of " + str(repeats) + " runs, the library call and a bare "
-        "NumPy loop with the same number of matvecs interleaved in pairs (the library first, "
-        "then the bare loop first, alternately); each ratio is the median of the "
-        + str(repeats) + " pairs' ratios (two runs back to back, under about the same "
-        "load); the best CPU ratio is the fastest library run over the fastest bare run (the "
-        "least disturbed of each, when other processes share the cores). What each row and "
-        "bare loop "
+        "Each timing is the median of " + str(repeats) + " runs, after one untimed warm-up "
+        "run of each, the library call and a bare NumPy loop with the same number of "
+        "matvecs interleaved (the bare loop first, then the library first, alternately); "
+        "the ratios are of these medians; the best CPU ratio is the fastest library run "
+        "over the fastest bare run (the least disturbed of each, when other processes "
+        "share the cores). What each row and bare loop "
         "compute is in the script's docstring. The library call includes its validation of "
         "every product (finiteness), the scale estimate, the stopping rule and the rescaling "
         "by powers of two. CPU time is the measure to read on a shared machine (wall time "
