@@ -178,8 +178,8 @@ def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
 
 NOTES = [
     "Where the rest of the series' time goes, per term (two matvecs), beyond the bare "
-    "loop's four vector operations (the library's four are the same operations, in "
-    "reused buffers on NumPy): the norm `||p_k||` the stopping rule and the divergence "
+    "loop's four vector operations (the library's four are the same operations): the "
+    "norm `||p_k||` the stopping rule and the divergence "
     "test read (a pairwise sum of squares, the same float as `vector_norm`: the squares "
     "written, then summed; about 0.06 of the ratio on the sparse operators), which also "
     "proves the outer product `H (H p)` finite, so that product needs no check of its "
@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Overhead of the series and Chebyshev over their bare matvecs",
         "",
         "Written by `python benchmarks/bench_overhead.py`"
-        + (" --quick" if args.quick else "") + ".",
+        + (" --quick" if args.quick else "")
+        + (f" --repeats {repeats}" if repeats != REPEATS else "") + ".",
         "",
         f"- machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"{os.cpu_count()} CPUs (one BLAS thread)",
