@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._chebyshev_expansion import chebyshev_sum
+from ._chebyshev_expansion import chebyshev_sum, fusable
 from .operators import Operator
 
 __all__ = ["InverseExpansion", "expand_inverse"]
@@ -67,11 +67,19 @@ class InverseExpansion:
 
 
 def expand_inverse(xp: Any, H: Operator, g: Any, factor: float, a: float, b: float,
-                   coefficients: list[float]) -> tuple[Any, float, float]:
-    """``(x, growth, ||x||)``: ``x = p(factor * H) g``, ``factor = sign / s``."""
+                   coefficients: list[float], dtype_max: float = math.inf
+                   ) -> tuple[Any, float, float]:
+    """``(x, growth, ||x||)``: ``x = p(factor * H) g``, ``factor = sign / s``.
+
+    The map onto ``[-1, 1]`` is ``L v = (factor H v - m v) / h``. With ``factor`` a
+    signed power of two (in the range of
+    :func:`~matfun._chebyshev_expansion.fusable`), ``L v = (H v - (m / factor) v) /
+    (h / factor)`` exactly (scaling by a power of two commutes with rounding): the
+    same floats with one pass over ``n`` fewer per step.
+    """
     center, half_width = (b + a) / 2, (b - a) / 2
-
-    def mapped(v):  # (factor H - m) v / h: one matvec
-        return (H.matvec(v) * factor - center * v) / half_width
-
-    return chebyshev_sum(xp, mapped, g, coefficients)
+    if fusable(math.frexp(factor)[1] - 1, dtype_max):
+        return chebyshev_sum(xp, H.matvec, -center / factor, half_width / factor, g,
+                             coefficients)
+    return chebyshev_sum(xp, lambda v: H.matvec(v) * factor, -center, half_width, g,
+                         coefficients)

@@ -131,26 +131,55 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
     return coefficients[: chosen + 1], chosen, float(bound(chosen)), theory
 
 
-def chebyshev_sum(xp: Any, mapped: Callable[[Any], Any], g: Any,
+def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor: float, g: Any,
                   coefficients: list[float]) -> tuple[Any, float, float]:
     r"""``(x, growth, ||x||)``: ``x = (c_0/2) g + sum_j c_j T_j(L) g`` by the recurrence.
 
-    ``mapped(v)`` applies the affine map ``L`` of the operator onto ``[-1, 1]``;
-    ``T_{j+1}(L) g = 2 L T_j(L) g - T_{j-1}(L) g``. ``growth`` is
+    ``L v = (product(v) + shift * v) / divisor`` is the affine map of the operator onto
+    ``[-1, 1]``; ``T_{j+1}(L) g = 2 L T_j(L) g - T_{j-1}(L) g`` is computed as
+    ``(product(T_j) + shift T_j) / (divisor / 2) - T_{j-1}``: four vector operations a
+    step besides the update of ``x`` (halving the divisor is exact, so this is
+    ``2 L T_j - T_{j-1}`` bit for bit). ``growth`` is
     ``max(||T_d g||, ||T_{d-1} g||) / ||g||`` (inf if not finite): above 1 means a
     ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. Vectors are settled
     (Dask: persisted) at each step, so each step's graph starts from stored vectors;
     one synchronisation after the loop.
     """
     g = settle(g)
-    x = (coefficients[0] / 2) * g
+    x = (coefficients[0] / 2) * g  # a fresh array: the updates below may be in place
     previous, current = g, g
-    for j in range(1, len(coefficients)):
-        following = settle(mapped(current) if j == 1 else 2 * mapped(current) - previous)
-        x = settle(x + coefficients[j] * following)
+    if len(coefficients) > 1:
+        current = settle((product(g) + shift * g) / divisor)  # T_1 = L g
+        x += coefficients[1] * current
+        x = settle(x)
+    half = divisor / 2
+    for j in range(2, len(coefficients)):
+        # In place on a fresh array where the library allows it (NumPy: no temporary
+        # per operation, and the freshly freed memory is the cache-warm one); JAX and
+        # Dask rebind. a + b is b + a: the floats of (product + shift T_j) / half - T_{j-1}.
+        following = shift * current
+        following += product(current)
+        following /= half
+        following -= previous
+        following = settle(following)
+        x += coefficients[j] * following
+        x = settle(x)
         previous, current = current, following
     g_norm = to_float(norm(xp, g))
     growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
     if not math.isfinite(growth):
         growth = math.inf
     return x, growth, to_float(norm(xp, x))
+
+
+def fusable(exponent: int, dtype_max: float) -> bool:
+    """Whether a power of two ``2^exponent`` may be folded into the map's scalars.
+
+    Within ``2^(+-E/16)`` (``2^E`` the dtype's largest power: ``2^64`` in float64,
+    ``2^8`` in float32) the unscaled products (up to the square of the power times
+    those of the scaled operator, entries of the vectors at most about 1) and the
+    squares in their finiteness check neither overflow nor underflow, so scaling by the
+    power commutes exactly with every rounding: the same floats as dividing each
+    product by it.
+    """
+    return 16 * abs(exponent) <= math.frexp(dtype_max)[1]

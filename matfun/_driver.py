@@ -143,7 +143,10 @@ def run_series(
     step = None
     stopped_by = "max_terms" if not stopping.fixed_terms else "terms"
     x = None
-    for step in iterate_partial_sums(spec, g, rule, max_terms=limit, scale_unit=scale_unit):
+    # Only the latest partial sum is read when nothing keeps the earlier ones.
+    overwrite = accelerator is None and callback is None
+    for step in iterate_partial_sums(spec, g, rule, max_terms=limit, scale_unit=scale_unit,
+                                     overwrite=overwrite):
         if step.restarted:
             tail = _TailBound(eps, g.shape[0])
             accelerator = _make_accelerator(accelerate, order)

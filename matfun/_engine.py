@@ -57,6 +57,12 @@ class SeriesSpec:
     # once, inside the recurrence's scalar, instead of once per product (exact, so the
     # partial sums are the same numbers).
     unit: float = 1.0
+    # ``v -> (unit * A v, confirm)`` for ``v`` finite: the product with the finiteness
+    # check of its last user product owed, ``confirm()`` raising the operator's error
+    # (see ``Operator._product``). The engine proves the product finite from the norm of
+    # the next term (any NaN/inf entry reaches it), confirming only when that norm is not
+    # finite: the same error, one pass over n fewer per term. None: ``operator.matvec``.
+    deferred: Callable[[Any], tuple[Any, Callable[[], None]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -217,10 +223,14 @@ def _suffix_growth(values: np.ndarray) -> np.ndarray:
 
 
 def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms: int,
-                         scale_unit: float = 1.0) -> Iterator[PartialSum]:
+                         scale_unit: float = 1.0, overwrite: bool = False
+                         ) -> Iterator[PartialSum]:
     """Yield the partial sums ``s_0, s_1, ...`` of ``spec`` applied to ``g`` (``g != 0``).
 
     ``scale_unit`` converts ``V`` to the caller's units in a divergence error.
+    ``overwrite``: the caller keeps no earlier ``value`` (no accelerator, no callback),
+    so the partial sum may be updated in place (the same floats; libraries without
+    in-place operations rebind).
 
     Stops after ``max_terms`` partial sums, or early when a term is exactly zero.
     Raises :class:`SeriesDivergenceError` when the terms grow and the rule cannot
@@ -238,6 +248,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     squares = xp is namespace(np.empty(0)) and g.dtype == np.float64
     screen = (rule.adaptive and slack <= 1.4 and not is_complex(xp, g)
               and hasattr(xp, "vecdot"))
+    deferred = spec.deferred
     matvecs_before = op.matvecs
     # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
     # once, so every step's graph starts from stored chunks and each norm below is one
@@ -267,15 +278,23 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                          coefficients.growth(0))
         grew = indefinite = False
         for k in range(1, max_terms):
+            confirm = None
             if product is None:
-                product = settle(op.matvec(p))
+                if deferred is not None and k > 1:
+                    product, confirm = deferred(p)  # p != g: finite (its norm was)
+                else:
+                    product = settle(op.matvec(p))
                 if k == 1:
                     g_product = product
                 # The bound ||A p|| / ||p|| <= lambda_max(A): a decision only for the
-                # adaptive rule (a fixed V spends no norm and no sync on it).
+                # adaptive rule (a fixed V spends no norm and no sync on it). A finite
+                # screen proves the product finite; a NaN/inf one sends it here.
                 if rule.adaptive and (not screen or _may_exceed(xp, product, unit * p_norm,
                                                                 scale, slack)):
-                    quotient = to_float(norm(xp, product)) / unit / p_norm
+                    product_norm = to_float(norm(xp, product))
+                    if confirm is not None and not math.isfinite(product_norm):
+                        confirm()  # the operator's error if the product is not finite
+                    quotient = product_norm / unit / p_norm
                     if quotient > scale:
                         break
             # p - x is p + (-x) in IEEE arithmetic, and a + b is b + a: the same floats
@@ -285,6 +304,10 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             p_next += p
             p_next = settle(p_next)
             p_next_norm = _norm(xp, p_next, squares)
+            # A NaN/inf entry of the product makes p_next, and so its norm, NaN or inf
+            # (V and p are finite): a finite norm proves the product finite.
+            if confirm is not None and not math.isfinite(p_next_norm):
+                confirm()
             if p_next_norm > growth * p_norm:
                 grew = True
                 # Decision, taken only when the terms grew: p^H A p <= 0 proves that A
@@ -295,9 +318,13 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             product = None
             p, p_norm = p_next, p_next_norm
             weight = prefactor * coefficients[k]
-            term = weight * p
-            term += partial
-            partial = settle(term)
+            if overwrite:  # nothing holds the earlier partial sums: update in place
+                partial += weight * p
+                partial = settle(partial)
+            else:
+                term = weight * p
+                term += partial
+                partial = settle(term)
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
                              op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:
@@ -332,7 +359,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
 
 def _norm(xp: Any, v: Any, squares: bool) -> float:
     """``||v||`` as a host float (a decision): ``sqrt(sum(v * v))`` where that is the same float."""
-    return math.sqrt(float(xp.sum(v * v))) if squares else to_float(norm(xp, v))
+    return math.sqrt(float(np.add.reduce(v * v))) if squares else to_float(norm(xp, v))
 
 
 def _may_exceed(xp: Any, product: Any, reference: float, scale: float, slack: float) -> bool:

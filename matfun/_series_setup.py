@@ -8,6 +8,7 @@ tolerances are expressed in the normalised units.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,10 +121,12 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     extra = lam_n if kind == "square" else 0.0
     shifted = kind == "shift" and lam_n
     unit = 1.0
+    deferred = None
     if not shifted and not extra and _fusable(e_c, g_n):
         # A = (H / c)^2 served as H (H v) = c^2 A v: no division per product (see _fusable).
         H_n = scaled_operator(H, c)  # scale estimates only
         A, unit = unscaled_products(H, g_n, probe, squared=True), c_squared
+        deferred = functools.partial(_deferred_square, H)
         base = H_n
     else:
         H_n = scaled_operator(H, c, g_n, probe)
@@ -133,7 +136,7 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     if kind == "abs" and lam_n:
         coefficients = lambda V, n: abs_damped_coefficients(lam_n / V**0.5, n)  # noqa: E731
     spec = SeriesSpec("inv_sqrt_series", A, coefficients, lambda V: V**-0.5, _SQUARE_HINT,
-                      positive=True, unit=unit)
+                      positive=True, unit=unit, deferred=deferred)
     # V_0 only matters for the paper's rule; elsewhere it is checked but unused.
     initial = _in_units(initial_scale, e_c, 2, "initial_scale") if scale == "paper" else 1.0
     rule = resolve_scale(
@@ -161,7 +164,8 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
     if _fusable(e_c, g_n):  # A = H / c served as H v = c A v (see _fusable)
         H_n = scaled_operator(H, c)  # scale estimates only
         products = unscaled_products(H, g_n, probe, squared=False)
-        spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c)
+        spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c,
+                          deferred=functools.partial(_deferred_plain, H))
     else:
         H_n = scaled_operator(H, c, g_n, probe)
         spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
@@ -217,6 +221,17 @@ def _fusable(e_c: int, g: Any) -> bool:
     """
     xp = namespace(g)
     return 16 * abs(e_c) <= math.frexp(float(xp.finfo(g.dtype).max))[1]
+
+
+def _deferred_square(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:
+    """``(H (H v), confirm)`` (``SeriesSpec.deferred``; ``Operator._square_deferred``)."""
+    return H._square_deferred(v)
+
+
+def _deferred_plain(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:
+    """``(H v, confirm)`` (``SeriesSpec.deferred``)."""
+    product = H._product(v)
+    return product, functools.partial(H._confirm, v, product)
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:

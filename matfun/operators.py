@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._backend import all_finite, namespace, result_float_dtype, settle
+from ._finite import finite as _finite
 from ._operator_forms import (
     dense_apply,
     is_array,
@@ -142,6 +143,11 @@ class Operator:
         # base, so that a per-call view rebuilds it on a view of the base.
         self._base = base
         self._recipe = recipe
+        # A matrix applied by this module (dense ``A @ v``, SciPy sparse ``A @ v``): every
+        # entry of ``v`` enters each row with a stored entry in its column, so a NaN/inf
+        # in ``v`` reaches ``A v`` (IEEE: 0 * inf and 0 * NaN are NaN) wherever it can
+        # change a later product. Set by :func:`as_operator`; see ``_propagates_to``.
+        self._propagates = False
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -176,11 +182,58 @@ class Operator:
 
     __matmul__ = matvec
 
+    def _product(self, v: Any) -> Any:
+        """``H v`` like :meth:`matvec`, its finiteness check owed by the caller (internal).
+
+        For a vector ``v`` known to be finite and of the right shape; every other check
+        of :meth:`matvec` runs (a derived operator, whose base checks each product,
+        is applied as by :meth:`matvec`). The caller must prove the product finite from a
+        reduction it computes anyway (any NaN/inf entry reaches it), and call
+        :meth:`_confirm` with ``(v, result)`` before it acts on a non-finite reduction:
+        the same error as :meth:`matvec` then, and nothing done with the product first.
+        """
+        if not self._counted:
+            return self.matvec(v)  # a derived operator: its base checks every product
+        self._counter.add()
+        result = settle(self._apply(v))
+        if not self.check or (type(result) is type(v) and result.shape == v.shape
+                              and result.dtype == v.dtype):
+            return result
+        return self._validate(v, result)  # the rare cases: every check, finiteness too
+
+    def _confirm(self, v: Any, result: Any) -> None:
+        """Raise :meth:`matvec`'s error if the product ``result = H v`` is not finite."""
+        if self._counted and self.check and not _finite(result):
+            self._non_finite(v)
+
+    def _square_deferred(self, v: Any) -> tuple[Any, Callable[[], None]]:
+        """``(H (H v), confirm)`` with the finiteness checks owed (internal).
+
+        ``confirm()`` checks ``H v`` first, then ``H (H v)``: the error :meth:`matvec`
+        would have raised first. ``H v`` is checked at once (``H`` never applied to a
+        NaN) unless the operator is a matrix this module applies (``_propagates``):
+        then a NaN/inf in ``H v`` reaches ``H (H v)`` wherever it matters (a symmetric
+        matrix reads entry ``j`` of ``H v`` in every row where row ``j``, which made it,
+        has a stored entry; an unread entry changes nothing), so the caller's proof
+        that ``H (H v)`` is finite covers both products, one pass fewer.
+        """
+        if not self._propagates:
+            inner = self.matvec(v)
+            outer = self._product(inner)
+            return outer, functools.partial(self._confirm, inner, outer)
+        inner = self._product(v)
+        outer = self._product(inner)
+        return outer, functools.partial(self._confirm_pair, v, inner, outer)
+
+    def _confirm_pair(self, v: Any, inner: Any, outer: Any) -> None:
+        self._confirm(v, inner)
+        self._confirm(inner, outer)
+
     def _validate(self, v: Any, result: Any) -> Any:
         if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
             # The common case, same library, shape and dtype: only finiteness is left
             # to check (the type tests below cost more than the check itself).
-            if not all_finite(namespace(v), result):
+            if not _finite(result):
                 self._non_finite(v)
             return result
         xp = namespace(v)
@@ -212,7 +265,7 @@ class Operator:
                 )
             # An integer (or bool) vector gets a floating product, never a rounded one.
             result = xp.astype(result, result_float_dtype(xp, v))
-        if not all_finite(xp, result):
+        if not _finite(result):
             self._non_finite(v)
         return result
 
@@ -238,9 +291,11 @@ class Operator:
         """
         if self._base is not None:
             return self._base._view()._derived(self._recipe, self.name)
-        return Operator._make(self._apply, self.size, dtype=self.dtype, name=self.name,
+        view = Operator._make(self._apply, self.size, dtype=self.dtype, name=self.name,
                               array=self.array, check=self.check,
                               counter=_Counter(parent=self._counter), counted=self._counted)
+        view._propagates = self._propagates
+        return view
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
@@ -361,6 +416,7 @@ def as_operator(
         result = operator._view()
     elif is_scipy_sparse(operator):
         result = _from_shaped(operator, lambda v: operator @ v, name, check)
+        result._propagates = True
     elif hasattr(operator, "matvec"):
         if hasattr(operator, "shape"):
             result = _from_shaped(operator, operator.matvec, name, check)
@@ -400,4 +456,6 @@ def _from_shaped(operator: Any, apply: Callable, name: str, check: bool) -> Oper
 
 def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Operator:
     apply, size, array = dense_apply(array, name, check_symmetric)
-    return Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
+    result = Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
+    result._propagates = True
+    return result

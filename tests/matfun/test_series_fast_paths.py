@@ -3,7 +3,9 @@
 The per-term shortcuts of :mod:`matfun._engine` and :mod:`matfun._driver` (unscaled
 products divided once in the recurrence, the dot-product screen of the adaptive bound,
 the norm of the partial sum computed only when the check could change, NumPy norms as
-``sqrt(sum(v * v))``) claim to return the same floats as the straightforward code. Each
+``sqrt(sum(v * v))``, the outer product's finiteness check deferred to the next term's
+norm, the partial sum updated in place when nothing keeps the earlier ones) claim to
+return the same floats as the straightforward code. Each
 test turns one shortcut off and asserts bitwise equality of ``x`` and every ``info``
 field, over dtypes, operator units (inside and beyond the exact range of the unscaled
 products), damping kinds, scale rules and an accelerator. The independent oracle for the
@@ -75,7 +77,8 @@ def assert_same(a, b):
 
 
 @pytest.mark.parametrize(("dtype", "unit"), CASES)
-@pytest.mark.parametrize("shortcut", ["fused", "screen", "skip_norm", "squares"])
+@pytest.mark.parametrize("shortcut", ["fused", "screen", "skip_norm", "squares", "deferred",
+                                      "overwrite"])
 def test_shortcut_changes_no_float(monkeypatch, dtype, unit, shortcut):
     H, g = problem(16, 3, unit, dtype)
     fast = [outcome(fn) for fn in calls(H, g, unit)]
@@ -85,9 +88,21 @@ def test_shortcut_changes_no_float(monkeypatch, dtype, unit, shortcut):
         monkeypatch.setattr(_engine, "_may_exceed", lambda *args: True)
     elif shortcut == "skip_norm":
         monkeypatch.setattr(_driver._TailBound, "fails_anyway", lambda *args: False)
-    else:
+    elif shortcut == "squares":
         plain = _engine._norm
         monkeypatch.setattr(_engine, "_norm", lambda xp, v, squares: plain(xp, v, False))
+    elif shortcut == "deferred":  # every product checked as it comes
+        monkeypatch.setattr(_series_setup, "_deferred_square",
+                            lambda H, v: (H.matvec(H.matvec(v)), None))
+        monkeypatch.setattr(_series_setup, "_deferred_plain", lambda H, v: (H.matvec(v), None))
+    else:
+        original = _engine.iterate_partial_sums
+
+        def fresh(*args, **kwargs):
+            kwargs["overwrite"] = False
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(_driver, "iterate_partial_sums", fresh)
     slow = [outcome(fn) for fn in calls(H, g, unit)]
     for a, b in zip(fast, slow, strict=True):
         assert_same(a, b)
@@ -116,3 +131,12 @@ def test_skipped_norms_are_skipped():
         mp.setattr(_driver._TailBound, "fails_anyway", spy)
         matfun.inv_sqrt_series(H, g)
     assert sum(fired) > len(fired) // 2 > 5
+
+
+def test_the_deferred_check_is_in_use():
+    # The shortcuts above must be the paths the default call takes (else comparing
+    # them proves nothing): the spec carries the deferred product.
+    H, g = problem(16, 3, 1.0)
+    op, g = _series_setup.operator_and_vector(H, g)
+    setup = _series_setup.setup_inv_sqrt(op, g, "adaptive", 1.0, 0.0, "abs")
+    assert setup.spec.deferred is not None

@@ -1,0 +1,115 @@
+"""Chebyshev's fast paths change no float: each is checked against the code it replaces.
+
+:func:`matfun._chebyshev_expansion.chebyshev_sum` folds the powers of two of the
+scaling and the doubling of ``2 L T_j`` into the map's divisor and shift, and updates
+fresh vectors in place where the library allows it. The reference below is the
+straightforward recurrence written out independently (each product divided by ``s`` as
+it comes, ``L v = (A v + (mu - c) v) / h``, ``T_{j+1} = 2 L T_j - T_{j-1}``): the
+results must be equal bit for bit, for float64, float32 and complex vectors, operator
+units inside and beyond the range where the powers are folded, both variables (``H^2``
+and the definite ``H``), and on NumPy and array-api-strict alike. The accuracy of the
+answers themselves is tested against ``eigh`` in ``test_chebyshev.py``.
+"""
+
+import numpy as np
+import pytest
+
+import matfun
+from matfun import _chebyshev_definite, _chebyshev_expansion
+from matfun import chebyshev as chebyshev_module
+from matfun.operators import as_operator
+
+# (dtype, unit of H): inside float64's folding range (|log2 s| <= 64) and beyond it,
+# inside float32's (<= 8) and beyond it.
+CASES = [(np.float64, u) for u in (1.0, 3e-5, 2.0**40, 2.0**70, 1e150)] + [
+    (np.float32, u) for u in (1.0, 2.0**6, 2.0**12)] + [(np.complex128, 1.0)]
+
+
+def problem(n, seed, unit, dtype, definite):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    w = np.geomspace(0.05, 1.0, n) * (1.0 if definite else rng.choice([-1.0, 1.0], n))
+    H = (q * w) @ q.T
+    H = ((H + H.T) / 2 * unit).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    return H, g
+
+
+def reference_sum(H, g, s, mu, lo, hi, coefficients):
+    """The textbook recurrence, every product divided by ``s`` as it comes."""
+    center, half_width = (hi + lo) / 2, (hi - lo) / 2
+    inverse = 1.0 / s
+
+    def mapped(v):
+        return (H.matvec(H.matvec(v) * inverse) * inverse + (mu - center) * v) / half_width
+
+    x = (coefficients[0] / 2) * g
+    previous, current = g, g
+    for j in range(1, len(coefficients)):
+        following = mapped(current) if j == 1 else 2 * mapped(current) - previous
+        x = x + coefficients[j] * following
+        previous, current = current, following
+    return x
+
+
+def reference_inverse(H, g, factor, a, b, coefficients):
+    center, half_width = (b + a) / 2, (b - a) / 2
+
+    def mapped(v):
+        return (H.matvec(v) * factor - center * v) / half_width
+
+    x = (coefficients[0] / 2) * g
+    previous, current = g, g
+    for j in range(1, len(coefficients)):
+        following = mapped(current) if j == 1 else 2 * mapped(current) - previous
+        x = x + coefficients[j] * following
+        previous, current = current, following
+    return x
+
+
+def same(a, b):
+    return a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(("dtype", "unit"), CASES)
+def test_square_expansion_is_the_textbook_recurrence(dtype, unit):
+    H, g = problem(14, 2, unit, dtype, definite=False)
+    op = as_operator(H)
+    s = 2.0 ** round(np.log2(unit))  # a power of two near ||H||, as the caller picks it
+    lo, hi, mu = 0.002, 1.1, 0.01
+    coefficients = [float(c) for c in chebyshev_module.chebyshev_coefficients(lo, hi, 30)]
+    x, _, _ = chebyshev_module._expand(np, op, g, s, mu, lo, hi, coefficients)
+    assert same(x, reference_sum(op, g, s, mu, lo, hi, coefficients))
+
+
+@pytest.mark.parametrize(("dtype", "unit"), CASES)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_definite_expansion_is_the_textbook_recurrence(dtype, unit, sign):
+    H, g = problem(14, 3, unit, dtype, definite=True)
+    op = as_operator(H * H.dtype.type(sign))  # sign H positive definite
+    s = 2.0 ** round(np.log2(unit))
+    a, b = 0.05, 1.0
+    expansion = _chebyshev_definite.InverseExpansion(a, b)
+    coefficients = expansion.coefficients(30)
+    dtype_max = float(np.finfo(np.dtype(dtype).char.lower() if dtype is np.complex128
+                               else dtype).max)
+    x, _, _ = _chebyshev_definite.expand_inverse(np, op, g, sign / s, a, b, coefficients,
+                                                 dtype_max)
+    assert same(x, reference_inverse(op, g, sign / s, a, b, coefficients))
+
+
+@pytest.mark.parametrize(("dtype", "unit"), [c for c in CASES if c[0] is not np.complex128])
+def test_public_results_are_the_same_on_a_backend_without_numpy_buffers(dtype, unit):
+    strict = pytest.importorskip("array_api_strict")
+    for definite in (True, False):
+        H, g = problem(14, 4, unit, dtype, definite)
+        x, info = matfun.chebyshev_inv_sqrt(H, g, full_output=True)
+        y, other = matfun.chebyshev_inv_sqrt(strict.asarray(H), strict.asarray(g),
+                                             full_output=True)
+        assert same(x, np.asarray(y)) and info == other
+
+
+def test_the_folding_range_is_exercised_and_left():
+    f64, f32 = float(np.finfo(np.float64).max), float(np.finfo(np.float32).max)
+    assert _chebyshev_expansion.fusable(64, f64) and not _chebyshev_expansion.fusable(65, f64)
+    assert _chebyshev_expansion.fusable(-8, f32) and not _chebyshev_expansion.fusable(9, f32)
