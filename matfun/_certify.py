@@ -99,7 +99,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import is_complex, namespace, real_dtype, to_float
+from ._backend import compiled, is_complex, max_abs, namespace, real_dtype, to_float
 from ._lanczos import LanczosProcess
 from ._lanczos_low_memory import LowMemoryProcess
 from ._validation import power_of_two
@@ -134,31 +134,37 @@ def dense_certificate(array: Any) -> tuple[float, float, float, int]:
     """
     xp = namespace(array)
     size = array.shape[0]
-    largest = to_float(xp.max(xp.abs(array)))  # decision: the rescaling factor
+    largest = to_float(max_abs(xp, array))  # decision: the rescaling factor
     if largest == 0.0:
         return 0.0, 0.0, 0.0, 0
     factor = power_of_two(largest)
+    h_norm, q_norm, top, residual, defect, smallest, bottom, highest = (
+        to_float(value) for value in compiled(xp, _eigen_norms)(array, factor))
+    unit = float(xp.finfo(real_dtype(xp, array)).eps) / 2
+    gamma = (size + 2) * unit / (1 - (size + 2) * unit)
+    # Norm of the computed product plus the rounding of the product (Higham 3.13),
+    # doubled for the rounding of the norms themselves.
+    r_bound = (residual + gamma * q_norm * (h_norm + top)) * (1 + 2 * gamma) * 2
+    e_bound = (defect + gamma * q_norm * q_norm) * (1 + 2 * gamma) * 2
+    if e_bound >= 0.5:
+        return 0.0, math.inf, math.inf, 0  # eigenvectors too far from orthonormal
+    delta = math.sqrt(1 + e_bound) / (1 - e_bound) * r_bound
+    sign = _sign(bottom, highest, delta)
+    return (max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor,
+            sign)
+
+
+def _eigen_norms(array, factor):
+    xp = namespace(array)
     scaled = array / factor
     values, vectors = xp.linalg.eigh(scaled)
     conjugate = xp.conj(vectors) if is_complex(xp, vectors) else vectors
     residual = scaled @ vectors - vectors * values[None, :]
-    defect = xp.matrix_transpose(conjugate) @ vectors - xp.eye(size, dtype=vectors.dtype)
-    unit = float(xp.finfo(real_dtype(xp, vectors)).eps) / 2
-    gamma = (size + 2) * unit / (1 - (size + 2) * unit)
-    fro = lambda m: to_float(xp.linalg.matrix_norm(m, ord="fro"))  # noqa: E731
-    h_norm, q_norm = fro(scaled), fro(vectors)
-    top = to_float(xp.max(xp.abs(values)))
-    # Norm of the computed product plus the rounding of the product (Higham 3.13),
-    # doubled for the rounding of the norms themselves.
-    r_bound = (fro(residual) + gamma * q_norm * (h_norm + top)) * (1 + 2 * gamma) * 2
-    e_bound = (fro(defect) + gamma * q_norm * q_norm) * (1 + 2 * gamma) * 2
-    if e_bound >= 0.5:
-        return 0.0, math.inf, math.inf, 0  # eigenvectors too far from orthonormal
-    delta = math.sqrt(1 + e_bound) / (1 - e_bound) * r_bound
-    smallest = to_float(xp.min(xp.abs(values)))
-    sign = _sign(to_float(xp.min(values)), to_float(xp.max(values)), delta)
-    return (max(smallest - delta, 0.0) * factor, (top + delta) * factor, delta * factor,
-            sign)
+    defect = xp.matrix_transpose(conjugate) @ vectors - xp.eye(array.shape[0], dtype=vectors.dtype)
+    fro = lambda m: xp.linalg.matrix_norm(m, ord="fro")  # noqa: E731
+    magnitudes = xp.abs(values)
+    return (fro(scaled), fro(vectors), xp.max(magnitudes), fro(residual), fro(defect),
+            xp.min(magnitudes), xp.min(values), xp.max(values))
 
 
 def _sign(bottom: float, top: float, margin: float) -> int:

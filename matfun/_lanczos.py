@@ -49,7 +49,17 @@ from typing import Any
 
 from array_api_compat import device as array_device
 
-from ._backend import compiled, is_complex, is_lazy, namespace, norm, real_dtype, settle, to_float
+from ._backend import (
+    compiled,
+    is_complex,
+    is_lazy,
+    max_abs,
+    namespace,
+    norm,
+    real_dtype,
+    settle,
+    to_float,
+)
 from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
@@ -64,7 +74,7 @@ _INITIAL_FIXED_CAPACITY = 128
 
 def largest_magnitude(xp: Any, v: Any) -> float:
     """``max |v_i|`` as a Python float (no squares: safe at any magnitude). One sync."""
-    return to_float(xp.max(xp.abs(v)))
+    return to_float(max_abs(xp, v))
 
 
 def unit_start(xp: Any, start: Any) -> tuple[float, float, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._backend import is_lazy, namespace, norm, to_float
+from ._backend import is_lazy, max_abs, namespace, norm, to_float
 from ._validation import power_of_two
 from .errors import SeriesRangeError
 from .operators import Operator
@@ -26,7 +26,7 @@ __all__ = ["normalise_vector", "probe_unit", "scaled_operator", "unscaled_produc
 def normalise_vector(g: Any) -> tuple[Any, float]:
     """``(g / d, d)`` with ``d`` the power of two above ``max |g|`` (``g != 0``)."""
     xp = namespace(g)
-    largest = to_float(xp.max(xp.abs(g)))  # decision: the unit
+    largest = to_float(max_abs(xp, g))  # decision: the unit
     unit = power_of_two(largest)
     return g / unit, unit
 

@@ -103,7 +103,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_vector, norm, real_dtype, to_float
+from ._backend import as_vector, max_abs, norm, real_dtype, to_float
 from ._chebyshev_definite import InverseExpansion, expand_inverse
 from ._chebyshev_expansion import Expansion, chebyshev_sum, fusable, plan
 from ._chebyshev_interval import (
@@ -297,7 +297,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     if lo is not None and hi is not None and lo == hi:
         hi = lo * (1 + 4 * np.finfo(float).eps)
     before = H.matvecs
-    g_scale = to_float(xp.max(xp.abs(g)))  # decision: the zero vector has a zero answer
+    g_scale = to_float(max_abs(xp, g))  # decision: the zero vector has a zero answer
     sources = ("given" if lo is not None else "damping" if mu > 0 else None,
                "given" if hi is not None else None)
     # Interval in units of H / s, with s a power of two: ``hi / s^2`` is about 1.

@@ -134,7 +134,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import all_finite, as_vector, real_dtype
+from ._backend import all_finite, as_vector, max_abs, real_dtype, to_float
 from ._lanczos import LanczosProcess, largest_magnitude
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
@@ -385,7 +385,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     if memory == "low" and max_matvecs is not None:
         limit = (limit + 1) // 2  # k first-pass steps cost 2 k - 1 matvecs in all
     before = H.matvecs
-    if not bool(xp.any(g != 0)):  # decision: f(H) 0 = 0, no matvec
+    if to_float(max_abs(xp, g)) == 0.0:  # decision: f(H) 0 = 0, no matvec
         info = LanczosInfo(function.name, 0, 0, "zero", True, 0.0, bounds is not None, 0.0,
                            0.0, 0.0)
         return (0.0 * g, info) if full_output else 0.0 * g
