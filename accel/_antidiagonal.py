@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import real_dtype, settle
-from ._inplace import overwritable, scale_add
-from .epsilon import (
+from ._diagonal import (
     CutTracker,
     Diagonal,
     all_finite_mask,
@@ -37,6 +36,7 @@ from .epsilon import (
     norm_ratio,
     step_size,
 )
+from ._inplace import overwritable, scale_add
 from .inverses import (
     _guarded_inverse,
     _InverseConstants,
@@ -144,7 +144,7 @@ class AntiDiagonal:
         self.terms = 0
 
     def diagonal(self) -> Diagonal:
-        """The anti-diagonal with its bookkeeping, for :func:`accel.epsilon.summarize_diagonal`."""
+        """The anti-diagonal with its bookkeeping, for summarize_diagonal."""
         return Diagonal(self.entries, self.reach, self.settled, self.settled_error_sq,
                         self.last_step, self.ratio)
 
@@ -300,7 +300,7 @@ class AntiDiagonal:
         """Observed ratio of the last two raw steps, as the batch form computes it.
 
         From the two newest entries of column 1 (Samelson inverse, scalars: see
-        :func:`accel.epsilon.inverse_ratio`), so that no term older than
+        :func:`accel._diagonal.inverse_ratio`), so that no term older than
         ``s_{M-1}`` is held; from the last two step sizes otherwise.
         """
         if not joint:
@@ -311,7 +311,7 @@ class AntiDiagonal:
 
     def _gram_ratio(self, xp: Any, newer_norm: Any, older_norm: Any, difference_norm: Any,
                     defined: Any) -> Any:
-        r"""The ratio of :func:`accel.epsilon.inverse_ratio` without a pass over the vectors.
+        r"""The ratio of :func:`accel._diagonal.inverse_ratio` without a pass over the vectors.
 
         Its pairing :math:`\operatorname{Re}\langle a, b\rangle` of the two newest
         column-1 entries comes from norms the table computes anyway,

@@ -63,18 +63,12 @@ import numpy as np
 
 from ._antidiagonal import AntiDiagonal
 from ._backend import all_finite, as_float_array, namespace, settle, to_float
+from ._diagonal import summarize_diagonal
 from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from ._stream_check import checked_result, unchecked_result
-from .epsilon import (
-    INVERSES,
-    sablonniere,
-    sablonniere_weight,
-    shanks,
-    summarize_diagonal,
-    wynn_weight,
-)
+from .epsilon import INVERSES, sablonniere, sablonniere_weight, shanks, wynn_weight
 from .inverses import _inverse_constants, _row_norm
 
 __all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
