@@ -64,7 +64,8 @@ import numpy as np
 from ._antidiagonal import AntiDiagonal
 from ._backend import all_finite, as_float_array, namespace, settle, to_float
 from ._diagonal import summarize_diagonal
-from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
+from ._error_checks import PREFIX_RUNS
+from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from ._stream_check import checked_result, unchecked_result
