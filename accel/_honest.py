@@ -19,7 +19,7 @@ distances ``d_1, d_2, d_3`` between consecutive estimates (newest first) and
 the slower contraction ``q = max(d_1/d_2, d_2/d_3)`` give a second, independent
 estimate ``max(d_1, d_2 q / (1 - q))`` (``max(d_1, d_2, d_3)`` when the
 estimates do not contract): the geometric tail of the sequence of estimates
-itself (:func:`_prefix_error`).
+itself (:func:`accel._error_checks.prefix_error`).
 
 **A rounding floor.** The data are rounded: each term is known only to about
 ``eps |s_j|``. The transform is run twice more on ``s_j (1 + eps r_j)``, with
@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -63,52 +62,12 @@ import numpy as np
 
 from ._backend import all_finite, is_complex, real_dtype, to_float
 from ._backend import namespace as _namespace
+from ._error_checks import PREFIX_RUNS, prefix_error, prefix_runs, rounding_floor
+from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, as_sequence, constants, raw_tail_error, total_norm
+from ._sequence import CONVERGED_ULPS, as_sequence, raw_tail_error, total_norm
 
-__all__ = [
-    "PREFIX_RUNS",
-    "conclude",
-    "floor_from_change",
-    "honest",
-    "perturbation_factors",
-    "power_of_two_exponent",
-    "prefix_tail",
-    "scale_by_power_of_two",
-]
-
-# Four times the change under one eps-sized perturbation: random signs excite a
-# typical, not the worst, combination of the weights.
-ROUNDING_SAFETY = 4.0
-
-# The error check reruns the transform without the newest 1, 2, 3 terms.
-PREFIX_RUNS = 3
-
-# Fixed signs of the rounding perturbation (deterministic results).
-_SIGNS = np.where(np.random.default_rng(20240611).random(4096) < 0.5, -1.0, 1.0)
-
-
-def power_of_two_exponent(value: float) -> int:
-    """``e`` with ``2**(e-1) <= value < 2**e`` for a positive finite ``value``."""
-    return math.frexp(value)[1]
-
-
-def scale_by_power_of_two(x: Any, exponent: int) -> Any:
-    """``x * 2**exponent``, exact, in two halves so no factor overflows the dtype.
-
-    (``2**exponent`` itself may not be representable in float16 or float32 while
-    each half is.)
-    """
-    if exponent == 0:
-        return x
-    first = exponent // 2
-    second = exponent - first
-    if not first:
-        return x * (2.0 ** second)
-    x = x * (2.0 ** first)
-    if second:
-        x *= 2.0 ** second  # a fresh array: in place where the backend allows
-    return x
+__all__ = ["conclude", "honest"]
 
 
 def honest(transform: Callable[..., Any] | None = None, *, table_scaling: bool = False,
@@ -188,8 +147,8 @@ def honest_result(run: Callable[..., AccelResult], seq: Any, *,
     scaled_size = _size(xp, estimate + scaled_center)
     # The estimate is s_m + p T(u): it cannot be known better than s_m's rounding.
     representable = max(scaled_size, _size(xp, scaled_center))
-    floor = _rounding_floor(xp, run, terms, unit, estimate, exponent, eps, representable)
-    earlier = _prefix_runs(run, unit)
+    floor = rounding_floor(xp, run, terms, unit, estimate, exponent, eps, representable)
+    earlier = prefix_runs(run, unit)
     return conclude(xp, main, earlier, floor, unit, eps=eps, scaled_size=scaled_size,
                     center=center, exponent=exponent, table_scaling=table_scaling,
                     newest=terms[-1, ...])
@@ -201,18 +160,19 @@ def conclude(xp: Any, main: AccelResult, earlier: list[AccelResult], floor: floa
     """The reported error and status (module docstring), mapped back to the caller's units.
 
     ``main``: the transform of the normalised terms ``unit``; ``earlier``: of
-    ``unit`` without its newest 1, 2, 3 terms (:func:`_prefix_runs`); ``floor``:
-    the rounding floor; ``scaled_size``: the estimate's size in the scaled units.
+    ``unit`` without its newest 1, 2, 3 terms
+    (:func:`accel._error_checks.prefix_runs`); ``floor``: the rounding floor;
+    ``scaled_size``: the estimate's size in the scaled units.
     Shared by :func:`honest_result` and the streams' checked result
     (:mod:`accel._stream_check`), which compute the same runs by other routes.
     """
     m = unit.shape[0]
-    prefix_error, verified = _prefix_error(xp, main, earlier)
+    prefix_tail_error, verified = prefix_error(xp, main, earlier)
     # A transform that reports its own order exact (CONVERGED: the higher orders
     # were singular because the model is matched) measured its error against a
     # lower order; the prefix runs are then the check that counts.
     own = 0.0 if main.status is Status.CONVERGED and verified else main.error
-    truncation = max(own, prefix_error)
+    truncation = max(own, prefix_tail_error)
     error = max(truncation, floor)
     if main.status is Status.BREAKDOWN:
         status = Status.BREAKDOWN
@@ -259,108 +219,6 @@ def _constant(run: Callable[..., AccelResult], terms: Any, center: Any) -> Accel
     return dataclasses.replace(main, estimate=center + main.estimate * 0,
                                error=0.0 if status is Status.CONVERGED else math.inf,
                                status=status, table=None)
-
-
-def _rounding_floor(xp: Any, run: Callable[..., AccelResult], terms: Any, unit: Any,
-                    estimate: Any, exponent: int, eps: float, estimate_size: float) -> float:
-    """Four times the largest change of the estimate when every term moves by ``eps |s_j|``.
-
-    Two perturbations: fixed pseudo-random signs and alternating signs.
-
-    At least ``eps max(||estimate||, ||s_m||)`` (``estimate_size``, in the
-    scaled units): the estimate is formed as ``s_m + p T(u)``.
-    """
-    change = 0.0
-    for factors in perturbation_factors(xp, terms, eps):
-        # unit + (s_j / 2**exponent) * factors, signed (not |s_j|): T(-s) = -T(s) then
-        # holds for the floor too. One temporary of the terms' size at a time.
-        shift = scale_by_power_of_two(terms, -exponent)
-        if shift is terms:
-            shift = terms * factors
-        else:
-            shift *= factors
-        if shift.dtype != unit.dtype:
-            shift = xp.astype(shift, unit.dtype)
-        shift += unit
-        perturbed = run(shift, check=True)
-        del shift
-        change = max(change, total_norm(xp, perturbed.estimate - estimate))
-    return floor_from_change(change, eps, estimate_size)
-
-
-def perturbation_factors(xp: Any, terms: Any, eps: float) -> list[Any]:
-    """``eps`` times the two sign patterns of :func:`_rounding_floor`, shaped like a column.
-
-    Signs counted from the newest term, so that a window of the newest terms sees
-    the same perturbation as the whole sequence (streaming equals batch): fixed
-    random ones, and alternating ones (what difference tables amplify most).
-    Term ``j`` of a perturbed copy is ``unit_j + (s_j / 2**exponent) * factors[j]``.
-    """
-    m = terms.shape[0]
-    shape = (m,) + (1,) * (terms.ndim - 1)
-    return [eps * xp.reshape(constants(xp, pattern, terms), shape)
-            for pattern in (np.resize(_SIGNS, m)[::-1], (-1.0) ** np.arange(m)[::-1])]
-
-
-def floor_from_change(change: float, eps: float, estimate_size: float) -> float:
-    """The rounding floor from the largest change of the estimate under the perturbations."""
-    if not math.isfinite(change):
-        return math.inf
-    # At least the rounding of the estimate itself.
-    return max(ROUNDING_SAFETY * change, eps * estimate_size)
-
-
-def _prefix_runs(run: Callable[..., AccelResult], unit: Any) -> list[AccelResult]:
-    """The transform of ``unit`` without its newest 1, 2, 3 terms, while it transforms."""
-    m = unit.shape[0]
-    earlier = []
-    for drop in range(1, PREFIX_RUNS + 1):
-        if m - drop < 1:
-            break
-        result = run(unit[:m - drop, ...], check=True)
-        if result.status is Status.INSUFFICIENT_TERMS:
-            break
-        earlier.append(result)
-    return earlier
-
-
-def _prefix_error(xp: Any, main: AccelResult, earlier: list[AccelResult]
-                  ) -> tuple[float, bool]:
-    """Geometric tail of the estimates from ``m``, ``m - 1``, ``m - 2``, ``m - 3`` terms.
-
-    With the distances ``d_1, d_2, d_3`` between consecutive estimates (newest
-    first) and the slower of the two observed contractions
-    ``q = max(d_1 / d_2, d_2 / d_3)``, the error is
-    ``max(d_1, d_2 q / (1 - q))``: for estimates that do contract geometrically
-    ``d_2 q = d_1`` and this is their tail ``d_1 / (1 - q)``; a single
-    coincidence (``d_1`` tiny by accident) cannot shrink it, since ``d_2`` and
-    the other ratio still count. No credit (``max(d_1, d_2, d_3)``) when the
-    estimates do not contract or when the newest is not a genuine transform
-    (order 0, or a breakdown). Returns the error and whether all three shorter
-    runs transformed (the check was made).
-    """
-    if not earlier:
-        return 0.0, False
-    estimates = [main.estimate] + [result.estimate for result in earlier]
-    distances = [total_norm(xp, newer - older) for newer, older in itertools.pairwise(estimates)]
-    verified = len(earlier) == PREFIX_RUNS
-    genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
-    return prefix_tail(distances, verified=verified, genuine=genuine), verified
-
-
-def prefix_tail(distances: list[float], *, verified: bool, genuine: bool) -> float:
-    """The error of :func:`_prefix_error` from the distances ``d_1, d_2, d_3`` (newest first)."""
-    if not verified or not genuine:
-        return max(distances)
-    d1, d2, d3 = distances
-    if d2 == 0.0 and d1 == 0.0:
-        return d3 if d3 > 0 else 0.0
-    if d2 == 0.0 or d3 == 0.0:  # an exact repeat among the estimates: no ratio to trust
-        return max(distances)
-    ratio = max(d1 / d2, d2 / d3)
-    if ratio >= 1.0:
-        return max(distances)
-    return max(d1, d2 * ratio / (1.0 - ratio))
 
 
 def _growing(xp: Any, unit: Any) -> bool:

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ._honest import PREFIX_RUNS as PREFIX_TERMS
+from ._error_checks import PREFIX_RUNS as PREFIX_TERMS
 from ._result import Accelerator
 from ._sequence import IndexedWindow, check_order
 from ._window import Windowed

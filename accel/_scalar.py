@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ._honest import _SIGNS, ROUNDING_SAFETY, prefix_tail, scale_by_power_of_two
+from ._error_checks import _SIGNS, ROUNDING_SAFETY, prefix_tail
+from ._power_of_two import scale_by_power_of_two
 from ._result import AccelResult, Status
 from ._sequence import CONVERGED_ULPS, tail_error
 

@@ -37,17 +37,10 @@ from typing import Any
 import numpy as np
 
 from ._backend import is_complex, namespace, real_dtype, to_float
-from ._honest import (
-    PREFIX_RUNS,
-    _back,
-    _size,
-    conclude,
-    floor_from_change,
-    perturbation_factors,
-    power_of_two_exponent,
-    scale_by_power_of_two,
-)
+from ._error_checks import PREFIX_RUNS, floor_from_change, perturbation_factors
+from ._honest import _back, _size, conclude
 from ._inplace import overwritable
+from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
 from ._result import AccelResult, Status
 from ._sequence import total_norm
 
@@ -166,7 +159,7 @@ def _largest_magnitude(xp: Any, x: Any) -> float:
 
 
 def _scaled(x: Any, exponent: int) -> Any:
-    """:func:`accel._honest.scale_by_power_of_two`, in place on a NumPy buffer."""
+    """:func:`accel._power_of_two.scale_by_power_of_two`, in place on a NumPy buffer."""
     if not overwritable(x):
         return scale_by_power_of_two(x, exponent)
     first = exponent // 2
@@ -179,7 +172,7 @@ def _scaled(x: Any, exponent: int) -> Any:
 def _perturbed(xp: Any, term: Any, unit_row: Any, factor: Any, exponent: int) -> Any:
     """``unit_row + (term * 2**exponent) * factor``: one term of a perturbed copy.
 
-    The operations of :func:`accel._honest._rounding_floor`, in one new buffer.
+    The operations of :func:`accel._error_checks.rounding_floor`, in one new buffer.
     """
     if not overwritable(unit_row):
         scaled = scale_by_power_of_two(term, exponent) * factor

@@ -17,20 +17,11 @@ one anti-diagonal, ``2N + 1`` vectors, and during a push at most ``2N + 2``
 arithmetic of one entry needs temporaries besides: one vector with the Samelson
 inverse (the difference, inverted in place), up to four with the elementwise
 one (the difference, its size, the entries' scale, the inverse). On NumPy the
-Samelson table allocates nothing per push: each entry's buffer is reused once the
-entry has been read for the last time (``e_{c-2}`` receives ``e_c`` in place,
-:mod:`accel._inplace`, with the batch form's roundings), and two spare buffers
-are kept between pushes. With the elementwise inverse, a per-component column count (int16) and flag
-(bool) also record the breakdowns: 3 bytes per component.
-
-Per term, the Python overhead is kept small: the per-dtype constants are
-computed at the first push; each entry's norm (Samelson) is computed once and
-reused when that entry is the older one of a difference in the next push; and
-the breakdown bookkeeping (column counts, flags, the settled error) is built
-only at the first entry that is not defined everywhere, which one flag read per
-entry decides (a synchronisation on a GPU: a decision). Until then recording
-an all-defined entry would change nothing, so the numbers are those of the
-batch form to the last bit.
+Samelson table allocates nothing per push (its buffers are recycled). With the
+elementwise inverse, a per-component column count (int16) and flag (bool) also
+record the breakdowns: 3 bytes per component. The anti-diagonal itself, its
+buffer recycling and its breakdown bookkeeping are :mod:`accel._antidiagonal`;
+the per-dtype constants are computed at the first push.
 
 The table is built when it is read, not at every push: :meth:`~EpsilonAccelerator.push`
 validates the term (its norm, the finiteness test, is kept for the table) and
@@ -70,53 +61,21 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import all_finite, as_float_array, namespace, real_dtype, settle, to_float
-from ._honest import PREFIX_RUNS, power_of_two_exponent, scale_by_power_of_two
-from ._inplace import overwritable, scale_add
+from ._antidiagonal import AntiDiagonal
+from ._backend import all_finite, as_float_array, namespace, settle, to_float
+from ._diagonal import summarize_diagonal
+from ._error_checks import PREFIX_RUNS
+from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
 from ._result import Accelerator, AccelResult, Status
 from ._sequence import check_order
 from ._stream_check import checked_result, unchecked_result
-from .epsilon import (
-    INVERSES,
-    CutTracker,
-    Diagonal,
-    all_finite_mask,
-    inverse_ratio,
-    mask_shape,
-    norm_ratio,
-    sablonniere,
-    sablonniere_weight,
-    shanks,
-    step_size,
-    summarize_diagonal,
-    wynn_weight,
-)
-from .inverses import (
-    _guarded_inverse,
-    _inverse_constants,
-    _InverseConstants,
-    _row_norm,
-    _samelson_difference_inverse,
-)
+from .epsilon import INVERSES, sablonniere, sablonniere_weight, shanks, wynn_weight
+from .inverses import _inverse_constants, _row_norm
 
 __all__ = ["SablonniereAccelerator", "ShanksAccelerator"]
 
-# Recycled buffers kept between pushes: columns 1 and 2 of each new anti-diagonal
-# need fresh ones, the old columns 2N and 2N - 1 free two.
-_SPARES = 2
-
 # First terms within 2**(+-100) go into the table unscaled (no extra pass).
 _MODERATE_EXPONENT = 100
-
-def _near(inverted: Any, constants: _InverseConstants) -> Any:
-    """The loose-convergence flag of an entry's difference, computed only when recorded.
-
-    Elementwise it came with the inverse; with the Samelson inverse it is the
-    same comparison that :func:`accel.inverses._guarded_inverse` makes.
-    """
-    if hasattr(inverted, "near"):
-        return inverted.near
-    return inverted.size <= constants.loose * inverted.scale
 
 
 class EpsilonAccelerator(Accelerator):
@@ -159,20 +118,8 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"inverse must be one of {INVERSES}, got {inverse!r}")
         self.inverse = inverse
         self._length = 2 * self.order + 1
-        self._weights = [self._weight(column) for column in range(self._length)]
-        self._diagonal: list = []
-        # Which entries are the stream's own buffers (never a caller's term, never
-        # handed out by raw_result), free to be overwritten after their last use,
-        # and the recycled buffers waiting for reuse.
-        self._owned: list = []
-        self._spare: list = []
-        # Norms of the diagonal's entries (Samelson only), each computed once: as
-        # the upper entry of a difference in one push, the lower in the next.
-        self._norms: list = []
-        # reach / settled / settled_error_sq are None while every entry of the
-        # diagonal is defined (nothing cut): the common case needs no masks.
-        self._reach = self._settled = self._settled_error_sq = None
-        self._last_step = self._ratio = None
+        self._table = AntiDiagonal([self._weight(column) for column in range(self._length)],
+                                   samelson=inverse == "samelson")
         self._count = 0
         self._checked: AccelResult | None = None  # result() of the terms pushed so far
         # The newest 2N + 4 terms (references): result() runs the batch transform
@@ -181,15 +128,12 @@ class EpsilonAccelerator(Accelerator):
         self._window: deque = deque(maxlen=self._length + PREFIX_RUNS)
         # Their norms (Samelson vectors; None otherwise), the table's column 0 norms.
         self._sizes: deque = deque(maxlen=self._length + PREFIX_RUNS)
-        # Terms pushed but not yet in the table (the newest ones of the window), and
-        # the terms the table has taken since it was (re)started.
+        # Terms pushed but not yet in the table (the newest ones of the window).
         self._pending = 0
-        self._table_terms = 0
         # The checks' own tables (accel._stream_check) are read after every push:
         # they build their anti-diagonals at once and keep no window.
         self._eager = False
         self._exponent: int | None = None  # the table holds terms / 2**exponent
-        self._peak = 0
         self._shape = self._dtype = None
         self._constants = self._zero = None
 
@@ -202,13 +146,13 @@ class EpsilonAccelerator(Accelerator):
     def live_vectors(self) -> int:
         """Number of table entries held now (after entering the pending terms)."""
         self._catch_up()
-        return sum(entry is not None for entry in self._diagonal)
+        return sum(entry is not None for entry in self._table.entries)
 
     @property
     def peak_vectors(self) -> int:
         """Largest number of table entries held at once, over every push so far."""
         self._catch_up()
-        return self._peak
+        return self._table.peak
 
     def _check_term(self, term: Any) -> tuple[Any, Any, Any]:
         """Validate a term: ``(xp, term, its norm or None)``.
@@ -285,162 +229,14 @@ class EpsilonAccelerator(Accelerator):
 
     def _reset_table(self) -> None:
         """An empty table (the terms, their scaling and the constants are kept)."""
-        for entry, mine in zip(self._diagonal, self._owned, strict=True):
-            self._release(entry, mine)
-        self._diagonal, self._norms, self._owned = [], [], []
-        self._reach = self._settled = self._settled_error_sq = None
-        self._last_step = self._ratio = None
-        self._table_terms = 0
+        self._table.reset()
 
     def _advance(self, xp: Any, term: Any, size: Any) -> None:
-        """Build the new ascending anti-diagonal from ``term``, in place of the old."""
+        """Enter ``term``, in the table's units, into the table."""
         scaled = scale_by_power_of_two(term, -self._exponent)
-        joint = self.inverse == "samelson" and term.ndim == 1
         # The term's norm is column 0's, when scaling left the term as it is.
-        norms = [size] if size is not None and scaled is term else []
-        term = scaled
-        constants = self._constants
-        old, old_norms, old_owned = self._diagonal, self._norms, self._owned
-        # NumPy vectors: the table's own entries are recycled as buffers once read for
-        # the last time (fresh vector allocations cost page faults, more than a pass).
-        pool = joint and overwritable(term)
-        if len(old) == self._length:
-            self._release(old[-1], old_owned[-1])
-            old[-1] = None  # column 2N of the old anti-diagonal is never an input
-        old_reach = self._reach
-        new, owned = [term], [False]  # column 0 is the caller's term
-        length = min(self._table_terms + 1, self._length)
-        # Created at the first entry that is not defined everywhere: until then every
-        # column's flags are all true and recording them changes nothing.
-        cuts = None
-        odd = None
-        previous_step, self._ratio = self._last_step, None
-        ratio_defined = None
-        for column in range(1, length):
-            upper, lower = new[column - 1], old[column - 1]
-            if joint:
-                if len(norms) < column:
-                    norms.append(_row_norm(xp, upper, constants.complex))
-                if len(old_norms) < column:  # the old diagonal's last entry, while it grows
-                    old_norms.append(_row_norm(xp, lower, constants.complex))
-                # The entry e_{c-2} is added in the same pass as the weighted inverse,
-                # into e_{c-2}'s own buffer when the stream owns it (its last use).
-                base = old[column - 2] if column >= 2 else None
-                into_base = pool and base is not None and old_owned[column - 2]
-                scratch = self._borrow(xp, upper) if pool else None
-                inverted = _samelson_difference_inverse(xp, upper, lower, norms[column - 1],
-                                                        old_norms[column - 1], constants,
-                                                        self._weights[column], base,
-                                                        scratch=scratch, into_base=into_base)
-                value, small, size = inverted.inverse, inverted.small, inverted.size
-                if scratch is not None and value is not scratch:
-                    self._release(scratch, True)
-                if into_base and value is base:
-                    old_owned[column - 2] = False  # it lives on as the new entry
-                if column == 1:
-                    # ||s_M - s_{M-1}||: the same vecdot of the same difference
-                    self._last_step = xp.reshape(size, ())
-            else:
-                if column == 1:
-                    self._last_step = step_size(xp, upper, lower)
-                inverted = _guarded_inverse(xp, upper, lower, joint=False, constants=constants)
-                value, small, size = inverted.inverse, inverted.small, inverted.size
-            if not joint:
-                # The inverse is a fresh temporary: scale and add in one pass, in place
-                # (the same roundings as the batch form's out-of-place arithmetic). The
-                # joint inverse came weighted and added to e_{c-2}.
-                weight = self._weights[column]
-                if column >= 2 and weight != 1.0:
-                    value = scale_add(value, weight, old[column - 2])
-                elif column >= 2:
-                    value += old[column - 2]
-                elif weight != 1.0:
-                    value *= weight
-            if column >= 2:
-                self._release(old[column - 2], old_owned[column - 2])
-                old[column - 2] = None  # its last use
-                if joint:
-                    old_norms[column - 2] = None
-            value = settle(value)  # a table entry: later steps start from it
-            # Old entries are finite, so a finite value implies a finite inverse:
-            # this is the batch form's `inputs & ok & finite`, without the inverse's test.
-            # Joint: a finite norm implies finite entries, and the norm is the next
-            # column's (one pass instead of a finiteness test); only a non-finite norm
-            # (possibly an overflow of the square) sends us to the entries.
-            value_norm = None
-            if joint:
-                value_norm = _row_norm(xp, value, constants.complex)
-                valid = ~small & xp.isfinite(value_norm)
-                if not bool(valid[0]):  # decision: rare, look at the entries
-                    value_norm = None
-                    valid = ~small & all_finite_mask(xp, value, joint)
-            else:
-                valid = ~small & all_finite_mask(xp, value, joint)
-            if cuts is not None or old_reach is not None:
-                # new column c - 1 and old columns c - 1, c - 2 defined (reaches are prefixes)
-                inputs = cuts.reach >= column if cuts is not None else None
-                if old_reach is not None:
-                    older = old_reach >= column
-                    inputs = older if inputs is None else older & inputs
-                valid = inputs & valid
-            else:
-                inputs = None
-            # decision: an all-defined entry needs no bookkeeping (one flag when joint)
-            if bool(valid[0]) if joint else bool(xp.all(valid)):
-                # Here cuts is None: once an entry is cut, every later column of
-                # this anti-diagonal is undefined there (reaches are prefixes).
-                if column % 2:
-                    # What a cut in the next (even) column would need from this one,
-                    # kept unevaluated: the sizes and the inverse's flags or norms.
-                    odd = inverted
-                new.append(value)
-                owned.append(pool)
-                if value_norm is not None and len(norms) == column:
-                    norms.append(value_norm)
-            else:
-                if cuts is None:
-                    cuts = CutTracker(xp, mask_shape(term, joint), length=length,
-                                      target=(length - 1) // 2, real=real_dtype(xp, term))
-                    if odd is not None and column % 2 == 0:
-                        cuts.note_odd(odd.size, _near(odd, constants))
-                if inputs is None:
-                    inputs = xp.ones_like(valid)
-                cuts.record(column, valid=valid, inputs=inputs, small=small,
-                            near=_near(inverted, constants), size=size)
-                new.append(xp.where(valid, value, self._zero))
-                owned.append(pool)
-            if column == 1 and len(old) >= 2:
-                if joint:  # from column 2's difference, e_1^{new} - e_1^{old}: no extra pass
-                    ratio_defined = valid if old_reach is None else valid & (old_reach >= 2)
-                else:
-                    self._ratio = self._step_ratio(xp, new[1], old[1], valid, old_reach,
-                                                   term.ndim == 0, previous_step)
-            elif column == 2 and ratio_defined is not None:
-                self._ratio = self._gram_ratio(xp, norms[1], old_norms[1], size, ratio_defined)
-            del inverted, value, small, size, valid, inputs
-            if column % 2 == 0:
-                odd = None  # only the next even column reads it
-            self._peak = max(self._peak, len(new) + sum(e is not None for e in old))
-        self._peak = max(self._peak, len(new))
-        if cuts is None:
-            self._reach = self._settled = self._settled_error_sq = None
-        else:
-            cuts.close()
-            self._reach, self._settled = cuts.reach, cuts.settled
-            self._settled_error_sq = cuts.settled_error_sq
-        for entry, mine in zip(old, old_owned, strict=True):
-            self._release(entry, mine)  # the old entries not read again (column 2N - 1)
-        self._diagonal, self._norms, self._owned = new, norms, owned
-        self._table_terms += 1
-
-    def _borrow(self, xp: Any, like: Any) -> Any:
-        """A vector buffer like ``like``: a recycled one, or a new one."""
-        return self._spare.pop() if self._spare else xp.empty_like(like)
-
-    def _release(self, entry: Any, owned: bool) -> None:
-        """Keep ``entry``'s buffer for reuse if the stream owns it (at most two spares)."""
-        if owned and entry is not None and len(self._spare) < _SPARES:
-            self._spare.append(entry)
+        self._table.enter(xp, scaled, size if scaled is term else None, self._constants,
+                          self._zero)
 
     @staticmethod
     def _first_exponent(xp: Any, term: Any) -> int:
@@ -452,40 +248,6 @@ class EpsilonAccelerator(Accelerator):
         size = to_float(xp.max(xp.abs(term))) if term.ndim else abs(to_float(term))
         exponent = power_of_two_exponent(size) if size > 0 else 0
         return exponent if abs(exponent) > _MODERATE_EXPONENT else 0
-
-    def _step_ratio(self, xp: Any, newer: Any, older: Any, valid: Any, old_reach: Any,
-                    joint: bool, previous_step: Any) -> Any:
-        """Observed ratio of the last two raw steps, as the batch form computes it.
-
-        From the two newest entries of column 1 (Samelson inverse, scalars: see
-        :func:`accel.epsilon.inverse_ratio`), so that no term older than
-        ``s_{M-1}`` is held; from the last two step sizes otherwise.
-        """
-        if not joint:
-            return norm_ratio(xp, self._last_step, previous_step)
-        defined = valid if old_reach is None else valid & (old_reach >= 2)
-        return inverse_ratio(xp, newer, older, self._last_step, defined,
-                             weight=self._weights[1])
-
-    def _gram_ratio(self, xp: Any, newer_norm: Any, older_norm: Any, difference_norm: Any,
-                    defined: Any) -> Any:
-        r"""The ratio of :func:`accel.epsilon.inverse_ratio` without a pass over the vectors.
-
-        Its pairing :math:`\operatorname{Re}\langle a, b\rangle` of the two newest
-        column-1 entries comes from norms the table computes anyway,
-        :math:`(\lVert a\rVert^2 + \lVert b\rVert^2 - \lVert a - b\rVert^2) / 2`
-        (``a - b`` is column 2's difference): equal up to rounding of the order
-        of ``eps (||a||^2 + ||b||^2)``, a few ulps of ``q`` (only
-        :meth:`raw_result`'s status reads it).
-        """
-        with np.errstate(over="ignore", invalid="ignore"):  # NaN or inf: an undefined q
-            pairing = xp.reshape((newer_norm * newer_norm + older_norm * older_norm
-                                  - difference_norm * difference_norm) * 0.5, ())
-            ratio = self._last_step * self._last_step * pairing
-        weight = self._weights[1]
-        if weight != 1.0:
-            ratio = ratio / (weight * weight)
-        return xp.where(xp.all(defined), ratio, xp.asarray(math.nan, dtype=ratio.dtype))
 
     def result(self) -> AccelResult:
         """The batch transform of the terms pushed, with its checked error and status.
@@ -539,11 +301,12 @@ class EpsilonAccelerator(Accelerator):
     def _raw_estimate(self) -> Any:
         """:meth:`raw_result`'s estimate, without its error when no entry was cut."""
         self._catch_up()
-        target = (len(self._diagonal) - 1) // 2
-        if target == 0 or self._reach is not None or self._exponent:
+        table = self._table
+        target = (len(table.entries) - 1) // 2
+        if target == 0 or table.reach is not None or self._exponent:
             return self.raw_result().estimate
-        self._owned[2 * target] = False  # handed out: never reused
-        return self._diagonal[2 * target]
+        table.owned[2 * target] = False  # handed out: never reused
+        return table.entries[2 * target]
 
     def raw_result(self) -> AccelResult:
         """The incremental table's estimate of the newest ``2N + 1`` terms, unchecked.
@@ -557,15 +320,14 @@ class EpsilonAccelerator(Accelerator):
         if self._count == 0:
             raise ValueError(f"{self.name}: no terms pushed yet")
         self._catch_up()
-        target = (len(self._diagonal) - 1) // 2
+        table = self._table
+        target = (len(table.entries) - 1) // 2
         if target == 0:
             return AccelResult(self._window[-1], float("inf"), Status.INSUFFICIENT_TERMS, 0,
                                self._count)
-        xp = namespace(self._diagonal[0])
-        self._owned = [False] * len(self._owned)  # the estimate may be an entry: never reuse
-        diagonal = Diagonal(self._diagonal, self._reach, self._settled, self._settled_error_sq,
-                            self._last_step, self._ratio)
-        result = summarize_diagonal(xp, diagonal, order=target, used=2 * target + 1)
+        xp = namespace(table.entries[0])
+        table.owned = [False] * len(table.owned)  # the estimate may be an entry: never reuse
+        result = summarize_diagonal(xp, table.diagonal(), order=target, used=2 * target + 1)
         if not self._exponent:
             return result
         error = result.error

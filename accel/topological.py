@@ -51,9 +51,10 @@ import math
 from typing import Any
 
 from ._backend import real_dtype
+from ._diagonal import CutTracker, Diagonal, step_size, summarize_diagonal
 from ._honest import honest
 from ._sequence import as_sequence, check_order, insufficient, observed_ratio
-from .epsilon import CutTracker, Diagonal, step_size, summarize_diagonal, table_with_nan
+from .epsilon import table_with_nan
 from .inverses import _near_zero_tolerance
 
 __all__ = ["topological_epsilon"]

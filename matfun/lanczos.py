@@ -80,39 +80,11 @@ spurious huge weight. **Ritz-value guard.** The residual of Ritz pair ``j`` is
 is *unreliable*; a check is *clean* only if these contributions weigh at most the
 relative tolerance; only clean iterates are compared, stopped at, or returned.
 
-Checks run on the host with no matvec, cheapest part first, and are *scheduled* (which
-step is checked, and how much of a check is computed, depends on ``k``, ``n`` and the
-checks' values only: results are deterministic); the rule above is the same at every
-check. A full check costs a tridiagonal eigendecomposition (``O(k^2)``, ~15 ms at
-``k = 600``, about 50 steps of a dense ``n = 1000`` run), so it is reached only past
-two screens:
-
-* **guard screen** (without ``bounds``): the Ritz value nearest each pole on either
-  side, by bisection and inverse iteration (``O(k)``), gets the guard's test; if these
-  pairs alone weigh more than the tolerance relative to the last full ``||y||``, the
-  check is spoilt without its eigenvectors;
-* **bound screen**: the Ritz values alone (``O(k^2)``, a third of the eigenvectors'
-  cost) and the bound's quadrature (``O(k)`` per node), relative to the last full
-  ``||y||``: a stop needs the bound-part within the tolerance under either rule, so a
-  bound above twice the tolerance (the factor covers the growth of ``||y||``, measured
-  below ``1 + 1e-6`` between the last full check and a stop on the fuzz below) ends the
-  check. It is skipped right after a full check that passed it.
-
-Both use the last full check's ``||y||``, so a full check is forced when it is older
-than ``k / 2``; ``f`` without a bound has no bound screen. The lag's reference is an
-earlier full check or an iterate of a leading block (the first clean one of
-``k - d, ..., k - d - 3``), reused while it is within ``max(2, k // 128)`` steps of
-``k - d`` (an older one inflates the lagged change and delays the stop); a clean check
-whose bound exceeds the tolerance cannot hit and skips the lag (computed only if the
-budget ends there, when a spoilt last step also tries the one or two before it). Checks run every step from ``k = 10`` (1 with ``bounds``), then every
-``max(k // 32, 8 k / n)`` steps (overshoot below 4% for ``n >= 256``); a spoilt check,
-and a first hit, are checked again at the next step. While no stop is possible (a
-screened or spoilt check, a bound above the screen) the next check waits half the steps
-the trend of the last two bounds predicts they need to reach the screen (at most
-``k // 8``); after a clean miss it comes where the estimate's geometric trend meets the
-tolerance, if sooner. Measured against checking every step fully
-(``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cases with
-``n = 400..2000``.
+Checks run on the host with no matvec and are *scheduled*: which step is checked,
+and how much of a check is computed (two screens before the full check), depends on
+``k``, ``n`` and the checks' values only, so results are deterministic; the rule
+above is the same at every check. The schedule, its screens and its measured cost
+are described in :mod:`matfun._lanczos_frame`.
 
 References
 ----------
@@ -148,6 +120,7 @@ from ._lanczos_frame import (
     relative_target,
 )
 from ._lanczos_low_memory import LowMemoryProcess
+from ._lanczos_result import LanczosInfo, SingularFunctionError
 from ._validation import check_tolerances
 from .errors import ResultRangeError
 from .operators import as_operator
@@ -160,21 +133,6 @@ __all__ = [
     "lanczos_apply",
     "ritz_function",
 ]
-
-
-
-class SingularFunctionError(ArithmeticError):
-    """``f`` has a pole at an eigenvalue of ``H`` that ``g`` excites (``f(H) g`` is undefined).
-
-    Attributes
-    ----------
-    info : LanczosInfo
-        What the method did before giving up.
-    """
-
-    def __init__(self, message: str, info: Any) -> None:
-        super().__init__(message)
-        self.info = info
 
 
 @dataclass(frozen=True)
@@ -255,49 +213,6 @@ def ritz_function(f: Any) -> RitzFunction:
         return RitzFunction(f)
     raise TypeError(f"f must be a function name, ('abs_power', alpha) or a callable, got "
                     f"{type(f).__name__}")
-
-
-@dataclass(frozen=True)
-class LanczosInfo:
-    """What :func:`lanczos_apply` did.
-
-    Attributes
-    ----------
-    function : str
-        Name of ``f``.
-    matvecs : int
-        Matvecs of the user's operator spent (= Lanczos steps; with ``memory="low"``
-        also the second pass).
-    steps : int
-        Size ``k`` of the tridiagonal matrix the result uses.
-    status : str
-        ``"converged"`` (estimate met the tolerance), ``"breakdown"`` (invariant
-        subspace: exact up to rounding), ``"max_matvecs"`` (budget spent first) or
-        ``"zero"`` (``g = 0``).
-    converged : bool
-        ``status in ("converged", "breakdown", "zero")``.
-    error_estimate : float
-        Relative error estimate (error / ``||x||``): a guaranteed bound (up to rounding)
-        when ``bounded``, the heuristic of the module docstring otherwise; 0 for an
-        exact result, ``inf`` when none was available.
-    bounded : bool
-        Whether ``error_estimate`` is the guaranteed bound from ``bounds``.
-    ritz_guard : float
-        Relative weight of the unreliable Ritz pairs (see the module docstring).
-    smallest_ritz, largest_ritz : float
-        ``min |theta|`` and ``max |theta|`` of the returned iterate's Ritz values.
-    """
-
-    function: str
-    matvecs: int
-    steps: int
-    status: str
-    converged: bool
-    error_estimate: float
-    bounded: bool
-    ritz_guard: float
-    smallest_ritz: float
-    largest_ritz: float
 
 
 def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 0.0,

@@ -69,7 +69,7 @@ from typing import Any
 from .._backend import all_finite, namespace, to_float
 from ._base import Optimizer
 from ._oracle_calls import check_fraction, check_positive, parameters, step_inputs
-from .sfn import ExactRule, Proposal, SeriesRule
+from ._saddle_free_rules import ExactRule, Proposal, SeriesRule
 
 __all__ = ["AdaptiveState", "adaptive"]
 

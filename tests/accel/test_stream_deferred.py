@@ -63,7 +63,7 @@ def test_result_alone_builds_no_table():
     for k in range(9):
         stream.push(np.array([1.0, 2.0]) * (1.0 + 0.5 ** k))
         stream.result()
-    assert stream._diagonal == [] and stream._pending == 9
+    assert stream._table.entries == [] and stream._pending == 9
     assert stream.live_vectors == 5 and stream._pending == 0
 
 

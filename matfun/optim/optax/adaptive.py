@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import optax
 
 from .._base import Optimizer
+from .._saddle_free_rules import ExactRule, SeriesRule
 from ..adaptive import adaptive as numpy_adaptive
-from ..sfn import ExactRule, SeriesRule
 from ._common import NONFINITE, OK, check_like, flatten_params, norm, step_inputs
 from .sfn import _ACCELERATORS, exact_direction, finish, series_direction
 
@@ -188,7 +188,10 @@ def adaptive(
 
 
 def _curvature_bound(kind: str, product: Any, delta: Any, damping: Any) -> Any:
-    """Upper bound on ``delta^T C delta`` (:meth:`matfun.optim.sfn.SeriesRule.curvature_bound`)."""
+    """Upper bound on ``delta^T C delta``.
+
+    As :meth:`matfun.optim._saddle_free_rules.SeriesRule.curvature_bound`.
+    """
     delta_norm = norm(delta)
     if kind == "shift":
         return norm(product + damping * delta) * delta_norm
