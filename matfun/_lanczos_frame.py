@@ -38,7 +38,9 @@ and a first hit, are checked again at the next step. While no stop is possible (
 screened or spoilt check, a bound above the screen) the next check waits half the steps
 the trend of the last two bounds predicts they need to reach the screen (at most
 ``k // 8``); after a clean miss it comes where the estimate's geometric trend meets the
-tolerance, if sooner. Measured against checking every step fully
+tolerance, if sooner; and once a clean estimate is within 100x the tolerance, at most
+``max(1, k // 128)`` steps later (near the stop a flat trend, or spoilt steps, would
+otherwise push the next check a whole cadence away). Measured against checking every step fully
 (``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cases with
 ``n = 400..2000``.
 """
@@ -60,6 +62,11 @@ __all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_va
            "crossing", "halfway", "relative_target", "spacing"]
 
 _EVERY_STEP_UNTIL = 32
+# Once a clean check's estimate is within this factor of the tolerance, checks come at
+# least every k // _NEAR_DIVISOR steps (a trend through two nearly equal estimates
+# predicts no crossing, and spoilt steps near the stop must not push it a cadence away).
+_NEAR_FACTOR = 100.0
+_NEAR_DIVISOR = 128
 
 
 def spacing(steps: int, size: int) -> int:
@@ -236,6 +243,8 @@ class Cadence:
                 wait = crossing((previous.steps, previous.bound),
                                 (latest.steps, latest.bound), stopping.estimates[-1], tol)
             step = min(step, max(1, wait or step))
+        if stopping.estimates and stopping.estimates[-1] <= _NEAR_FACTOR * tol:
+            step = min(step, max(1, latest.steps // _NEAR_DIVISOR))
         if not latest.spoilt:
             self.previous = latest
         return step
