@@ -78,7 +78,10 @@ def test_error_within_reported_bound(xp, n, seed, kappa, rtol, mu, single):
     x, info = chebyshev_inv_sqrt(xp.asarray(H.astype(dtype)), xp.asarray(g.astype(dtype)),
                                  damping=mu, interval=interval, rtol=rtol, full_output=True)
     assert x.dtype == (xp.float32 if single else xp.float64)
-    assert info.converged and info.error_bound <= rtol
+    assert info.error_bound <= rtol
+    # Converged exactly when the rounding estimate, too, meets the tolerance (float32 at
+    # kappa ~ 30 and rtol 1e-3 may not: 4 eps d kappa ~ 1.6e-3).
+    assert info.converged == (info.rounding <= rtol)
     assert info.matvecs == 2 * info.degree
     # Rounding in the recurrence: ~ degree * eps (each step adds O(eps) relative to g,
     # amplified by at most sqrt(kappa(A)) = kappa(H) in relative terms).
