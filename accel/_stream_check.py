@@ -55,20 +55,12 @@ def checked_result(window: list, table: Callable[[], Any],
     inverse) that does not rescale its terms; ``batch(terms)``: the checked
     batch transform of stacked terms, the reference and the fallback.
     """
-    first = window[0]
-    xp = namespace(first)
+    prepared = _prepare(window)
+    if prepared is None:
+        return batch(namespace(window[0]).stack(window))
+    xp, center, unit, exponent = prepared
     m = len(window)
-    half = getattr(xp, "float16", None)
-    if m < 2 or first.ndim != 1 or (half is not None and first.dtype == half):
-        return batch(xp.stack(window))
-    eps = float(xp.finfo(real_dtype(xp, first)).eps)
-    center = window[-1]
-    unit = _centred(xp, window, center)
-    size = _largest_magnitude(xp, unit)  # decision: the scale
-    if size == 0.0 or not math.isfinite(size):  # every term equal, or an overflow
-        return batch(xp.stack(window))
-    exponent = power_of_two_exponent(size)
-    unit = _scaled(unit, -exponent)
+    eps = float(xp.finfo(real_dtype(xp, center)).eps)
     main, earlier = _main_and_prefixes(table, unit)
     if main.status is Status.INSUFFICIENT_TERMS:
         return _back(main, center, exponent, True, center)
@@ -104,23 +96,36 @@ def unchecked_result(window: list, table: Callable[[], Any],
     its two highest even columns, one comparison), mapped back; where the checked
     route falls back to the batch transform, so does this one.
     """
-    first = window[0]
-    xp = namespace(first)
+    prepared = _prepare(window)
+    if prepared is None:
+        return batch(namespace(window[0]).stack(window))
+    _, center, unit, exponent = prepared
     m = len(window)
-    half = getattr(xp, "float16", None)
-    if m < 2 or first.ndim != 1 or (half is not None and first.dtype == half):
-        return batch(xp.stack(window))
-    center = window[-1]
-    unit = _centred(xp, window, center)
-    size = _largest_magnitude(xp, unit)  # decision: the scale
-    if size == 0.0 or not math.isfinite(size):  # every term equal, or an overflow
-        return batch(xp.stack(window))
-    exponent = power_of_two_exponent(size)
-    unit = _scaled(unit, -exponent)
     stream = table()
     for k in range(max(0, m - stream._length), m):
         stream.push(unit[k, ...])
     return _back(stream.raw_result(), center, exponent, True, center)
+
+
+def _prepare(window: list) -> tuple[Any, Any, Any, int] | None:
+    """``(xp, center, u, e)``: the terms centred on the newest and scaled by ``2^-e``.
+
+    ``u_j = (s_j - s_m) / 2^e`` stacked, ``2^e`` the power of two above their largest
+    magnitude. ``None`` where both routes use the batch transform instead: fewer than
+    two terms, terms that are not vectors, float16, all terms equal, or an overflow.
+    """
+    first = window[0]
+    xp = namespace(first)
+    half = getattr(xp, "float16", None)
+    if len(window) < 2 or first.ndim != 1 or (half is not None and first.dtype == half):
+        return None
+    center = window[-1]
+    unit = _centred(xp, window, center)
+    size = _largest_magnitude(xp, unit)  # decision: the scale
+    if size == 0.0 or not math.isfinite(size):  # every term equal, or an overflow
+        return None
+    exponent = power_of_two_exponent(size)
+    return xp, center, _scaled(unit, -exponent), exponent
 
 
 def _main_and_prefixes(table: Callable[[], Any], unit: Any
