@@ -66,7 +66,7 @@ from .._validation import (
 )
 from ._kfac_network import JaxMLP, _kfac_jax, _loss_function, jax_mlp
 from .runner import RunStopped, _attach
-from .training import TrainRecord, _check_problem, _finite_metrics, _size
+from .training import TrainRecord, _check_problem, _finite_metrics, _record_step, _size
 
 __all__ = ["ESTIMATION_MODES", "JaxMLP", "jax_mlp", "kfac_train"]
 
@@ -309,22 +309,7 @@ def _run(jax, problem, params, epochs, batch_size, settings, eval_data, seed, pr
                                      f"({info['loss']}, {info['grad_norm']})", record)
                 info["matvecs"] = matvecs
                 record.elapsed += time.perf_counter() - start
-                record.step_epoch.append(record.next_epoch)
-                record.step.append(len(record.step))
-                record.loss.append(info["loss"])
-                record.grad_norm.append(info["grad_norm"])
-                record.matvecs.append(matvecs)
-                record.seconds.append(record.elapsed)
-                record.info.append(info)
-                record.params, record.state = new_params, state
-                record.step_in_epoch += 1
-                record.order, record.rng_state = order, rng.bit_generator.state
-                if bar is not None:
-                    bar.set_postfix(epoch=record.next_epoch, loss=f"{info['loss']:.4g}",
-                                    refresh=False)
-                    bar.update(1)
-                if callback is not None and callback(record.step[-1], new_params, state,
-                                                     info) is True:
+                if _record_step(record, info, new_params, state, order, rng, bar, callback):
                     return record
             record.epoch.append(record.next_epoch)
             record.train_metrics.append(_finite_metrics(problem.metrics(record.params),

@@ -332,22 +332,7 @@ def _epochs(optimizer, problem, record, rng, epochs, per_epoch, eval_data, callb
                 raise
             # info holds host scalars, so the step's device work has finished here.
             record.elapsed += time.perf_counter() - start
-            record.step_epoch.append(record.next_epoch)
-            record.step.append(len(record.step))
-            record.loss.append(float(info["loss"]))
-            record.grad_norm.append(float(info["grad_norm"]))
-            record.matvecs.append(int(info["matvecs"]))
-            record.seconds.append(record.elapsed)
-            record.info.append(info)
-            record.params, record.state = new_params, new_state
-            record.step_in_epoch += 1
-            record.order, record.rng_state = order, rng.bit_generator.state
-            if bar is not None:
-                bar.set_postfix(epoch=record.next_epoch, loss=f"{record.loss[-1]:.4g}",
-                                refresh=False)
-                bar.update(1)
-            if callback is not None and callback(record.step[-1], new_params, new_state,
-                                                 info) is True:
+            if _record_step(record, info, new_params, new_state, order, rng, bar, callback):
                 return
         try:
             measured = _finite_metrics(problem.metrics(record.params), "training", record)
@@ -364,3 +349,25 @@ def _epochs(optimizer, problem, record, rng, epochs, per_epoch, eval_data, callb
         record.epoch_seconds.append(record.elapsed)
         record.next_epoch += 1
         record.step_in_epoch, record.order = 0, None
+
+
+def _record_step(record, info, params, state, order, rng, bar, callback) -> bool:
+    """Append one finished step to ``record`` (and the bar); True if ``callback`` stops.
+
+    ``record.elapsed`` already includes the step. The position in the epoch (``order``,
+    the generator's state) is saved with it, so that a resumed run continues exactly.
+    """
+    record.step_epoch.append(record.next_epoch)
+    record.step.append(len(record.step))
+    record.loss.append(float(info["loss"]))
+    record.grad_norm.append(float(info["grad_norm"]))
+    record.matvecs.append(int(info["matvecs"]))
+    record.seconds.append(record.elapsed)
+    record.info.append(info)
+    record.params, record.state = params, state
+    record.step_in_epoch += 1
+    record.order, record.rng_state = order, rng.bit_generator.state
+    if bar is not None:
+        bar.set_postfix(epoch=record.next_epoch, loss=f"{record.loss[-1]:.4g}", refresh=False)
+        bar.update(1)
+    return callback is not None and callback(record.step[-1], params, state, info) is True
