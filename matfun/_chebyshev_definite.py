@@ -21,7 +21,8 @@ relative error of the answer (exact arithmetic, spectrum in ``[a, b]``). The rat
 :math:`r \approx 1 - 2/\sqrt{\kappa(H)}` per matvec, where the expansion in ``H^2``
 has :math:`\approx 1 - 2/\kappa(H)` per two matvecs: about :math:`\sqrt{\kappa}/2`
 times fewer matvecs. Rounding is estimated like the ``H^2`` expansion's,
-``4 eps (d + 1) b / a`` (a heuristic, part of ``converged``).
+``8 eps (d + 1) A`` with ``A = min(b/a, ||g|| / (a ||x||))`` (a heuristic, part of
+``converged``).
 
 Reference: L. N. Trefethen, *Approximation Theory and Approximation Practice* (SIAM,
 2013), chapter 8 (the expansion of ``1/(t - z)``).

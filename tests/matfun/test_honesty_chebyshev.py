@@ -145,7 +145,8 @@ def test_rounding_above_the_tolerance_is_not_converged():
 def test_rounding_estimate_covers_the_worst_measured_hostile_case():
     # The problem above with seed 1 (of 40 seeds the worst): the true error is 3.0
     # eps d sqrt(hi/lo), 1.5x the former estimate 2 eps (d + 1) sqrt(hi/lo). The
-    # estimate must cover it (4 eps (d + 1) sqrt(hi/lo)); so must error_estimate.
+    # estimate must cover it (8 eps (d + 1) A, A ~ kappa / 2 here: 0.75 of it); so must
+    # error_estimate.
     info, error = _slow_mode_rounding(1)
     assert error > 1.2 * 2 * np.finfo(float).eps * (info.degree + 1) * np.sqrt(
         info.interval[1] / info.interval[0])  # beyond the former estimate

@@ -58,7 +58,10 @@ def test_every_method_meets_its_tolerance(xp, n, seed, kappa, method, kind, damp
                        method=method, rtol=tol, damping=damping, damping_kind=kind,
                        full_output=True, **options)
     assert x.dtype == (xp.float32 if single else xp.float64)
-    assert isinstance(info, SolveInfo) and info.method == method and info.converged
+    assert isinstance(info, SolveInfo) and info.method == method
+    # Converged, or (Chebyshev) honestly declined: its rounding estimate 8 eps d A
+    # (A <= cond) exceeds the tolerance (float32 at 1e-4 with cond ~ 10).
+    assert info.converged or (method == "chebyshev" and info.details.rounding > tol)
     # Each method's estimate targets the relative error; series and Lanczos estimates
     # are a-posteriori (factor 10 margin), Chebyshev's is a bound. Rounding floor:
     # 100 * cond * eps with cond <= 30 (the shifted case) and the series' sum of
