@@ -60,6 +60,19 @@ def xp(request):
         pytest.skip(f"{request.param} is not installed")
 
 
+@pytest.fixture(scope="module")
+def dask_client():
+    """A ``dask.distributed`` client on a local cluster of two worker processes."""
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       dashboard_address=None)
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
 # JAX compiles every operation once per new input shape (~30 ms of CPU each), and a
 # property test draws a new shape in most examples: on jax the property tests run
 # the first few of the ci profile's examples (the same derandomised stream), which

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("dask.distributed")
+pytest.importorskip("dask.distributed")
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
@@ -21,17 +21,6 @@ import accel  # noqa: E402
 
 N = 64
 CHUNK = 32
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None)
-    try:
-        with distributed.Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
 
 
 def _terms(count):
@@ -66,7 +55,7 @@ def _assert_like_numpy(lazy, eager):
     assert lazy.error == pytest.approx(eager.error, rel=1e-9, abs=1e-300)
 
 
-def test_stream_on_cluster_equals_numpy(client):
+def test_stream_on_cluster_equals_numpy(dask_client):
     # Every host decision of a stream is a round trip to the cluster (the epsilon
     # table takes one per column per term): one window method here, the others below
     # on the local scheduler (the arithmetic does not depend on the scheduler).

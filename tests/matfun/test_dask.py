@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("dask.distributed")
+pytest.importorskip("dask.distributed")
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
@@ -43,17 +43,6 @@ IDS = ["series", "series-levin", "lanczos", "lanczos-low-memory", "chebyshev"]
 # recurrence, not the certificate; the accelerated series has a test of its own.
 GROWTH_CASES = [case if case[0] != "chebyshev" else ("chebyshev", {"interval": (0.9, 1.5)})
                 for case in CASES[:1] + CASES[2:]]
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None)
-    try:
-        with distributed.Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +92,10 @@ def _assert_like_numpy(x_d, info_d, x, info, exact):
 # small decisions per check) and the Dask-matrix runs (Chebyshev's interval certified by
 # Lanczos matvecs) use the local scheduler below; here Chebyshev gets its interval.
 @pytest.mark.parametrize(("method", "options"), GROWTH_CASES, ids=IDS[:1] + IDS[2:])
-def test_callable_on_cluster_equals_numpy(client, problem, method, options):
+def test_callable_on_cluster_equals_numpy(dask_client, problem, method, options):
     H, g, exact = problem
-    H_d = client.persist(da.from_array(H, chunks=(CHUNK, N)))
-    g_d = client.persist(da.from_array(g, chunks=CHUNK))
+    H_d = dask_client.persist(da.from_array(H, chunks=(CHUNK, N)))
+    g_d = dask_client.persist(da.from_array(g, chunks=CHUNK))
     matvec = GraphRecorder(H_d)
     x_d, info_d = matfun.inv_sqrt(matvec, g_d, method=method, rtol=RTOL, full_output=True,
                                   **options)
