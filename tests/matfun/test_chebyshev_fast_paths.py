@@ -43,13 +43,7 @@ def reference_sum(H, g, s, mu, lo, hi, coefficients):
     def mapped(v):
         return (H.matvec(H.matvec(v) * inverse) * inverse + (mu - center) * v) / half_width
 
-    x = (coefficients[0] / 2) * g
-    previous, current = g, g
-    for j in range(1, len(coefficients)):
-        following = mapped(current) if j == 1 else 2 * mapped(current) - previous
-        x = x + coefficients[j] * following
-        previous, current = current, following
-    return x
+    return textbook_sum(mapped, g, coefficients)
 
 
 def reference_inverse(H, g, factor, a, b, coefficients):
@@ -58,6 +52,11 @@ def reference_inverse(H, g, factor, a, b, coefficients):
     def mapped(v):
         return (H.matvec(v) * factor - center * v) / half_width
 
+    return textbook_sum(mapped, g, coefficients)
+
+
+def textbook_sum(mapped, g, coefficients):
+    """``c_0/2 g + sum_j c_j T_j(M) g`` by the three-term recurrence, ``M`` = ``mapped``."""
     x = (coefficients[0] / 2) * g
     previous, current = g, g
     for j in range(1, len(coefficients)):
