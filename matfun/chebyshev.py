@@ -108,7 +108,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_vector, max_abs, norm, real_dtype, to_float
+from ._backend import all_finite, as_vector, max_abs, namespace, norm, real_dtype, to_float
 from ._chebyshev_definite import InverseExpansion, expand_inverse
 from ._chebyshev_expansion import Expansion, chebyshev_sum, fusable, plan
 from ._chebyshev_interval import (
@@ -119,7 +119,6 @@ from ._chebyshev_interval import (
     merge_sources,
     scale_value,
 )
-from ._finite import finite
 from ._validation import (
     check_nonnegative,
     check_real,
@@ -414,7 +413,7 @@ def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
 def _square(H: Operator, v):
     """``H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both."""
     product, confirm = H._square_deferred(v)
-    if not finite(product):
+    if not all_finite(namespace(product), product):
         confirm()  # the error H.matvec would have raised, for the product that failed
     return product
 

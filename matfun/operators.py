@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ._backend import all_finite, namespace, result_float_dtype, settle
-from ._finite import finite as _finite
 from ._operator_forms import (
     dense_apply,
     is_array,
@@ -203,7 +202,7 @@ class Operator:
 
     def _confirm(self, v: Any, result: Any) -> None:
         """Raise :meth:`matvec`'s error if the product ``result = H v`` is not finite."""
-        if self._counted and self.check and not _finite(result):
+        if self._counted and self.check and not all_finite(namespace(result), result):
             self._non_finite(v)
 
     def _square_deferred(self, v: Any) -> tuple[Any, Callable[[], None]]:
@@ -233,7 +232,7 @@ class Operator:
         if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
             # The common case, same library, shape and dtype: only finiteness is left
             # to check (the type tests below cost more than the check itself).
-            if not _finite(result):
+            if not all_finite(namespace(result), result):
                 self._non_finite(v)
             return result
         xp = namespace(v)
@@ -265,7 +264,7 @@ class Operator:
                 )
             # An integer (or bool) vector gets a floating product, never a rounded one.
             result = xp.astype(result, result_float_dtype(xp, v))
-        if not _finite(result):
+        if not all_finite(xp, result):
             self._non_finite(v)
         return result
 

@@ -2,7 +2,7 @@
 
 The series check the outer product of each term through the norm of the next term
 (:attr:`matfun._engine.SeriesSpec.deferred`) and the operator checks NumPy products by
-a dot product (:func:`matfun._finite.finite`) instead of ``isfinite`` + ``all``.
+a dot product (:func:`accel._backend.all_finite`) instead of ``isfinite`` + ``all``.
 Neither may let a bad product through, change the message, or apply the user's matvec
 again after a bad product. The oracle is the call number at which the matvec turns
 bad (a counter in the test), and the message ``matvec`` itself gives.
@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 
 import matfun
-from matfun._finite import _DOT_FROM
-from matfun._finite import finite as _finite
+from accel._backend import _DOT_FROM, all_finite
 from tests._helpers import to_numpy
+
+
+def _finite(vector):
+    return all_finite(np, vector)
 
 
 def _spd(n, seed=0):
