@@ -322,7 +322,11 @@ def t_power_series(which):
         w = p.w
         with np.errstate(all="ignore"):
             vals = np.where(w > 0, np.abs(w) ** exponent, np.nan)
-        if p.sign < 0 or np.any(w <= 0):
+        if exponent >= 0 and exponent == int(exponent):
+            # A nonnegative integer power: the series is a finite polynomial in H,
+            # exact for every symmetric H (indefinite too); (sign w)^p in unit scale.
+            vals = (p.sign * w) ** exponent
+        elif p.sign < 0 or np.any(w <= 0):
             vals = None  # indefinite: must raise SeriesDivergenceError (or not converge)
         kw = dict(rtol=rtol, max_matvecs=budget, full_output=True)
         if rng.random() < 0.3:
