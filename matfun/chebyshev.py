@@ -119,6 +119,7 @@ from ._chebyshev_interval import (
     merge_sources,
     scale_value,
 )
+from ._chebyshev_range import check_interval_range, check_result_range
 from ._validation import (
     check_nonnegative,
     check_real,
@@ -126,7 +127,6 @@ from ._validation import (
     positive_integer,
     power_of_two,
 )
-from .errors import ResultRangeError
 from .operators import Operator, as_operator
 
 __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
@@ -273,7 +273,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
         the budget), or the expansion diverged on a given interval.
     matfun.errors.ResultRangeError
         The answer itself overflows ``g``'s dtype, or lies below its smallest normal
-        number (every input finite).
+        number (every input finite); before any expansion when the interval already
+        proves it (``||g|| / sqrt(hi) <= ||x|| <= ||g|| / sqrt(lo)``).
 
     Examples
     --------
@@ -321,6 +322,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     g_scale = power_of_two(g_scale)  # dividing by it is exact
     g_s = g / g_scale
     g_norm_s = to_float(norm(xp, g_s))
+    check_interval_range(xp, g, math.frexp(g_scale)[1] - math.frexp(s)[1], g_norm_s, lo_s, hi_s)
     spent = H.matvecs - before
     per_degree = 2 if variable == "H^2" else 1
     max_degree = _UNBOUNDED_LIMIT // per_degree if max_matvecs is None else max(
@@ -369,16 +371,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
             f"inside [{info.interval[0]:.6g}, {info.interval[1]:.6g}] ({sources[0]} lo, "
             f"{sources[1]} hi); pass a wider interval or damping > 0", info)
-    # The largest entry against g's dtype (float32 overflows long before a Python float).
-    largest = to_float(xp.max(xp.abs(x_s))) * factor
-    if not largest <= float(xp.finfo(real_dtype(xp, g)).max):
-        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g has an entry of about {largest:.3g}: "
-                               f"beyond the range of {g.dtype}")
-    # An answer below the smallest normal number keeps no relative accuracy: say so,
-    # as every method does, rather than return it.
-    if largest < float(xp.finfo(real_dtype(xp, g)).smallest_normal):
-        raise ResultRangeError(f"(H^2 + mu I)^(-1/2) g underflows in {g.dtype}: its "
-                               "largest entry is below the smallest normal number")
+    check_result_range(xp, g, x_s, factor)
     x = x_s * factor
     return (x, info) if full_output else x
 
