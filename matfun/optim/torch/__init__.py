@@ -58,6 +58,11 @@ __all__ = ["AdamQLR", "AdaptiveSFN", "ExactSFN", "GroupedNewton", "SFNSeries"]
 
 _Base = object if torch is None else torch.optim.Optimizer
 
+# Option name -> its param-group key: torch's learning-rate schedulers (StepLR,
+# CosineAnnealingLR, ReduceLROnPlateau, ...) read and write ``group["lr"]``.
+_GROUP_KEYS = {"learning_rate": "lr"}
+_OPTION_NAMES = {key: option for option, key in _GROUP_KEYS.items()}
+
 
 class _MatfunOptimizer(_Base):
     """A :mod:`matfun.optim` method on the flat vector of all parameters (internal)."""
@@ -69,6 +74,8 @@ class _MatfunOptimizer(_Base):
         if torch is None:
             raise ImportError(f"{type(self).__name__} needs PyTorch: "
                               "pip install 'matfun-accel[torch]'")
+        # A learning rate lives in the groups as "lr", the key torch's schedulers drive.
+        defaults = {_GROUP_KEYS.get(key, key): value for key, value in defaults.items()}
         self._option_names = tuple(defaults)  # torch may add keys of its own to defaults
         super().__init__(params, defaults)
         self._built_options: dict | None = None
@@ -103,7 +110,13 @@ class _MatfunOptimizer(_Base):
                 raise ValueError(f"param_groups[{index}] sets {', '.join(differ)} differently "
                                  f"from param_groups[0]: {type(self).__name__} takes one step "
                                  "over all parameters, with one set of options")
-        return options
+        return {_OPTION_NAMES.get(key, key): value for key, value in options.items()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """``torch.optim.Optimizer``'s, also reading groups saved with ``"learning_rate"``."""
+        groups = [{_GROUP_KEYS.get(key, key): value for key, value in group.items()}
+                  for group in state_dict["param_groups"]]
+        super().load_state_dict({**state_dict, "param_groups": groups})
 
     def _current_method(self) -> Any:
         options = self._options()

@@ -409,10 +409,46 @@ def test_changing_an_option_in_param_groups_takes_effect():
         optimizer.step(closure)
         before = flat(params).copy()
         for group in optimizer.param_groups:
-            group["learning_rate"] = rate
+            group["lr"] = rate  # the learning rate's key in the groups, as in torch.optim
         optimizer.step(closure)
         runs.append(flat(params) - before)
     np.testing.assert_allclose(runs[1], 2 * runs[0], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", ["sfn_series", "exact_sfn"])
+def test_torch_learning_rate_schedulers_drive_the_learning_rate(name):
+    # StepLR halves group["lr"] after every step: the method must take each step with
+    # the rate the scheduler set (before: KeyError 'lr' inside torch's scheduler).
+    A, b, x0, _ = saddle()
+    params, closure = saddle_model(A, b, x0)
+    build = {"sfn_series": lambda: SFNSeries(params, learning_rate=0.8, terms=12,
+                                            initial_scale=50.0),
+             "exact_sfn": lambda: ExactSFN(params, learning_rate=0.8)}[name]
+    optimizer = build()
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    rates = []
+    for _ in range(3):
+        rates.append(optimizer.param_groups[0]["lr"])
+        before = flat(params).copy()
+        optimizer.step(closure)
+        scheduler.step()
+        assert optimizer.last_info["learning_rate"] == rates[-1]
+        assert np.all(np.isfinite(flat(params) - before))
+    assert rates == [0.8, 0.4, 0.2]
+
+
+def test_state_saved_with_the_old_learning_rate_key_loads():
+    A, b, x0, _ = saddle()
+    params, closure = saddle_model(A, b, x0)
+    optimizer = SFNSeries(params, learning_rate=0.5, terms=12, initial_scale=50.0)
+    optimizer.step(closure)
+    saved = optimizer.state_dict()
+    saved["param_groups"] = [{("learning_rate" if key == "lr" else key): value
+                              for key, value in group.items()}
+                             for group in saved["param_groups"]]
+    again = SFNSeries(params, learning_rate=0.1, terms=12, initial_scale=50.0)
+    again.load_state_dict(saved)
+    assert again.param_groups[0]["lr"] == 0.5
 
 
 def test_float32_parameters_stay_float32_and_train():
