@@ -183,6 +183,19 @@ class HVPCounter:
         product = _vector(self._xp, self._apply(self._params, v), self._params, self._what)
         return _finite(self._xp, product, self._what, self._step)
 
+    def unchecked(self, v: Any) -> Any:
+        """The product, counted and validated like a call, its finiteness check owed.
+
+        The caller must prove the product finite from a reduction it computes anyway,
+        or call :meth:`check` on it, before anything it returns depends on it.
+        """
+        self.matvecs += 1
+        return _vector(self._xp, self._apply(self._params, v), self._params, self._what)
+
+    def check(self, product: Any) -> None:
+        """The error of a call (:class:`NonFiniteError`) if ``product`` is not finite."""
+        _finite(self._xp, product, self._what, self._step)
+
 
 def dense_hessian(hvp: HVPCounter, params: Any) -> Any:
     """The symmetrised ``p x p`` Hessian from ``p`` products with the unit vectors."""
