@@ -79,7 +79,7 @@ def _norms(xp: Any, rows: Any, exact: bool) -> Any:
 
 
 def unchecked_estimate(stream: Any, terms: list) -> Any | None:
-    """``stream.unchecked_result().estimate`` had ``terms`` been pushed, or ``None``.
+    r"""``stream.unchecked_result().estimate`` had ``terms`` been pushed, or ``None``.
 
     Parameters
     ----------
@@ -134,22 +134,26 @@ def unchecked_estimate(stream: Any, terms: list) -> Any | None:
     norms = _norms(xp, column, exact)
     flags = []
     before = None  # column c - 2 (None before column 2)
-    for c in range(1, length):
-        weight = weights[c]
-        rows = [column[j + 1, ...] - column[j, ...] for j in range(column.shape[0] - 1)]
-        size_d = xp.sqrt(_fresh_squares(xp, rows))
-        difference = xp.stack(rows)
-        # Every flag below true: the stream's fast path (no cut, the factor itself).
-        flags.append(size_d > (constants.tolerance * slack) * xp.maximum(norms[1:, ...],
-                                                                          norms[:-1, ...]))
-        factor = (weight / size_d) / size_d
-        # The stream's representable factor (||d|| >= 2 sqrt(w / max)) that is a normal
-        # number: a factor of at most max / 8 implies the first, with room for rounding.
-        flags.append((factor >= constants.tiny) & (factor <= constants.largest / 8))
-        value = difference * factor if before is None else difference * factor + before[1:-1, ...]
-        norms = _norms(xp, value, exact)
-        flags.append(xp.isfinite(norms))
-        before, column = column, value
+    # A zero or tiny difference divides by zero or overflows: its flags are false.
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for c in range(1, length):
+            weight = weights[c]
+            rows = [column[j + 1, ...] - column[j, ...] for j in range(column.shape[0] - 1)]
+            size_d = xp.sqrt(_fresh_squares(xp, rows))
+            difference = xp.stack(rows)
+            # Every flag below true: the stream's fast path (no cut, the factor itself).
+            entries = xp.maximum(norms[1:, ...], norms[:-1, ...])
+            flags.append(size_d > (constants.tolerance * slack) * entries)
+            factor = (weight / size_d) / size_d
+            # The stream's representable factor (||d|| >= 2 sqrt(w / max)), a normal
+            # number: a factor of at most max / 8 implies the first, with room to spare.
+            flags.append((factor >= constants.tiny) & (factor <= constants.largest / 8))
+            value = difference * factor
+            if before is not None:
+                value = value + before[1:-1, ...]  # e_{c-2}^{(j+1)}
+            norms = _norms(xp, value, exact)
+            flags.append(xp.isfinite(norms))
+            before, column = column, value
     if not bool(xp.all(xp.concat(flags))):  # decision: one for the whole table
         return None
     with np.errstate(over="ignore"):  # beyond the range: the newest term, as the stream

@@ -34,8 +34,9 @@ import math
 from functools import lru_cache
 from typing import Any
 
-import accel
 import numpy as np
+
+import accel
 from accel._batched_epsilon import supports, unchecked_estimate
 
 from .._backend import all_finite, is_lazy, max_abs, namespace, norm, settle, to_float
