@@ -92,10 +92,10 @@ def unchecked_estimate(stream: Any, terms: list) -> Any | None:
     Returns
     -------
     array or None
-        The estimate in the terms' units (finite; the newest term where the stream
-        maps an estimate beyond the dtype's range back to it), or ``None`` where
-        the stream's table takes another route than the one computed here, or
-        where a decision is too close to call with the batched norms.
+        The estimate in the terms' units (finite), or ``None`` where the stream's
+        table takes another route than the one computed here (a cut entry, a factor
+        by its slower route, an estimate beyond the dtype's range), or where a
+        decision is too close to call with the batched norms.
 
     Notes
     -----
@@ -151,11 +151,15 @@ def unchecked_estimate(stream: Any, terms: list) -> Any | None:
             value = difference * factor
             if before is not None:
                 value = value + before[1:-1, ...]  # e_{c-2}^{(j+1)}
-            norms = _norms(xp, value, exact)
-            flags.append(xp.isfinite(norms))
+            if c < length - 1:
+                # A NaN/inf entry, or a norm that overflows, fails a flag of the next
+                # column (its difference's size, or its near-zero test, is not finite).
+                norms = _norms(xp, value, exact)
             before, column = column, value
     if not bool(xp.all(xp.concat(flags))):  # decision: one for the whole table
         return None
-    with np.errstate(over="ignore"):  # beyond the range: the newest term, as the stream
+    with np.errstate(over="ignore", invalid="ignore"):
         estimate = scale_by_power_of_two(column[-1, ...], exponent) + center
-    return estimate if all_finite(xp, estimate) else center
+    # Not finite: the last entry is undefined (the stream cuts it) or its image leaves
+    # the range (the stream returns the newest term): the stream says which.
+    return estimate if all_finite(xp, estimate) else None
