@@ -24,7 +24,7 @@ and a non-finite one raises :class:`~matfun.optim.NonFiniteError` as the generic
 path does -- before any other error of the step.
 
 Used where it covers the call: the ``"paper"`` scale, no damping or ``"abs"``
-damping, at most 255 terms, an eager array library.
+damping, at most 255 terms, float32 or float64 on an eager array library.
 """
 
 from __future__ import annotations
@@ -56,8 +56,11 @@ _NAME = "inv_sqrt_series"
 
 def covers(scale: str, terms: int, damping: float, damping_kind: str, g: Any) -> bool:
     """Whether :func:`lean_direction` computes what the generic series would."""
-    return (scale == "paper" and terms < _BLOCK and (damping == 0.0 or damping_kind == "abs")
-            and not is_lazy(g))
+    if not (scale == "paper" and terms < _BLOCK and (damping == 0.0 or damping_kind == "abs")
+            and not is_lazy(g)):
+        return False
+    xp = namespace(g)
+    return g.dtype in (xp.float32, xp.float64)  # the dtypes compared with the generic path
 
 
 @lru_cache(maxsize=1)
