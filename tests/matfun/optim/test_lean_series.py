@@ -193,3 +193,18 @@ def test_lean_equals_generic_property(seed, n, log_spread, terms, accelerate, da
     _assert_same(np, _series(terms=terms, accelerate=accelerate, damping=damping,
                              damping_kind=kind, initial_scale=10.0**log_v0), h, x0, dtype,
                  steps=2)
+
+
+def test_covers_only_what_it_reproduces():
+    from matfun.optim._lean_series import covers
+
+    g = np.ones(3)
+    assert covers("paper", 10, 0.0, "abs", g)
+    assert covers("paper", 10, 0.5, "abs", g)
+    assert covers("paper", 10, 0.0, "shift", g)  # no damping: every kind is the same
+    assert covers("paper", 255, 0.0, "abs", g.astype(np.float32))
+    assert not covers("adaptive", 10, 0.0, "abs", g)  # restarts: the generic engine
+    assert not covers("paper", 10, 0.5, "shift", g)
+    assert not covers("paper", 10, 0.5, "square", g)
+    assert not covers("paper", 256, 0.0, "abs", g)  # beyond the first coefficient block
+    assert not covers("paper", 10, 0.0, "abs", g.astype(np.float16))
