@@ -12,7 +12,11 @@ process CPU time, every step and baseline called in turn within a round.
   less one HVP and one no-grad forward pass (timed alone), against Adam's step.
 * SFNSeries with ``K`` terms spends one forward and backward pass with graph and
   ``2 (K - 1)`` HVPs: compared with those HVPs alone and with HVPs plus gradient, timed
-  by hand on the same graph (double backward). With ``step(loss_fn=...)`` the HVPs are
+  by hand on the same graph (double backward, ``torch.autograd.grad``), and with the
+  gradient and HVPs exactly as the adapter computes them (its oracle: one call of the
+  autograd engine per product, without ``torch.autograd.grad``'s argument handling,
+  the products concatenated), which leaves the series, the accelerator and the
+  adapter's own work as the difference. With ``step(loss_fn=...)`` the HVPs are
   torch.func's forward-over-reverse, which recompute the forward pass for each.
 
     python benchmarks/bench_optim_torch.py [--steps 30] [--quick]
@@ -30,6 +34,7 @@ from pathlib import Path
 import torch
 
 from matfun.optim.torch import AdamQLR, SFNSeries
+from matfun.optim.torch._oracle import ClosureOracle, flatten
 
 TERMS = 10
 
@@ -122,6 +127,25 @@ def raw_hvps(model, closure, count: int, with_gradient: bool):
     return action
 
 
+def oracle_hvps(model, closure, count: int):
+    """Gradient with graph, then ``count`` HVPs as the adapter computes them.
+
+    :class:`matfun.optim.torch._oracle.ClosureOracle`: the flat gradient's graph, one
+    engine call per product (what ``torch.autograd.grad`` ends with, without its
+    argument handling) and the per-parameter products concatenated into a flat vector.
+    """
+    params = list(model.parameters())
+
+    def action():
+        origin = flatten(params)
+        source = ClosureOracle(params, closure, origin)
+        direction = torch.randn_like(origin)
+        source.grad(origin)
+        for _ in range(count):
+            source.hvp(origin, direction)
+    return action
+
+
 def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
     """Rows ``(MLP, step, step ms, baseline, baseline ms)``."""
     rows = []
@@ -155,6 +179,8 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
         model, closure = mlp(inputs, width, classes, samples)
         actions["hvps"] = raw_hvps(model, closure, hvps, with_gradient=False)
         actions["hvps+grad"] = raw_hvps(model, closure, hvps, with_gradient=True)
+        model, closure = mlp(inputs, width, classes, samples)
+        actions["oracle hvps"] = oracle_hvps(model, closure, hvps)
         if functional:
             model, closure = mlp(inputs, width, classes, samples)
             sfn_f = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
@@ -173,6 +199,9 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
             rows.append((label, name, t[f"sfn {accelerate}"], f"its {hvps} HVPs", t["hvps"]))
             rows.append((label, name, t[f"sfn {accelerate}"],
                          f"its {hvps} HVPs + grad with graph", t["hvps+grad"]))
+            rows.append((label, name, t[f"sfn {accelerate}"],
+                         f"grad with graph + its {hvps} HVPs as the adapter computes them "
+                         "(engine call, flat products)", t["oracle hvps"]))
         if functional:
             rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
                          "(torch.func)", t["sfn func"], f"its {hvps} HVPs + grad with graph "

@@ -15,10 +15,10 @@ from typing import Any
 
 import accel
 
-__all__ = ["estimate_only"]
+__all__ = ["EstimateOnly", "estimate_only"]
 
 
-class _EstimateOnly(accel.Accelerator):
+class EstimateOnly(accel.Accelerator):
     """A named epsilon stream whose ``result()`` is its ``unchecked_result()`` (internal).
 
     With a fixed number of terms the series returns the accelerated vector (when
@@ -33,14 +33,19 @@ class _EstimateOnly(accel.Accelerator):
         self._stream = accel.accelerator(method, order=order)
         self.name = self._stream.name
 
-    def __deepcopy__(self, memo: dict) -> _EstimateOnly:
-        copy_ = _EstimateOnly.__new__(_EstimateOnly)
+    def __deepcopy__(self, memo: dict) -> EstimateOnly:
+        copy_ = EstimateOnly.__new__(EstimateOnly)
         copy_._method, copy_.order, copy_.name = self._method, self.order, self.name
         # The series copies its template (never pushed) per run: a fresh stream is
         # that copy, without walking the empty stream's attributes.
         copy_._stream = (accel.accelerator(self._method, order=self.order)
                          if self._stream.terms == 0 else copy.deepcopy(self._stream, memo))
         return copy_
+
+    @property
+    def template(self) -> Any:
+        """The wrapped stream (read only: copy it before pushing)."""
+        return self._stream
 
     @property
     def terms(self) -> int:
@@ -61,5 +66,5 @@ def estimate_only(accelerate: Any, order: int) -> Any:
     if isinstance(accelerate, str):
         stream = accel.accelerator(accelerate, order=order)
         if hasattr(stream, "unchecked_result"):
-            return _EstimateOnly(accelerate, order)
+            return EstimateOnly(accelerate, order)
     return accelerate

@@ -9,6 +9,7 @@ anything is updated, and so that every HVP is counted.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from typing import Any
 
@@ -144,8 +145,10 @@ def value_at(oracle: Any, params: Any, step: int) -> float:
                          "scalar")
     if not xp.isdtype(value.dtype, ("real floating", "integral")):
         raise TypeError(f"oracle.value returned dtype {value.dtype}; expected a real scalar")
-    _finite(xp, value, "oracle.value", step)
-    return to_float(value)
+    number = to_float(value)  # one synchronisation: the float is the finiteness test
+    if not math.isfinite(number):
+        raise NonFiniteError(f"oracle.value returned NaN or inf at step {step}")
+    return number
 
 
 def gradient_and_loss(oracle: Any, params: Any, step: int) -> tuple[float, Any, float]:
@@ -153,8 +156,12 @@ def gradient_and_loss(oracle: Any, params: Any, step: int) -> tuple[float, Any, 
     xp = namespace(params)
     loss = value_at(oracle, params, step)
     gradient = _vector(xp, oracle.grad(params), params, "oracle.grad")
-    _finite(xp, gradient, "oracle.grad", step)
-    return loss, gradient, to_float(norm(xp, gradient))
+    # A NaN/inf entry makes the norm NaN/inf: a finite norm proves the gradient finite
+    # (one reduction for both); a non-finite one (or an overflow) sends us to the entries.
+    grad_norm = to_float(norm(xp, gradient))
+    if not math.isfinite(grad_norm):
+        _finite(xp, gradient, "oracle.grad", step)
+    return loss, gradient, grad_norm
 
 
 class HVPCounter:
@@ -182,6 +189,19 @@ class HVPCounter:
         self.matvecs += 1
         product = _vector(self._xp, self._apply(self._params, v), self._params, self._what)
         return _finite(self._xp, product, self._what, self._step)
+
+    def unchecked(self, v: Any) -> Any:
+        """The product, counted and validated like a call, its finiteness check owed.
+
+        The caller must prove the product finite from a reduction it computes anyway,
+        or call :meth:`check` on it, before anything it returns depends on it.
+        """
+        self.matvecs += 1
+        return _vector(self._xp, self._apply(self._params, v), self._params, self._what)
+
+    def check(self, product: Any) -> None:
+        """The error of a call (:class:`NonFiniteError`) if ``product`` is not finite."""
+        _finite(self._xp, product, self._what, self._step)
 
 
 def dense_hessian(hvp: HVPCounter, params: Any) -> Any:

@@ -24,6 +24,7 @@ from ..operators import as_operator
 from ..series import DAMPING_KINDS, inv_sqrt_series
 from ._base import SingularCurvatureError
 from ._estimate_only import estimate_only
+from ._lean_series import covers, lean_direction
 from ._oracle_calls import (
     HVPCounter,
     check_nonnegative,
@@ -143,6 +144,9 @@ class SeriesRule:
         self._series_accelerate = estimate_only(accelerate, order)
         self.initial_scale = check_positive(initial_scale, "initial_scale")
         self.scale, self.damping_kind = scale, damping_kind
+        # The fixed-K series of matfun.optim._lean_series where it applies (False: always
+        # matfun.inv_sqrt_series; the tests compare the two).
+        self.lean = True
 
     def init(self, params: Any) -> float:
         """``V_0``."""
@@ -153,6 +157,14 @@ class SeriesRule:
         """``K`` accelerated series terms from the scale ``V = aux``."""
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, step)
         hvp = HVPCounter(oracle, params, step)
+        if self.lean and covers(self.scale, self.terms, damping, self.damping_kind, gradient):
+            # The same direction, V and terms by the fixed-K series alone (no restarts).
+            direction, scale, terms = lean_direction(
+                hvp, gradient, initial_scale=aux, terms=self.terms, damping=damping,
+                accelerate=self._series_accelerate, order=self.order)
+            extras = {"scale": scale if scale > 0 else aux, "terms": terms, "restarts": 0}
+            return Proposal(direction, gradient, loss, grad_norm, hvp,
+                            extras["scale"], None, extras)
         # HVPCounter validates every product (shape, dtype, finite): no second check.
         operator = as_operator(hvp, like=gradient, name="oracle.hvp", check=False)
         direction, info = inv_sqrt_series(

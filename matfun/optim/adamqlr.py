@@ -36,6 +36,7 @@ Clarke, Oldewage, Hernandez-Lobato (2023), *Adam through a second-order lens*
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +157,12 @@ def adamqlr(
         d = (m / -(1 - beta1**t)) / d
         product = HVPCounter(oracle, params, state.step, product_name)
         slope = to_float(gradient @ d)
-        curvature_d = to_float(d @ product(d))
+        curved = product.unchecked(d)
+        # A NaN/inf entry of the product makes d^T C d NaN/inf (d is finite): a finite
+        # one proves the product finite, else the entries say (NonFiniteError).
+        curvature_d = to_float(d @ curved)
+        if not math.isfinite(curvature_d):
+            product.check(curved)
         length = to_float(d @ d)
         lam = state.damping
         if length > 0 and curvature_d + lam * length <= 0:
@@ -166,12 +172,15 @@ def adamqlr(
         predicted = alpha * slope + 0.5 * alpha**2 * denominator
         trial = params + alpha * d
         new_loss = xp.asarray(oracle.value(trial))
-        rejected = not all_finite(xp, new_loss)
+        new_value = to_float(new_loss) if new_loss.ndim == 0 else None
+        rejected = (not math.isfinite(new_value) if new_value is not None
+                    else not all_finite(xp, new_loss))
         rho = None
         if rejected:
             trial, new_lam = params, min(lam / factor, high)
         elif predicted < 0:
-            rho = (to_float(new_loss) - loss) / predicted
+            rho = ((new_value if new_value is not None else to_float(new_loss)) - loss
+                   ) / predicted
             new_lam = _levenberg_marquardt(lam, rho, factor, low, high)
         else:
             new_lam = lam

@@ -222,8 +222,10 @@ class SFNSeries(_MatfunOptimizer):
     Notes
     -----
     Host synchronisations per step: those of the wrapped method -- the finiteness
-    checks of the parameters, loss, gradient and every HVP, the norms that choose
-    ``V`` and stop or accelerate the series. The adapter adds none.
+    checks of the parameters and the loss, the gradient's norm (which proves it
+    finite), the norms that choose ``V`` and test every term for divergence (which
+    prove the products finite; one more reduction for the inner product of each
+    pair), one decision for the accelerator's table. The adapter adds none.
     """
 
     _state_type = SeriesSFNState
