@@ -131,8 +131,8 @@ def oracle_hvps(model, closure, count: int):
     """Gradient with graph, then ``count`` HVPs as the adapter computes them.
 
     :class:`matfun.optim.torch._oracle.ClosureOracle`: the flat gradient's graph, one
-    engine call per product (what ``torch.autograd.grad`` ends with, without its
-    argument handling) and the per-parameter products concatenated into a flat vector.
+    ``torch.autograd.grad`` per product, the per-parameter products concatenated into a
+    flat vector.
     """
     params = list(model.parameters())
 
@@ -201,7 +201,7 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
                          f"its {hvps} HVPs + grad with graph", t["hvps+grad"]))
             rows.append((label, name, t[f"sfn {accelerate}"],
                          f"grad with graph + its {hvps} HVPs as the adapter computes them "
-                         "(engine call, flat products)", t["oracle hvps"]))
+                         "(flat products)", t["oracle hvps"]))
         if functional:
             rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
                          "(torch.func)", t["sfn func"], f"its {hvps} HVPs + grad with graph "

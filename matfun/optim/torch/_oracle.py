@@ -25,7 +25,6 @@ the starting point would rebuild it, which the wrapped methods never need.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -35,37 +34,6 @@ except ModuleNotFoundError:  # the package imports without torch (docs, doctests
     torch = None
 
 __all__ = ["ClosureOracle", "FunctionalOracle", "check_parameters", "flatten"]
-
-# The engine call of torch.autograd.grad, without its argument handling (about 25 us a
-# call on the CPU, a tenth of a small model's Hessian-vector product): see _run_backward.
-_ENGINE = None if torch is None else getattr(getattr(torch.autograd, "Variable", None),
-                                             "_execution_engine", None)
-_ENGINE_RUN = None if torch is None else getattr(torch.autograd.graph,
-                                                 "_engine_run_backward", None)
-
-
-def _run_backward(output: Any, direction: Any, inputs: tuple) -> tuple:
-    """``torch.autograd.grad(output, inputs, direction, retain_graph=True, allow_unused=True)``.
-
-    For plain tensors whose shapes and dtypes already match (what the wrapper's
-    argument handling checks): the engine call the wrapper ends with. On the CPU,
-    where the backward pass runs in this thread, the engine directly (the wrapper's
-    own helper also stashes the context for device threads, and attaches logging
-    hooks when torch.autograd logs at DEBUG: then it is used).
-    """
-    if _ENGINE is not None and output.device.type == "cpu" and not _DEBUG():
-        return _ENGINE.run_backward((output,), (direction,), True, False, inputs, True, False)
-    if _ENGINE_RUN is not None:
-        return _ENGINE_RUN((output,), (direction,), True, False, inputs, True, False)
-    return torch.autograd.grad(output, inputs, grad_outputs=direction, retain_graph=True,
-                               allow_unused=True)
-
-
-def _DEBUG() -> bool:  # noqa: N802 (a constant-like test)
-    return _GRAPH_LOG is not None and _GRAPH_LOG.getEffectiveLevel() <= logging.DEBUG
-
-
-_GRAPH_LOG = None if torch is None else getattr(torch.autograd.graph, "log", None)
 
 _NO_BACKWARD = ("closure must return the loss without calling loss.backward(): the "
                 "optimiser differentiates the loss itself (again for every Hessian-vector "
@@ -127,9 +95,6 @@ class ClosureOracle:
             self._flat_params = ([p.view(-1) for p in params]
                                  if all(p.is_contiguous() for p in params) else None)
         self.closure = closure
-        self._inputs = tuple(params)
-        self._plain = all(
-            type(p) in (torch.Tensor, torch.nn.Parameter) for p in params)
         self.origin = origin
         self.at = origin          # the flat vector whose values the tensors hold
         self.point = None         # the flat vector of the cached graph
@@ -231,14 +196,8 @@ class ClosureOracle:
         self._differentiate(x)
         if not self.flat_gradient.requires_grad:  # the gradient is constant: H = 0
             return torch.zeros_like(self.gradient)
-        if self._plain and type(v) is torch.Tensor and v.shape == self.gradient.shape \
-                and v.dtype == self.gradient.dtype and v.device == self.gradient.device:
-            # Plain tensors (no __torch_function__), the direction already the gradient's
-            # shape, dtype and device: torch.autograd.grad's engine call alone.
-            products = _run_backward(self.flat_gradient, v, self._inputs)
-        else:
-            products = torch.autograd.grad(self.flat_gradient, self.params, grad_outputs=v,
-                                           retain_graph=True, allow_unused=True)
+        products = torch.autograd.grad(self.flat_gradient, self.params, grad_outputs=v,
+                                       retain_graph=True, allow_unused=True)
         return torch.cat([p.new_zeros(p.numel()) if h is None else h.reshape(-1)
                           for h, p in zip(products, self.params, strict=True)])
 
