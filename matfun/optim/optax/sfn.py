@@ -8,6 +8,7 @@ optax *updates* :math:`\delta_t = -\eta s_t + \mu \delta_{t-1}`, to be applied w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -72,7 +73,7 @@ class ExactSFNState(NamedTuple):
 
 def sfn_series(
     *,
-    learning_rate: float,
+    learning_rate: float | Callable[[Any], Any],
     terms: int,
     order: int = 1,
     accelerate: str | None = "sablonniere",
@@ -94,7 +95,12 @@ def sfn_series(
 
     Parameters
     ----------
-    learning_rate, terms, order, initial_scale, scale, damping, damping_kind, momentum
+    learning_rate : float or callable
+        As :func:`matfun.optim.sfn_series`, or an optax schedule: ``learning_rate(count)``
+        with ``count`` the number of steps taken (``state.count``), e.g.
+        ``optax.cosine_decay_schedule``. A step whose scheduled rate is NaN or inf
+        fails with ``status`` NONFINITE.
+    terms, order, initial_scale, scale, damping, damping_kind, momentum
         As :func:`matfun.optim.sfn_series`.
     accelerate : {"sablonniere", "shanks"} or None
         The epsilon algorithms of :mod:`accel` on the newest ``2N + 1`` partial sums
@@ -121,8 +127,9 @@ def sfn_series(
     >>> [round(float(v), 4) for v in optax.apply_updates(x, updates)], int(state.info["matvecs"])
     ([0.0, 1.0], 118)
     """
+    schedule = learning_rate if callable(learning_rate) else None
     reference = numpy_sfn.sfn_series(
-        learning_rate=learning_rate, terms=terms, order=order,
+        learning_rate=1.0 if schedule else learning_rate, terms=terms, order=order,
         accelerate="sablonniere" if accelerate is None else accelerate,
         initial_scale=initial_scale, scale=scale, damping=damping,
         damping_kind=damping_kind, momentum=momentum)
@@ -131,7 +138,8 @@ def sfn_series(
                          f"traceable epsilon algorithms), got {accelerate!r}")
     rule = reference.update.saddle_free_rule
     rule.accelerate = accelerate
-    rate, mu, lam = float(learning_rate), float(momentum), float(damping)
+    rate = None if schedule else float(learning_rate)
+    mu, lam = float(momentum), float(damping)
 
     def init_fn(params: Any) -> SFNSeriesState:
         x, _ = flatten_params(params, "sfn_series")
@@ -146,8 +154,10 @@ def sfn_series(
         check_like(state.update, params, "state.update")
         result = series_direction(rule, inputs, state.scale, lam, damped=lam > 0)
         previous, _ = jax.flatten_util.ravel_pytree(state.update)
-        delta = -rate * result.direction + mu * previous.astype(inputs.x.dtype)
-        status = jnp.where(inputs.finite, result.status, NONFINITE).astype(jnp.int32)
+        step_rate, rate_finite = rate_at(rate, schedule, state.count, inputs.x.dtype)
+        delta = -step_rate * result.direction + mu * previous.astype(inputs.x.dtype)
+        status = jnp.where(inputs.finite & rate_finite, result.status,
+                           NONFINITE).astype(jnp.int32)
         info = {"loss": inputs.loss, "grad_norm": norm(inputs.gradient),
                 "matvecs": result.matvecs.astype(jnp.int32),
                 "terms": result.terms.astype(jnp.int32),
@@ -163,7 +173,7 @@ def sfn_series(
 
 def exact_sfn(
     *,
-    learning_rate: float = 1.0,
+    learning_rate: float | Callable[[Any], Any] = 1.0,
     threshold: float = 1e-4,
     replacement: float | None = None,
     momentum: float = 0.0,
@@ -175,6 +185,7 @@ def exact_sfn(
     :math:`\delta_t = -\eta s + \mu\delta_{t-1}` (:func:`matfun.optim.exact_sfn`). The
     Hessian is built from ``p`` Hessian-vector products (``jax.vmap`` over the unit
     vectors) and symmetrised; ``jnp.linalg.eigh`` decomposes it. Small models only.
+    ``learning_rate`` may be an optax schedule, as in :func:`sfn_series`.
 
     Returns
     -------
@@ -194,10 +205,12 @@ def exact_sfn(
     >>> [float(v) for v in optax.apply_updates(x, updates)]
     [0.0, 1.0]
     """
-    reference = numpy_sfn.exact_sfn(learning_rate=learning_rate, threshold=threshold,
-                                    replacement=replacement, momentum=momentum)
+    schedule = learning_rate if callable(learning_rate) else None
+    reference = numpy_sfn.exact_sfn(learning_rate=1.0 if schedule else learning_rate,
+                                    threshold=threshold, replacement=replacement,
+                                    momentum=momentum)
     rule = reference.update.saddle_free_rule
-    rate, mu = float(learning_rate), float(momentum)
+    rate, mu = (None if schedule else float(learning_rate)), float(momentum)
 
     def init_fn(params: Any) -> ExactSFNState:
         x, _ = flatten_params(params, "exact_sfn")
@@ -212,8 +225,10 @@ def exact_sfn(
         check_like(state.update, params, "state.update")
         proposal = exact_direction(rule, inputs, 0.0)
         previous, _ = jax.flatten_util.ravel_pytree(state.update)
-        delta = -rate * proposal.direction + mu * previous.astype(inputs.x.dtype)
-        status = jnp.where(inputs.finite, proposal.status, NONFINITE).astype(jnp.int32)
+        step_rate, rate_finite = rate_at(rate, schedule, state.count, inputs.x.dtype)
+        delta = -step_rate * proposal.direction + mu * previous.astype(inputs.x.dtype)
+        status = jnp.where(inputs.finite & rate_finite, proposal.status,
+                           NONFINITE).astype(jnp.int32)
         info = {"loss": inputs.loss, "grad_norm": norm(inputs.gradient),
                 "matvecs": jnp.asarray(inputs.x.size, jnp.int32),
                 "negative_eigenvalues": proposal.negative, "replaced_eigenvalues":
@@ -223,6 +238,16 @@ def exact_sfn(
 
     update_fn.saddle_free_rule = rule
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def rate_at(rate: float | None, schedule: Callable | None, count: Any, dtype: Any):
+    """``(learning rate of this step, whether it is finite)``: ``rate``, or ``schedule(count)``."""
+    if schedule is None:
+        return rate, True
+    value = jnp.asarray(schedule(count), dtype)
+    if value.shape != ():
+        raise ValueError(f"learning_rate(count) must be a scalar, got shape {value.shape}")
+    return value, jnp.isfinite(value)
 
 
 def finish(status: Any, state: Any, new: Any, updates: Any, params: Any):

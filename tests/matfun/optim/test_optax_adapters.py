@@ -542,3 +542,36 @@ def test_powers_of_two_are_exact_as_ldexp(dtype):
         expected = np.asarray(jnp.ldexp(x, e))
         assert np.all(np.isfinite(expected)) and np.all(np.abs(expected) >= finfo.tiny)
         np.testing.assert_array_equal(np.asarray(scale(x, jnp.asarray(e))), expected)
+
+
+# --- learning-rate schedules (optax's ScalarOrSchedule) ----------------------------------
+
+@pytest.mark.parametrize("name", ["sfn_series", "exact_sfn"])
+def test_a_schedule_gives_each_step_the_numpy_form_with_that_rate(name):
+    # Step t of the scheduled transformation must equal one step of the NumPy form with
+    # learning_rate = schedule(t) from the same point (tolerance as the fixed-rate tests:
+    # the same arithmetic in another library, accelerated or not).
+    oracle, loss, x0, _ = quadratic()
+    schedule = optax.exponential_decay(0.9, transition_steps=1, decay_rate=0.5)
+    build = {"sfn_series": lambda rate: dict(learning_rate=rate, terms=12, accelerate=None,
+                                             initial_scale=20.0),
+             "exact_sfn": lambda rate: dict(learning_rate=rate)}[name]
+    transformation = getattr(mo, name)(**build(schedule))
+    params = jnp.asarray(x0)
+    state = transformation.init(params)
+    numpy_state = getattr(optim, name)(**build(1.0)).init(x0)  # V and momentum carried
+    for step in range(3):
+        rate = float(schedule(jnp.asarray(step, jnp.int32)))  # as the state counts
+        numpy = getattr(optim, name)(**build(rate))
+        expected, numpy_state, _ = numpy.update(numpy_state, np.asarray(params), oracle)
+        updates, state = jitted(transformation)(jax.grad(loss)(params), state, params,
+                                                value_fn=loss)
+        params = optax.apply_updates(params, updates)
+        np.testing.assert_allclose(np.asarray(params), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_schedule_returning_nan_fails_the_step():
+    _, loss, x0, _ = quadratic()
+    transformation = mo.sfn_series(learning_rate=lambda count: jnp.nan * count, terms=5,
+                                   accelerate=None, initial_scale=20.0)
+    _failed_step(transformation, loss, x0, 1, NonFiniteError)
