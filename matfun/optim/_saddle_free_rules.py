@@ -87,7 +87,7 @@ class ExactRule:
         hvp = HVPCounter(oracle, params, step)
         hessian = dense_hessian(hvp, params)
         averaged = hessian if (ema == 0.0 or aux is None) else ema * aux + (1 - ema) * hessian
-        eigenvalues, Q = xp.linalg.eigh(averaged)
+        eigenvalues, Q = _eigh(xp, averaged)
         magnitude = xp.abs(eigenvalues) + damping
         small = magnitude < self.threshold
         magnitude = xp.where(small, xp.asarray(self.replacement, dtype=magnitude.dtype,
@@ -105,7 +105,7 @@ class ExactRule:
         model_eigenvalues, model_Q = eigenvalues, Q
         if averaged is not hessian:
             # K-FAC's model uses this step's curvature, not the smoothed one.
-            model_eigenvalues, model_Q = xp.linalg.eigh(hessian)
+            model_eigenvalues, model_Q = _eigh(xp, hessian)
         model_magnitude = xp.abs(model_eigenvalues) + damping
 
         def curvature(v: Any) -> Any:
@@ -192,3 +192,15 @@ class SeriesRule:
             return math.sqrt(product_norm**2 + damping * delta_norm**2) * delta_norm
         return product_norm * delta_norm + damping * delta_norm**2
 
+
+def _eigh(xp: Any, matrix: Any) -> tuple[Any, Any]:
+    """``xp.linalg.eigh``; a half-precision matrix (float16, bfloat16) in float32.
+
+    NumPy and PyTorch's CPU have no half-precision ``eigh``; the Hessian of a model small
+    enough for the exact method decomposes in float32 at no real cost, and the results
+    are rounded back to the parameters' dtype.
+    """
+    if xp.finfo(matrix.dtype).bits >= 32:
+        return xp.linalg.eigh(matrix)
+    values, vectors = xp.linalg.eigh(xp.astype(matrix, xp.float32))
+    return xp.astype(values, matrix.dtype), xp.astype(vectors, matrix.dtype)

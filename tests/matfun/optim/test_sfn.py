@@ -112,6 +112,27 @@ def test_float32_stays_float32(xp):
         assert x.dtype == xp.float32 and state.update.dtype == xp.float32
 
 
+def test_half_precision_exact_step_decomposes_in_float32(xp):
+    # NumPy's and torch's CPU eigh have no float16 kernel: the Hessian is decomposed in
+    # float32 and the step rounded back. Against the float64 closed form: the float16
+    # data (eps 2^-11 ~ 4.9e-4) and the two roundings bound the relative error by a few
+    # eps times kappa(H) = 4 (|eigenvalues| 0.5..2): 1e-2 leaves room, 1e-1 would not
+    # hide a lost factor or a wrong eigenvector.
+    half = getattr(xp, "float16", None)
+    if half is None:
+        pytest.skip(f"{xp.__name__} has no float16")
+    H, g0 = random_indefinite(11, 4)
+    H16, x16 = H.astype(np.float16), g0.astype(np.float16)
+    x, state, infos = run(exact_sfn(), quadratic(xp, H16, dtype=half), xp.asarray(x16,
+                                                                                 dtype=half), 1)
+    assert x.dtype == half
+    H64, x64 = H16.astype(np.float64), x16.astype(np.float64)
+    expected = x64 - saddle_free_direction(H64, H64 @ x64)
+    assert np.linalg.norm(to_numpy(x).astype(np.float64) - expected) <= 1e-2 * np.linalg.norm(
+        x64)
+    assert infos[0]["negative_eigenvalues"] >= 1
+
+
 # ---------------------------------------------------------- series details
 
 
