@@ -142,6 +142,7 @@ def adamqlr(
         if getattr(oracle, product_name) is None:
             raise ValueError(f"curvature={curvature!r} needs the oracle's {product_name} "
                              "callable")
+        _check_guard(xp, guard, params.dtype)
         loss, gradient, grad_norm = gradient_and_loss(oracle, params, state.step)
         t = state.step + 1
         # m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g, d = -(m / c1) / (sqrt(v / c2) + eps),
@@ -191,3 +192,17 @@ def adamqlr(
         return trial, new_state, info
 
     return Optimizer(init, update, "adamqlr")
+
+
+def _check_guard(xp: Any, eps: float, dtype: Any) -> None:
+    """``ValueError`` when ``eps`` rounds to 0 in ``dtype`` (``1e-8`` in float16).
+
+    Then a zero gradient entry gives the direction ``0 / 0``: a NaN that would surface
+    as a non-finite Hessian-vector product, blaming the oracle. (Half the smallest
+    subnormal number is ``smallest_normal * eps / 2`` in every IEEE format.)
+    """
+    info = xp.finfo(dtype)
+    if eps < float(info.smallest_normal) * float(info.eps) / 2:
+        raise ValueError(f"eps = {eps:g} rounds to 0 in {dtype}: the Adam direction would "
+                         "be 0/0 wherever a gradient entry is 0; pass eps >= "
+                         f"{float(info.smallest_normal):.3g} (the smallest normal number)")

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ..adamqlr import _check_guard as check_guard
 from ..adamqlr import adamqlr as numpy_adamqlr
 from ._common import NONFINITE, OK, check_like, flatten_params, keep_on_failure
 from ._common import _value_fn_kwargs as value_fn_kwargs
@@ -103,6 +104,7 @@ def adamqlr(
 
     def init_fn(params: Any) -> AdamQLRState:
         x, _ = flatten_params(params, "adamqlr")
+        check_guard(jnp, guard, x.dtype)  # static: the dtype is known when tracing
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
         return AdamQLRState(jnp.asarray(0, jnp.int32), zeros, zeros,
                             jnp.asarray(lam0, x.dtype), jnp.asarray(OK, jnp.int32),

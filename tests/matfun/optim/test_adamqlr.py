@@ -159,3 +159,26 @@ def test_gauss_newton_must_be_supplied(xp):
     params = xp.asarray([1.0], dtype=xp.float64)
     with pytest.raises(ValueError, match="needs the oracle's gauss_newton callable"):
         opt.update(opt.init(params), params, quartic(xp, np.eye(1)))
+
+
+def test_an_eps_that_rounds_to_zero_is_named_before_any_oracle_call(xp):
+    # float16: 1e-8 is below half the smallest subnormal (2^-25), so a zero gradient
+    # entry would give d = 0/0 and the NaN would be blamed on the Hessian-vector product.
+    half = getattr(xp, "float16", None)
+    if half is None:
+        pytest.skip(f"{xp.__name__} has no float16")
+    calls = []
+
+    def gradient(x):
+        calls.append("grad")
+        return x * 0
+
+    oracle = Oracle(value=lambda x: (x @ x) * 0, grad=gradient, hvp=lambda x, v: v)
+    params = xp.asarray(np.ones(3), dtype=half)
+    optimizer = adamqlr()
+    with pytest.raises(ValueError, match=r"eps = 1e-08 rounds to 0 in .*float16"):
+        optimizer.update(optimizer.init(params), params, oracle)
+    assert calls == []
+    representable = adamqlr(eps=1e-4)  # above float16's smallest normal, 6.1e-5
+    x, _, _ = representable.update(representable.init(params), params, oracle)
+    assert bool(xp.all(xp.isfinite(x)))

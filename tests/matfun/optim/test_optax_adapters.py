@@ -575,3 +575,16 @@ def test_a_schedule_returning_nan_fails_the_step():
     transformation = mo.sfn_series(learning_rate=lambda count: jnp.nan * count, terms=5,
                                    accelerate=None, initial_scale=20.0)
     _failed_step(transformation, loss, x0, 1, NonFiniteError)
+
+
+def test_adamqlr_eps_that_rounds_to_zero_in_float16_is_named():
+    # As in the NumPy form: d = 0/0 at a zero gradient entry otherwise (eps = 1e-8 is 0
+    # in float16), a NaN that the state would blame on the Hessian-vector product.
+    def loss(x):
+        return 0.0 * jnp.sum(x * x)
+
+    params = jnp.ones(3, jnp.float16)
+    transformation = mo.adamqlr()
+    with pytest.raises(ValueError, match="eps = 1e-08 rounds to 0 in float16"):
+        transformation.update(jax.grad(loss)(params), transformation.init(params), params,
+                              value_fn=loss)
