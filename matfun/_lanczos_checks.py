@@ -16,6 +16,7 @@ import numpy as np
 
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
+from ._lanczos_fast import inv_abs_pieces
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
 # hits, and the smallest |Ritz value| settled to this relative change over the lag.
@@ -54,7 +55,7 @@ class Check:
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None) -> Check:
+             steps: int | None = None, fast: bool = False) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -63,12 +64,14 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     (bisection and inverse iteration, ``O(j)`` each): if their weight relative to
     ``size`` (the previous ``||y||``) exceeds ``guard`` the check is spoilt; (2) the
     Ritz values alone and the bound relative to ``size``: above ``limit`` no stop is
-    possible yet. Either way a screened check is returned.
+    possible yet. Either way a screened check is returned. ``fast`` (``f = 1/|x|``
+    only): a full check without eigenvectors where it applies (:mod:`matfun._lanczos_fast`).
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    theta = None
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
@@ -82,6 +85,15 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
             absolute = _absolute_bound(function, theta, process, bounds, j)
             if absolute / size > limit:
                 return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
+    pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
+        process, j, theta), function) if fast and j > 1 and not breakdown else None
+    if pieces is not None:
+        y, theta, spurious, reliable_min = pieces
+        coefficients = process.unit_norm * y
+        size = float(np.linalg.norm(coefficients))
+        bound = _absolute_bound(function, theta, process, bounds, j) / size
+        return Check(j, coefficients, process.unit_norm * spurious / size, theta,
+                     reliable_min, bound)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
