@@ -35,6 +35,47 @@ from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1
 
 __all__ = ["inv_abs_pieces"]
 
+# An unreliable pair (|theta_j| <= beta_k |u_kj|) with |u_kj| below this gets
+# |u_1j| = |u_1j u_kj| / |u_kj| inaccurately: the eigendecomposition decides instead.
+_SMALLEST_LAST = 1e-6
+# Ritz values of the window closer than this (relative to max(1, ||T||)) to another:
+# the eigendecomposition decides.
+_CLOSEST = 1e-8
+
+
+def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
+                 window: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``|u_1j|``, ``|u_kj|`` of the Ritz pairs ``j`` in ``window`` (``betas > 0``).
+
+    ``u_kj^2 = |det(T_{k-1} - theta_j)| / prod_{i != j} |theta_j - theta_i|`` (the
+    leading block's determinant by one LU, LAPACK ``gttrf``, of the block-diagonal
+    matrix of all shifts) and ``|u_1j u_kj| = beta_1 ... beta_{k-1} / prod_{i != j}
+    |theta_j - theta_i|`` (Parlett, *The Symmetric Eigenvalue Problem*, section 7.9),
+    all in logarithms. ``|u_1j|`` is accurate where ``|u_kj|`` is not tiny. ``None``
+    when two Ritz values are closer than ``_CLOSEST ||T||`` (their difference would
+    carry too few digits).
+    """
+    from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
+
+    k, count = alphas.size, window.size
+    differences = np.abs(theta[window, None] - theta[None, :])
+    differences[np.arange(count), window] = np.inf
+    if float(np.min(differences)) < _CLOSEST * max(1.0, float(np.max(np.abs(theta)))):
+        return None  # products of nearly equal differences: inverse iteration's job
+    differences[np.arange(count), window] = 1.0
+    with np.errstate(divide="ignore"):
+        log_derivative = np.sum(np.log(differences), axis=1)
+    diagonal = (alphas[None, : k - 1] - theta[window, None]).ravel()
+    off = np.zeros((count, k - 1))
+    off[:, : k - 2] = betas[: k - 2]
+    off = off.ravel()[:-1]
+    _, pivots, *_ = lapack.dgttrf(off, diagonal, off.copy())
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        log_block = np.sum(np.log(np.abs(pivots.reshape(count, k - 1))), axis=1)
+        last = np.exp(np.minimum(0.5 * (log_block - log_derivative), 0.0))
+        first = np.minimum(1.0, np.exp(float(np.sum(np.log(betas))) - log_derivative) / last)
+    return first, last
+
 
 def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
                    theta: np.ndarray | None, floor: Any, function: Any
@@ -45,7 +86,7 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
     ``spurious = ||f(theta) u_1||`` over the unreliable pairs; ``floor(theta)`` is the
     rounding floor of the Ritz residuals; ``function.evaluate`` gives ``f``.
     """
-    from scipy.linalg import eigvalsh_tridiagonal, lapack  # lazy: slow to import
+    from scipy.linalg import eigvalsh_tridiagonal  # lazy: SciPy submodules are slow to import
 
     k = alphas.size
     if theta is None:
@@ -59,24 +100,20 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
     reliable_min = low
     spurious = 0.0
     if window.size:
-        first, last = max(int(window[0]) - 1, 0), min(int(window[-1]) + 2, k)
-        split = np.zeros(k, dtype=np.int32)
-        split[0] = k
-        vectors, info = lapack.dstein(alphas, betas, theta[first:last],
-                                      np.ones(k, dtype=np.int32), split)
-        if info != 0:
+        if np.any(magnitudes[window] <= radius_floor) or np.any(betas <= 0):
+            return None  # a Ritz value on the pole, or a split T: the eigendecomposition
+        entries = _end_entries(alphas, betas, theta, window)
+        if entries is None:
             return None
-        count = last - first
-        near = theta[first:last]
+        first, last = entries
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            values = np.asarray(function.evaluate(near), dtype=np.float64)
-        if not np.all(np.isfinite(values)):
+            values = np.asarray(function.evaluate(theta[window]), dtype=np.float64)
+        unreliable = magnitudes[window] <= np.maximum(residual * last, radius_floor)
+        if not np.all(np.isfinite(values)) or np.any(last[unreliable] < _SMALLEST_LAST):
             return None
-        radius = np.maximum(residual * np.abs(vectors[-1, :count]), radius_floor)
-        unreliable = np.abs(near) <= radius
-        spurious = float(np.linalg.norm((values * vectors[0, :count])[unreliable]))
+        spurious = float(np.linalg.norm((values * first)[unreliable]))
         flagged = np.zeros(k, dtype=bool)
-        flagged[first:last] = unreliable
+        flagged[window[unreliable]] = True
         reliable = magnitudes[~flagged]
         reliable_min = float(np.min(reliable)) if reliable.size else 0.0
     try:
