@@ -40,32 +40,36 @@ from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1
 
 __all__ = ["inv_abs_pieces"]
 
-# An unreliable pair (|theta_j| <= beta_k |u_kj|) with |u_kj| below this gets
-# |u_1j| = |u_1j u_kj| / |u_kj| inaccurately: the eigendecomposition decides instead.
-_SMALLEST_LAST = 1e-6
+# u_kj^2 from determinants carries an absolute error of about k eps ||T|| / gap_j
+# (gap_j: distance of theta_j to the next Ritz value); this multiple of it is what
+# tests/matfun/test_lanczos_quadrature.py checks.
+_ERROR_FACTOR = 10.0
 # Ritz values of the window closer than this (relative to max(1, ||T||)) to another:
 # the eigendecomposition decides.
 _CLOSEST = 1e-8
 
 
 def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
-                 window: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+                 window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``|u_1j|``, ``|u_kj|`` of the Ritz pairs ``j`` in ``window`` (``betas > 0``).
 
     ``u_kj^2 = |det(T_{k-1} - theta_j)| / prod_{i != j} |theta_j - theta_i|`` (the
     leading block's determinant by one LU, LAPACK ``gttrf``, of the block-diagonal
     matrix of all shifts) and ``|u_1j u_kj| = beta_1 ... beta_{k-1} / prod_{i != j}
     |theta_j - theta_i|`` (Parlett, *The Symmetric Eigenvalue Problem*, section 7.9),
-    all in logarithms. ``|u_1j|`` is accurate where ``|u_kj|`` is not tiny. ``None``
-    when two Ritz values are closer than ``_CLOSEST ||T||`` (their difference would
-    carry too few digits).
+    all in logarithms. Also the error estimate of ``u_kj^2``, ``10 k eps ||T|| / gap_j``
+    (the determinant of a block ``theta_j`` nearly annihilates is exact only for a
+    matrix ``eps ||T||`` away); ``|u_1j|`` then has relative error about that over
+    ``u_kj^2``. ``None`` when two Ritz values are closer than ``_CLOSEST ||T||``.
     """
     from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
 
     k, count = alphas.size, window.size
     differences = np.abs(theta[window, None] - theta[None, :])
     differences[np.arange(count), window] = np.inf
-    if float(np.min(differences)) < _CLOSEST * max(1.0, float(np.max(np.abs(theta)))):
+    gaps = np.min(differences, axis=1)
+    scale = max(1.0, float(np.max(np.abs(theta))))
+    if float(np.min(gaps)) < _CLOSEST * scale:
         return None  # products of nearly equal differences: inverse iteration's job
     differences[np.arange(count), window] = 1.0
     with np.errstate(divide="ignore"):
@@ -80,7 +84,8 @@ def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
         log_block = np.sum(np.log(np.abs(pivots[:-2].reshape(count, k - 1))), axis=1)
         last = np.exp(np.minimum(0.5 * (log_block - log_derivative), 0.0))
         first = np.minimum(1.0, np.exp(float(np.sum(np.log(betas))) - log_derivative) / last)
-    return first, last
+    error = _ERROR_FACTOR * k * float(np.finfo(np.float64).eps) * scale / gaps
+    return first, last, error
 
 
 def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
@@ -111,11 +116,15 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
         entries = _end_entries(alphas, betas, theta, window)
         if entries is None:
             return None
-        first, last = entries
+        first, last, error = entries
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             values = np.asarray(function.evaluate(theta[window]), dtype=np.float64)
         unreliable = magnitudes[window] <= np.maximum(residual * last, radius_floor)
-        if not np.all(np.isfinite(values)) or np.any(last[unreliable] < _SMALLEST_LAST):
+        # A flag the error of u_kj^2 could flip, or an unreliable pair whose |u_1j| has
+        # more than 1% error: the eigendecomposition decides.
+        edge = (magnitudes[window] / residual) ** 2
+        if not np.all(np.isfinite(values)) or np.any(np.abs(last ** 2 - edge) <= error) or \
+                np.any(last[unreliable] ** 2 < 100 * error[unreliable]):
             return None
         spurious = float(np.linalg.norm((values * first)[unreliable]))
         flagged = np.zeros(k, dtype=bool)

@@ -141,3 +141,23 @@ def test_fast_checks_make_the_same_decisions(n, kappa, seed):
     assert np.linalg.norm(fast - slow) <= 1e-12 * np.linalg.norm(slow)
     exact = g / np.abs(eigenvalues)
     assert np.linalg.norm(fast - exact) <= 10 * (1e-8 + 100 * kappa * EPS) * np.linalg.norm(exact)
+
+
+@pytest.mark.parametrize("k, seed", [(2, 0), (3, 1), (25, 2), (120, 3)])
+def test_end_entries_against_eigh(k, seed):
+    """``|u_1j|``, ``|u_kj|`` from determinants equal eigh's (for ``|u_kj|`` not tiny)."""
+    from matfun._lanczos_fast import _end_entries
+
+    rng = np.random.default_rng(seed)
+    eigenvalues = rng.choice([-1.0, 1.0], 200) * np.geomspace(1.0, 50.0, 200)
+    alphas, betas = _lanczos_tridiagonal(eigenvalues, k, seed)
+    matrix = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+    theta, vectors = np.linalg.eigh(matrix)
+    window = np.arange(k)
+    first, last, error = _end_entries(alphas, betas, theta, window)
+    # The error model of u_kj^2 (10 k eps ||T|| / gap) against eigh's entries.
+    assert np.all(np.abs(last ** 2 - vectors[-1] ** 2) <= error)
+    # |u_1j| = |u_1j u_kj| / |u_kj|: relative error about error / u_kj^2.
+    usable = vectors[-1] ** 2 >= 100 * error
+    assert np.any(usable)
+    assert np.all((np.abs(first - np.abs(vectors[0])) <= 0.02 * np.abs(vectors[0]) + 1e-12)[usable])
