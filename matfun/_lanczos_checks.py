@@ -71,7 +71,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
-    theta = None
+    theta, absolute = None, None
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
@@ -91,9 +91,10 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
         y, theta, spurious, reliable_min = pieces
         coefficients = process.unit_norm * y
         size = float(np.linalg.norm(coefficients))
-        bound = _absolute_bound(function, theta, process, bounds, j) / size
+        if absolute is None:  # else the bound screen's, on the same Ritz values
+            absolute = _absolute_bound(function, theta, process, bounds, j)
         return Check(j, coefficients, process.unit_norm * spurious / size, theta,
-                     reliable_min, bound)
+                     reliable_min, absolute / size)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
