@@ -55,7 +55,7 @@ class Check:
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None, fast: bool = False) -> Check:
+             steps: int | None = None, fast: float = 0.0) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -64,8 +64,9 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     (bisection and inverse iteration, ``O(j)`` each): if their weight relative to
     ``size`` (the previous ``||y||``) exceeds ``guard`` the check is spoilt; (2) the
     Ritz values alone and the bound relative to ``size``: above ``limit`` no stop is
-    possible yet. Either way a screened check is returned. ``fast`` (``f = 1/|x|``
-    only): a full check without eigenvectors where it applies (:mod:`matfun._lanczos_fast`).
+    possible yet. Either way a screened check is returned. ``fast > 0`` (``f = 1/|x|``
+    only): a full check without eigenvectors where it applies, with a quadrature error
+    of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`).
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
@@ -86,7 +87,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
             if absolute / size > limit:
                 return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
     pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
-        process, j, theta), function) if fast and j > 1 and not breakdown else None
+        process, j, theta), function, fast) if fast > 0 and j > 1 and not breakdown else None
     if pieces is not None:
         y, theta, spurious, reliable_min = pieces
         coefficients = process.unit_norm * y

@@ -17,17 +17,21 @@ pieces (~6 ms there, nearly all of it the Ritz values):
   theta_i|`` (Parlett, *The Symmetric Eigenvalue Problem*, section 7.9; one LU of the
   block-diagonal matrix of all shifts, ``O(k)`` per pair, ~0.5 ms for 60 pairs): the
   guard and the smallest reliable ``|theta|`` are those of the eigendecomposition, up
-  to rounding (measured ``7e-14`` on ``|u_kj|`` at ``k = 630``);
+  to rounding (``u_kj^2`` to ``10 k eps ||T|| / gap_j``, ``gap_j`` the distance of
+  ``theta_j`` to the next Ritz value: a determinant of a block ``theta_j`` nearly
+  annihilates is exact only for a matrix ``eps ||T||`` away);
 * ``y = |T_k|^{-1} e_1`` by the elliptic quadrature of :mod:`matfun._lanczos_quadrature`
-  on ``[min |theta|, max |theta|]`` (``O(N k)``, ~0.5 ms, relative error below
-  ``1e-15`` by its bound, plus the rounding of the solves, ``O(eps cond(T_k))`` like the
-  eigendecomposition's).
+  on ``[min |theta|, max |theta|]`` (``O(N k)``, ~0.5 ms; relative error at most
+  ``1e-3 rtol`` by its bound, about ``1e-15`` at ``max |theta| / min |theta| = 100``,
+  plus the rounding of the solves, ``O(eps cond(T_k))`` like the eigendecomposition's).
 
 ``None`` (the caller falls back to the eigendecomposition) when a Ritz value is 0 or
-within the rounding floor of it, ``(max |theta| / min |theta|)^2`` exceeds the
-quadrature's range, ``T_k`` splits, two Ritz values of the window nearly coincide, or an
-unreliable pair has a tiny ``|u_kj|`` (then ``|u_1j| = |u_1j u_kj| / |u_kj|`` would be
-inaccurate).
+within the rounding floor of it, the quadrature's error bound exceeds the caller's
+budget (``1e-3 rtol``: ``y`` is then right to a thousandth of the tolerance; its
+rounding part ``max |theta| / min |theta| * eps / 16`` rules out ratios above
+``7e13 rtol``, ``7e5`` at ``rtol = 1e-8``), ``T_k`` splits, two Ritz values of the
+window nearly coincide, or the error of a ``u_kj^2`` could flip a flag or spoil an
+unreliable pair's ``|u_1j| = |u_1j u_kj| / |u_kj|``.
 """
 
 from __future__ import annotations
@@ -89,13 +93,14 @@ def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
 
 
 def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
-                   theta: np.ndarray | None, floor: Any, function: Any
+                   theta: np.ndarray | None, floor: Any, function: Any, budget: float
                    ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """``(y, theta, spurious, reliable_min)`` of ``T_k`` for ``f = 1/|x|``, or ``None``.
 
     ``y = f(T_k) e_1`` (unit start), ``theta`` all Ritz values (computed unless given),
     ``spurious = ||f(theta) u_1||`` over the unreliable pairs; ``floor(theta)`` is the
-    rounding floor of the Ritz residuals; ``function.evaluate`` gives ``f``.
+    rounding floor of the Ritz residuals; ``function.evaluate`` gives ``f``. ``None``
+    also when the quadrature's error bound exceeds ``budget`` (relative).
     """
     from scipy.linalg import eigvalsh_tridiagonal  # lazy: SciPy submodules are slow to import
 
@@ -132,9 +137,9 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
         reliable = magnitudes[~flagged]
         reliable_min = float(np.min(reliable)) if reliable.size else 0.0
     try:
-        y, _ = inv_abs_e1(alphas, betas, low, high)
+        y, error = inv_abs_e1(alphas, betas, low, high)
     except np.linalg.LinAlgError:
         return None
-    if not np.all(np.isfinite(y)):
+    if not error <= budget or not np.all(np.isfinite(y)):
         return None
     return y, theta, spurious, reliable_min

@@ -128,12 +128,24 @@ def _eigen_path_inv_abs() -> RitzFunction:
 
 
 @pytest.mark.parametrize("n, kappa, seed", [(300, 100.0, 0), (200, 1e4, 1), (150, 10.0, 2)])
-def test_fast_checks_make_the_same_decisions(n, kappa, seed):
+def test_fast_checks_make_the_same_decisions(n, kappa, seed, monkeypatch):
+    import matfun._lanczos_checks as checks
+
+    taken = []
+
+    def counted(*args):
+        result = pieces(*args)
+        taken.append(result is not None)
+        return result
+
+    pieces = checks.inv_abs_pieces
+    monkeypatch.setattr(checks, "inv_abs_pieces", counted)
     rng = np.random.default_rng(seed)
     eigenvalues = rng.choice([-1.0, 1.0], n) * np.geomspace(1.0, kappa, n)
     H = np.diag(eigenvalues)
     g = rng.standard_normal(n)
     fast, info = lanczos_apply(H, g, "inv_abs", rtol=1e-8, full_output=True)
+    assert sum(taken) >= 3  # the fast path did run (a clean stop needs 3 full checks)
     slow, reference = lanczos_apply(H, g, _eigen_path_inv_abs(), rtol=1e-8, full_output=True)
     assert info.matvecs == reference.matvecs and info.status == reference.status
     assert info.steps == reference.steps
