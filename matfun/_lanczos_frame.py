@@ -20,7 +20,10 @@ elliptic quadrature (:mod:`matfun._lanczos_fast`). It is reached only past two s
   check is spoilt without its eigenvectors;
 * **bound screen**: the Ritz values alone (``O(k^2)``, a third of the eigenvectors'
   cost; the ``1/|x|`` full check that may follow reuses them) and the bound's
-  quadrature (``O(k)`` per node), relative to the last full
+  quadrature (``O(k)`` per node) -- for ``1/|x|`` first an ``O(k)`` estimate of that
+  bound (:func:`matfun._lanczos_fast.inv_abs_bound_estimate`, measured 0.5-2% below
+  it), which screens the check out only above 1.1 times the limit -- relative to the
+  last full
   ``||y||``: a stop needs the bound-part within the tolerance under either rule, so a
   bound above twice the tolerance (the factor covers the growth of ``||y||``, measured
   below ``1 + 1e-6`` between the last full check and a stop on the fuzz of

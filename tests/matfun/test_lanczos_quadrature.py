@@ -173,3 +173,26 @@ def test_end_entries_against_eigh(k, seed):
     usable = vectors[-1] ** 2 >= 100 * error
     assert np.any(usable)
     assert np.all((np.abs(first - np.abs(vectors[0])) <= 0.02 * np.abs(vectors[0]) + 1e-12)[usable])
+
+
+@pytest.mark.parametrize("kappa, steps, seed", [(100.0, 40, 0), (100.0, 150, 1), (1e3, 80, 2),
+                                                (10.0, 30, 3), (1e4, 200, 4)])
+def test_bound_estimate_against_the_ritz_value_bound(kappa, steps, seed):
+    """The O(k) estimate screens out only above 1.1x the limit: it must not exceed the
+    bound it stands for by 10% (measured 0.5% to 2% below it)."""
+    from matfun._lanczos_bounds import abs_power_density, stieltjes_bound
+    from matfun._lanczos_fast import inv_abs_bound_estimate
+
+    rng = np.random.default_rng(seed)
+    eigenvalues = rng.choice([-1.0, 1.0], 400) * np.geomspace(1.0, kappa, 400)
+    alphas, betas = _lanczos_tridiagonal(eigenvalues, steps + 1, seed)
+    residual = float(betas[-1])
+    alphas, betas = alphas[:steps], betas[:-1]
+    theta = np.linalg.eigvalsh(np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1))
+    low = float(np.min(np.abs(theta)))
+    assert (np.max(np.abs(theta)) / low) ** 2 <= RATIO_LIMIT  # the estimate's range
+    exact = stieltjes_bound(theta, float(np.sum(np.log(np.append(betas, residual)))), low,
+                            float(np.max(np.abs(theta))) + residual, abs_power_density(1.0))
+    estimate, extremes = inv_abs_bound_estimate(alphas, betas, residual, low)
+    assert 0.9 * exact <= estimate <= 1.05 * exact
+    assert np.allclose(extremes, [theta[0], theta[-1]], rtol=1e-12, atol=0)
