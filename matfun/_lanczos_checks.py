@@ -16,6 +16,7 @@ import numpy as np
 
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
+from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
 # hits, and the smallest |Ritz value| settled to this relative change over the lag.
@@ -31,6 +32,9 @@ _REFERENCE_TRIES = 3
 # k / 2 steps old). A stop needs bound <= tol under both rules (the heuristic estimate is
 # at least the bound), so the factor only covers the growth of ||y|| since that check.
 _SCREEN_FACTOR = 2.0
+# The O(k) estimate of the 1/|x| bound (matfun._lanczos_fast) screens a check out only
+# above this multiple of the limit (measured 0.5% to 2% below the bound it estimates).
+_ESTIMATE_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Check:
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None) -> Check:
+             steps: int | None = None, fast: float = 0.0) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -63,12 +67,15 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     (bisection and inverse iteration, ``O(j)`` each): if their weight relative to
     ``size`` (the previous ``||y||``) exceeds ``guard`` the check is spoilt; (2) the
     Ritz values alone and the bound relative to ``size``: above ``limit`` no stop is
-    possible yet. Either way a screened check is returned.
+    possible yet. Either way a screened check is returned. ``fast > 0`` (``f = 1/|x|``
+    only): a full check without eigenvectors where it applies, with a quadrature error
+    of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`).
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    theta, absolute, near = None, None, np.zeros(0)
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
@@ -76,12 +83,30 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
                                          homogeneous)
             if not spurious / size <= guard:
                 return Check(j, None, math.inf, near, 0.0, math.inf, True, True)
+        if math.isfinite(limit) and fast > 0 and near.size:
+            # 1/|x|: the bound's estimate in O(k) first, with a margin over its error.
+            estimate = inv_abs_bound_estimate(alphas, betas, residual,
+                                              float(np.min(np.abs(near))))
+            if estimate is not None and estimate[0] * process.unit_norm / size > \
+                    _ESTIMATE_MARGIN * limit:
+                return Check(j, None, math.inf, estimate[1], 0.0,
+                             estimate[0] * process.unit_norm / size, True)
         if math.isfinite(limit):
             import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
             absolute = _absolute_bound(function, theta, process, bounds, j)
             if absolute / size > limit:
                 return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
+    pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
+        process, j, theta), function, fast) if fast > 0 and j > 1 and not breakdown else None
+    if pieces is not None:
+        y, theta, spurious, reliable_min = pieces
+        coefficients = process.unit_norm * y
+        size = float(np.linalg.norm(coefficients))
+        if absolute is None:  # else the bound screen's, on the same Ritz values
+            absolute = _absolute_bound(function, theta, process, bounds, j)
+        return Check(j, coefficients, process.unit_norm * spurious / size, theta,
+                     reliable_min, absolute / size)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):

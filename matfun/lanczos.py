@@ -309,9 +309,17 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     stopping = Stopping(bounds is not None, function.bound is not None)
     latest, target = None, rtol
 
+    # 1/|x| without bounds: full checks without eigenvectors (matfun._lanczos_fast),
+    # their quadrature error bound at most a thousandth of rtol (else eigenvectors).
+    fast = 1e-3 * rtol if bounds is None and memory == "full" and \
+        function is FUNCTIONS["inv_abs"] else 0.0
+
+    def check(screen: tuple[float, float, float] | None = None,
+              steps: int | None = None) -> Check:
+        return evaluate(process, function, bounds, homogeneous, screen, steps, fast)
+
     def earlier(steps: int, screened: bool = True) -> Check:
-        screen = stopping.reference_screen(target) if screened else None
-        return evaluate(process, function, bounds, homogeneous, screen, steps=steps)
+        return check(stopping.reference_screen(target) if screened else None, steps)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
@@ -320,15 +328,14 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = evaluate(process, function, bounds, homogeneous,
-                          cadence.screen(target, process.steps))
+        latest = check(cadence.screen(target, process.steps))
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
             break
         next_check = process.steps + cadence.wait(latest, target)
     if latest is None or latest.screened or latest.steps != process.steps:
-        latest = evaluate(process, function, bounds, homogeneous)
+        latest = check()
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         stopping.update(latest, target, earlier)
@@ -339,7 +346,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
             if stopping.stopped or process.breakdown or stopping.is_clean(candidate, target):
                 break
             if not stopping.clean or stopping.clean[-1].steps < steps:
-                candidate = evaluate(process, function, bounds, homogeneous, steps=steps)
+                candidate = check(steps=steps)
                 stopping.update(candidate, relative_target(candidate, rtol, atol, process,
                                                            function), earlier)
     chosen, status, error = stopping.outcome(latest, process.breakdown, target)
