@@ -66,22 +66,22 @@ class DeferredChecks:
     def _square_deferred(self, v: Any) -> tuple[Any, Callable[[], None]]:
         """``(H (H v), confirm)`` with the finiteness checks owed (internal).
 
-        ``confirm()`` checks ``H v`` first, then ``H (H v)``: the error :meth:`matvec`
-        would have raised first. ``H v`` is checked at once (``H`` never applied to a
-        NaN) unless the operator is a matrix this library applies (``_propagates``):
-        then a NaN/inf in ``H v`` reaches ``H (H v)`` wherever it matters (a symmetric
-        matrix reads entry ``j`` of ``H v`` in every row where row ``j``, which made it,
-        has a stored entry; an unread entry changes nothing), so the caller's proof
-        that ``H (H v)`` is finite covers both products, one pass fewer.
+        ``v`` must be finite. ``confirm()`` raises the error :meth:`matvec` would have
+        raised first. ``H v`` is checked at once (``H`` never applied to a NaN) unless
+        the operator is a matrix this library applies (``_propagates``): then a NaN/inf
+        in ``H v`` reaches ``H (H v)`` wherever it matters (a symmetric matrix reads
+        entry ``j`` of ``H v`` in every row where row ``j``, which made it, has a stored
+        entry; an unread entry changes nothing), so the caller's proof that ``H (H v)``
+        is finite covers both products, one pass fewer. Its error is then the one for
+        the outer product of a finite vector: :meth:`matvec` on ``v`` (finite) and on
+        ``H v`` gives "matvec returned NaN or inf" for whichever product failed first,
+        since ``H v`` is blamed only when it is itself finite. So ``confirm`` needs
+        neither ``H v`` nor an order, and ``H v`` is freed as soon as it is used (the
+        caller's next vector takes its cache-warm memory).
         """
         if not self._propagates:
             inner = self.matvec(v)
             outer = self._product(inner)
             return outer, functools.partial(self._confirm, inner, outer)
-        inner = self._product(v)
-        outer = self._product(inner)
-        return outer, functools.partial(self._confirm_pair, v, inner, outer)
-
-    def _confirm_pair(self, v: Any, inner: Any, outer: Any) -> None:
-        self._confirm(v, inner)
-        self._confirm(inner, outer)
+        outer = self._product(self._product(v))
+        return outer, functools.partial(self._confirm, v, outer)
