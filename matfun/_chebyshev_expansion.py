@@ -156,15 +156,15 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
     g = settle(g)
     x = (coefficients[0] / 2) * g  # a fresh array: the updates below may be in place
     previous, current = g, g
-    inverse = 1.0 / divisor
-    if reciprocal and not math.isfinite(2.0 * inverse):
-        reciprocal = False  # 1 / divisor overflows: divide
+    # 2^+-100: 1 / divisor, and its double, normal numbers of every float dtype.
+    reciprocal = reciprocal and 2.0**-100 <= abs(divisor) <= 2.0**100
+    inverse = 1.0 / divisor if reciprocal else math.nan
     if len(coefficients) > 1:
         current = product(g) + shift * g  # T_1 = L g
         current = settle(current * inverse if reciprocal else current / divisor)
         x += coefficients[1] * current
         x = settle(x)
-    half, double = divisor / 2, 2.0 * inverse  # both exact
+    half, double = divisor / 2, 2.0 * inverse  # both exact where used
     for j in range(2, len(coefficients)):
         # In place on a fresh array where the library allows it (NumPy: no temporary
         # per operation, and the freshly freed memory is the cache-warm one); JAX and
@@ -251,4 +251,3 @@ def reciprocal_error(half_width: float, low: float, exponent: float, eps: float)
     4.0
     """
     return 4.0 * exponent * half_width * (eps / 2) / low
-

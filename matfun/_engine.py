@@ -280,9 +280,10 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         # by r = fl(-1/(unit V)) instead (a division costs several multiplications) is
         # exactly the recurrence on V' = 1/|r|, |V'/V - 1| <= u: the sums of f(A V/V') g
         # (c_k, pi for V), within sensitivity * u <= eps/2 of ||x||, under the tail
-        # estimate's rounding floor eps sqrt(K+1) sum ||a_k|| >= eps ||s_K||.
+        # estimate's rounding floor eps sqrt(K+1) sum ||a_k|| >= eps ||s_K||. (0: divide;
+        # 2^+-100 keeps 1/V a normal number of every float dtype.)
         step_scale = unit * scale
-        multiply = -1.0 / step_scale if multiplies and 0 < 1.0 / step_scale < math.inf else 0.0
+        multiply = -1.0 / step_scale if multiplies and 2.0**-100 <= step_scale <= 2.0**100 else 0.0
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
                          restarts > 0, restarts, op.matvecs - matvecs_before, p_norm,
