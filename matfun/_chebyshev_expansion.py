@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -97,6 +98,14 @@ class Expansion:
             coefficient)
 
 
+# plan() of recent arguments (a pure function of five numbers): a repeated solve on the
+# same interval (a new right-hand side, an optimiser's step) skips the DCT. Small plans
+# only, a bounded number of them; the arrays are read-only.
+_PLANS: dict[tuple, tuple[np.ndarray, int, float, int]] = {}
+_PLANS_KEPT, _PLAN_KEPT_DEGREE = 32, 4096
+_PLANS_LOCK = threading.Lock()
+
+
 def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | None
          ) -> tuple[np.ndarray, int, float, int]:
     """``(coefficients, degree, bound, theory_degree)`` for ``[lo, hi]`` and a relative target.
@@ -104,8 +113,26 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
     Never allocates more than ``max_degree + 2`` coefficients (and ``O(that)`` DCT points).
     ``bound`` = truncation + aliasing, proven given the interval; if no degree up to
     ``max_degree`` reaches ``target``, the degree is ``max_degree`` and ``bound`` says
-    what it reaches (possibly ``>= 1``).
+    what it reaches (possibly ``>= 1``). The coefficients are read-only.
     """
+    key = (float(lo), float(hi), float(target), int(max_degree), degree)
+    kept = _PLANS.get(key)
+    if kept is not None:
+        return kept
+    coefficients, chosen, bound, theory = _plan(lo, hi, target, max_degree, degree)
+    coefficients = np.array(coefficients)  # not a view of the longer array
+    coefficients.flags.writeable = False
+    result = (coefficients, chosen, bound, theory)
+    if chosen <= _PLAN_KEPT_DEGREE:
+        with _PLANS_LOCK:  # threads may plan at once
+            if len(_PLANS) >= _PLANS_KEPT:
+                _PLANS.pop(next(iter(_PLANS)))  # the oldest
+            _PLANS[key] = result
+    return result
+
+
+def _plan(lo: float, hi: float, target: float, max_degree: int, degree: int | None
+          ) -> tuple[np.ndarray, int, float, int]:
     expansion = Expansion(lo, hi)
     theory = expansion.sufficient_degree(target)
     top = min(theory if degree is None else degree, max_degree)

@@ -175,3 +175,24 @@ def test_the_reciprocal_is_taken_where_it_is_cheap_and_reported():
     exact = v @ ((v.T @ g) / np.abs(w))
     assert np.linalg.norm(x - exact) <= info.error_estimate * np.linalg.norm(x)
     assert np.linalg.norm(wide - exact) <= wide_info.error_estimate * np.linalg.norm(wide)
+
+
+def test_a_kept_plan_is_the_plan():
+    # plan() keeps recent small plans: a repeated call returns the same numbers as a
+    # fresh computation, read-only; long plans are not kept.
+    args = (0.37, 5.1, 1e-9, 10**6, None)
+    _chebyshev_expansion._PLANS.clear()
+    first = _chebyshev_expansion.plan(*args)
+    again = _chebyshev_expansion.plan(*args)
+    fresh = _chebyshev_expansion._plan(*args)
+    assert again is first
+    assert np.array_equal(first[0], fresh[0][: first[1] + 1]) and first[1:] == fresh[1:]
+    with pytest.raises(ValueError):
+        first[0][0] = 1.0
+    long = _chebyshev_expansion.plan(1e-7, 1.0, 1e-12, 10**6, None)
+    assert long[1] > _chebyshev_expansion._PLAN_KEPT_DEGREE
+    assert all(value[1] <= _chebyshev_expansion._PLAN_KEPT_DEGREE
+               for value in _chebyshev_expansion._PLANS.values())
+    for k in range(40):  # bounded
+        _chebyshev_expansion.plan(1.0, 2.0 + k, 1e-8, 10**6, None)
+    assert len(_chebyshev_expansion._PLANS) <= _chebyshev_expansion._PLANS_KEPT
