@@ -43,7 +43,8 @@ START, END = "<!-- bench_dask: start -->", "<!-- bench_dask: end -->"
 COUPLING = 0.1
 LAMBDA_MAX = 2.0 + 2 * COUPLING
 # The modules that settle the vectors the series keeps (the "before" run undoes it).
-SETTLING_MODULES = ("matfun._engine", "matfun._driver", "matfun.operators")
+SETTLING_MODULES = ("matfun._engine", "matfun._driver", "matfun.operators",
+                    "matfun._operator_deferred")
 
 
 def _stencil_block(v, d):

@@ -68,7 +68,8 @@ class InverseExpansion:
 
 
 def expand_inverse(xp: Any, H: Operator, g: Any, factor: float, a: float, b: float,
-                   coefficients: list[float], dtype_max: float = math.inf
+                   coefficients: list[float], dtype_max: float = math.inf, *,
+                   reciprocal: bool = False, g_norm: float | None = None
                    ) -> tuple[Any, float, float]:
     """``(x, growth, ||x||)``: ``x = p(factor * H) g``, ``factor = sign / s``.
 
@@ -76,11 +77,12 @@ def expand_inverse(xp: Any, H: Operator, g: Any, factor: float, a: float, b: flo
     signed power of two (in the range of
     :func:`~matfun._chebyshev_expansion.fusable`), ``L v = (H v - (m / factor) v) /
     (h / factor)`` exactly (scaling by a power of two commutes with rounding): the
-    same floats with one pass over ``n`` fewer per step.
+    same floats with one pass over ``n`` fewer per step. ``reciprocal`` and ``g_norm``:
+    see :func:`~matfun._chebyshev_expansion.chebyshev_sum`.
     """
     center, half_width = (b + a) / 2, (b - a) / 2
     if fusable(math.frexp(factor)[1] - 1, dtype_max):
         return chebyshev_sum(xp, H.matvec, -center / factor, half_width / factor, g,
-                             coefficients)
+                             coefficients, reciprocal=reciprocal, g_norm=g_norm)
     return chebyshev_sum(xp, lambda v: H.matvec(v) * factor, -center, half_width, g,
-                         coefficients)
+                         coefficients, reciprocal=reciprocal, g_norm=g_norm)

@@ -25,15 +25,18 @@ Both are proven in exact arithmetic; the float64 DCT's own rounding (about
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._backend import norm, settle, to_float
+from ._backend import all_finite, namespace, norm, real_dtype, settle, to_float
+from .operators import Operator
 
-__all__ = ["Expansion", "plan"]
+__all__ = ["Expansion", "chebyshev_sum", "expand_square", "fusable", "plan", "reciprocal_error"]
 
 _EXTRA_POINTS = 64
 _MAX_ALIAS_POINTS_FACTOR = 4  # points beyond 2 * count: at most 4 * count + 4096
@@ -95,6 +98,14 @@ class Expansion:
             coefficient)
 
 
+# plan() of recent arguments (a pure function of five numbers): a repeated solve on the
+# same interval (a new right-hand side, an optimiser's step) skips the DCT. Small plans
+# only, a bounded number of them; the arrays are read-only.
+_PLANS: dict[tuple, tuple[np.ndarray, int, float, int]] = {}
+_PLANS_KEPT, _PLAN_KEPT_DEGREE = 32, 4096
+_PLANS_LOCK = threading.Lock()
+
+
 def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | None
          ) -> tuple[np.ndarray, int, float, int]:
     """``(coefficients, degree, bound, theory_degree)`` for ``[lo, hi]`` and a relative target.
@@ -102,8 +113,26 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
     Never allocates more than ``max_degree + 2`` coefficients (and ``O(that)`` DCT points).
     ``bound`` = truncation + aliasing, proven given the interval; if no degree up to
     ``max_degree`` reaches ``target``, the degree is ``max_degree`` and ``bound`` says
-    what it reaches (possibly ``>= 1``).
+    what it reaches (possibly ``>= 1``). The coefficients are read-only.
     """
+    key = (float(lo), float(hi), float(target), int(max_degree), degree)
+    kept = _PLANS.get(key)
+    if kept is not None:
+        return kept
+    coefficients, chosen, bound, theory = _plan(lo, hi, target, max_degree, degree)
+    coefficients = np.array(coefficients)  # not a view of the longer array
+    coefficients.flags.writeable = False
+    result = (coefficients, chosen, bound, theory)
+    if chosen <= _PLAN_KEPT_DEGREE:
+        with _PLANS_LOCK:  # threads may plan at once
+            if len(_PLANS) >= _PLANS_KEPT:
+                _PLANS.pop(next(iter(_PLANS)))  # the oldest
+            _PLANS[key] = result
+    return result
+
+
+def _plan(lo: float, hi: float, target: float, max_degree: int, degree: int | None
+          ) -> tuple[np.ndarray, int, float, int]:
     expansion = Expansion(lo, hi)
     theory = expansion.sufficient_degree(target)
     top = min(theory if degree is None else degree, max_degree)
@@ -132,7 +161,8 @@ def plan(lo: float, hi: float, target: float, max_degree: int, degree: int | Non
 
 
 def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor: float, g: Any,
-                  coefficients: list[float]) -> tuple[Any, float, float]:
+                  coefficients: list[float], *, reciprocal: bool = False,
+                  g_norm: float | None = None) -> tuple[Any, float, float]:
     r"""``(x, growth, ||x||)``: ``x = (c_0/2) g + sum_j c_j T_j(L) g`` by the recurrence.
 
     ``L v = (product(v) + shift * v) / divisor`` is the affine map of the operator onto
@@ -144,32 +174,77 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
     ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. Vectors are settled
     (Dask: persisted) at each step, so each step's graph starts from stored vectors;
     one synchronisation after the loop.
+
+    ``reciprocal``: multiply by ``fl(1 / divisor)`` (and its exact double) instead of
+    dividing (a division costs several multiplications per entry): exactly the same
+    recurrence on the divisor ``1 / fl(1 / divisor)``, see :func:`reciprocal_error`.
+    ``g_norm``: ``||g||`` when the caller has it (one pass fewer).
     """
     g = settle(g)
     x = (coefficients[0] / 2) * g  # a fresh array: the updates below may be in place
     previous, current = g, g
+    # 2^+-100: 1 / divisor, and its double, normal numbers of every float dtype.
+    reciprocal = reciprocal and 2.0**-100 <= abs(divisor) <= 2.0**100
+    inverse = 1.0 / divisor if reciprocal else math.nan
     if len(coefficients) > 1:
-        current = settle((product(g) + shift * g) / divisor)  # T_1 = L g
+        current = product(g) + shift * g  # T_1 = L g
+        current = settle(current * inverse if reciprocal else current / divisor)
         x += coefficients[1] * current
         x = settle(x)
-    half = divisor / 2
+    half, double = divisor / 2, 2.0 * inverse  # both exact where used
     for j in range(2, len(coefficients)):
         # In place on a fresh array where the library allows it (NumPy: no temporary
         # per operation, and the freshly freed memory is the cache-warm one); JAX and
         # Dask rebind. a + b is b + a: the floats of (product + shift T_j) / half - T_{j-1}.
         following = shift * current
         following += product(current)
-        following /= half
+        if reciprocal:
+            following *= double
+        else:
+            following /= half
         following -= previous
         following = settle(following)
         x += coefficients[j] * following
         x = settle(x)
         previous, current = current, following
-    g_norm = to_float(norm(xp, g))
+    if g_norm is None:
+        g_norm = to_float(norm(xp, g))
     growth = max(to_float(norm(xp, current)), to_float(norm(xp, previous))) / g_norm
     if not math.isfinite(growth):
         growth = math.inf
     return x, growth, to_float(norm(xp, x))
+
+
+def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, hi: float,
+                  coefficients: Any, reciprocal: bool = False, g_norm: float | None = None
+                  ) -> tuple[Any, float, float]:
+    """``(x_d, growth, ||x_d||)`` for ``H / s`` (``g``, ``mu``, ``lo``, ``hi`` in those units).
+
+    ``L v = ((H/s)^2 v + (mu - center) v) / h``. Within the range of
+    :func:`~matfun._chebyshev_expansion.fusable`, ``L v = (H (H v) + (mu - center) s^2
+    v) / (h s^2)`` exactly (``s`` a power of two: scaling by it commutes with
+    rounding), the same floats with two passes over ``n`` fewer per step; beyond, each
+    ``H v`` is divided by ``s`` as it comes (what the scaling is for). ``reciprocal``,
+    ``g_norm``: see :func:`chebyshev_sum`.
+    """
+    center, half_width = (hi + lo) / 2, (hi - lo) / 2
+    inverse = 1.0 / s
+    coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
+    if fusable(math.frexp(s)[1] - 1, float(xp.finfo(real_dtype(xp, g)).max)):
+        return chebyshev_sum(xp, functools.partial(_checked_square, H), (mu - center) * s * s,
+                             half_width * s * s, g, coefficients, reciprocal=reciprocal,
+                             g_norm=g_norm)
+    return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v) * inverse) * inverse,
+                         mu - center, half_width, g, coefficients, reciprocal=reciprocal,
+                         g_norm=g_norm)
+
+
+def _checked_square(H: Operator, v: Any) -> Any:
+    """``H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both."""
+    product, confirm = H._square_deferred(v)
+    if not all_finite(namespace(product), product):
+        confirm()  # the error H.matvec would have raised, for the product that failed
+    return product
 
 
 def fusable(exponent: int, dtype_max: float) -> bool:
@@ -183,3 +258,23 @@ def fusable(exponent: int, dtype_max: float) -> bool:
     product by it.
     """
     return 16 * abs(exponent) <= math.frexp(dtype_max)[1]
+
+
+def reciprocal_error(half_width: float, low: float, exponent: float, eps: float) -> float:
+    r"""Relative error added by :func:`chebyshev_sum`'s ``reciprocal`` (a first-order estimate).
+
+    Multiplying by ``fl(1/h)`` is dividing, correctly rounded, by ``h' = 1/fl(1/h)``,
+    ``|h'/h - 1| <= u = eps/2``: the same recurrence on the map with half-width ``h'``,
+    i.e. the expansion of ``f(t) = t^(-exponent)`` evaluated at ``t' = c + (t - c) h/h'``,
+    ``|t' - t| <= h u``. That changes ``f`` by about ``exponent * h u / t <= exponent *
+    h u / low`` relative, uniformly over the spectrum, so ``||x||`` relative too (no
+    amplification). Returned four times over (for the second-order terms and a vector
+    dtype below float64, where ``fl(1/h)`` is rounded once more).
+
+    Examples
+    --------
+    >>> eps = 2.0 ** -52
+    >>> reciprocal_error(4.0, 1.0, 0.5, eps) / eps  # (hi - lo) / (2 lo) for [1, 9]
+    4.0
+    """
+    return 4.0 * exponent * half_width * (eps / 2) / low

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import inner, is_complex, namespace, norm, settle, to_float
+from ._norms import sum_of_squares
 from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
 from .scaling import ScaleRule
@@ -63,6 +64,9 @@ class SeriesSpec:
     # the next term (any NaN/inf entry reaches it), confirming only when that norm is not
     # finite: the same error, one pass over n fewer per term. None: ``operator.matvec``.
     deferred: Callable[[Any], tuple[Any, Callable[[], None]]] | None = None
+    # A bound on |d ln f / d ln lambda| of the series' function f(A) (1/2 for A^(-1/2),
+    # 1 for A^(-1)): at most 1 lets the recurrence multiply by fl(1/V) (iterate_partial_sums).
+    sensitivity: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -240,15 +244,17 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     unit = spec.unit
     xp = namespace(g)
     eps = float(xp.finfo(g.dtype).eps)
+    # Each norm below is within 26 eps (n < 2^31: matfun._norms): the two norms of this
+    # test take at most 52 eps of the margin, the rest is the rounding of p_{k+1}.
     growth = 1.0 + 100 * eps
     # Relative error of any float sum of n squares is below n eps (both norms below).
     slack = 1.0 + (4.0 * g.shape[0] + 16.0) * eps
-    # NumPy's vector_norm of a real vector is sqrt(add.reduce(v * v)) (pairwise sum):
-    # the same float from a quarter of its Python overhead and one pass fewer.
+    # Real float64 NumPy: the norm from one read pass with a bound (matfun._norms).
     squares = xp is namespace(np.empty(0)) and g.dtype == np.float64
     screen = (rule.adaptive and slack <= 1.4 and not is_complex(xp, g)
               and hasattr(xp, "vecdot"))
     deferred = spec.deferred
+    multiplies = spec.sensitivity <= 1.0
     matvecs_before = op.matvecs
     # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
     # once, so every step's graph starts from stored chunks and each norm below is one
@@ -270,8 +276,14 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         coefficients = _Coefficients(spec, scale)
         prefactor = _prefactor(spec, scale)
         p, p_norm = g, g_norm
-        # p - (unit A p) / (unit V) is p - A p / V bit for bit: unit V is exact.
+        # p - (unit A p) / (unit V) is p - A p / V bit for bit: unit V is exact. Multiplying
+        # by r = fl(-1/(unit V)) instead (a division costs several multiplications) is
+        # exactly the recurrence on V' = 1/|r|, |V'/V - 1| <= u: the sums of f(A V/V') g
+        # (c_k, pi for V), within sensitivity * u <= eps/2 of ||x||, under the tail
+        # estimate's rounding floor eps sqrt(K+1) sum ||a_k|| >= eps ||s_K||. (0: divide;
+        # 2^+-100 keeps 1/V a normal number of every float dtype.)
         step_scale = unit * scale
+        multiply = -1.0 / step_scale if multiplies and 2.0**-100 <= step_scale <= 2.0**100 else 0.0
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
                          restarts > 0, restarts, op.matvecs - matvecs_before, p_norm,
@@ -300,7 +312,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             # p - x is p + (-x) in IEEE arithmetic, and a + b is b + a: the same floats
             # as ``p - product / V`` and ``partial + weight * p``, accumulated into the
             # fresh temporary (one allocation fewer each; no caller's array is written).
-            p_next = product / -step_scale
+            p_next = product * multiply if multiply else product / -step_scale
             p_next += p
             p_next = settle(p_next)
             p_next_norm = _norm(xp, p_next, squares)
@@ -358,8 +370,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
 
 
 def _norm(xp: Any, v: Any, squares: bool) -> float:
-    """``||v||`` as a host float (a decision): ``sqrt(sum(v * v))`` where that is the same float."""
-    return math.sqrt(float(np.add.reduce(v * v))) if squares else to_float(norm(xp, v))
+    """``||v||`` as a host float (a decision); ``squares``: one pass, see :mod:`matfun._norms`."""
+    return math.sqrt(sum_of_squares(v)) if squares else to_float(norm(xp, v))
 
 
 def _may_exceed(xp: Any, product: Any, reference: float, scale: float, slack: float) -> bool:

@@ -62,6 +62,10 @@ Degree and error bound
     first-order estimate is reported in
     ``rounding``, is part of ``error_estimate`` and of ``converged``, not of the proof:
     a degree whose rounding exceeds the tolerance is not converged, however small ``B``.
+    Where ``(hi - lo) / (2 lo) <= d + 1`` the recurrence multiplies by ``1/h`` instead
+    of dividing by the map's ``h`` (exactly the recurrence on ``h' = 1/fl(1/h)``, a
+    map off by one rounding: :func:`~matfun._chebyshev_expansion.reciprocal_error`,
+    ``eps (hi - lo) / (2 lo)``, at most an eighth of the estimate, is added to it).
 
 The interval
     ``lo = mu`` when ``mu > 0``, or given (``interval``); ``hi`` given or ``scale``;
@@ -101,16 +105,20 @@ chapters 3 and 8; Y. Saad, *Iterative Methods for Sparse Linear Systems* (2003),
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._backend import all_finite, as_vector, max_abs, namespace, norm, real_dtype, to_float
+from ._backend import as_vector, max_abs, norm, real_dtype, to_float
 from ._chebyshev_definite import InverseExpansion, expand_inverse
-from ._chebyshev_expansion import Expansion, chebyshev_sum, fusable, plan
+from ._chebyshev_expansion import (
+    Expansion,
+    expand_square,
+    plan,
+    reciprocal_error,
+)
 from ._chebyshev_interval import (
     SCALES,
     ChebyshevIntervalError,
@@ -127,7 +135,7 @@ from ._validation import (
     positive_integer,
     power_of_two,
 )
-from .operators import Operator, as_operator
+from .operators import as_operator
 
 __all__ = ["ChebyshevInfo", "ChebyshevIntervalError", "chebyshev_coefficients",
            "chebyshev_inv_sqrt"]
@@ -164,8 +172,9 @@ class ChebyshevInfo:
         exact arithmetic when the spectrum lies in ``interval``.
     rounding : float
         First-order estimate of the relative rounding error, ``8 eps (d + 1) A``
-        with ``A = min(sqrt(hi/lo), ||g|| / (sqrt(lo) ||x||))`` (module docstring)
-        (a heuristic).
+        with ``A = min(sqrt(hi/lo), ||g|| / (sqrt(lo) ||x||))``, plus the map's
+        rounding where the recurrence multiplies by ``1/h`` (module docstring) (a
+        heuristic).
     error_estimate : float
         ``error_bound / (1 - error_bound) + rounding``: relative to the computed ``x``.
     theory_degree : int
@@ -346,12 +355,19 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             f"the interval [{lo_s * s * s:.3g}, {hi_s * s * s:.3g}] needs about "
             f"{per_degree * theory:.3g} matvecs (> {_UNBOUNDED_LIMIT}); pass max_matvecs to "
             "accept an unconverged result, or damping > 0")
+    # Multiply by the map's 1/h where that adds at most eps (d + 1), an eighth of the
+    # rounding estimate's floor (then added to it); divide otherwise.
+    map_error = (reciprocal_error((b - a) / 2, a, 1.0, eps) if variable == "H"
+                 else reciprocal_error((hi_s - lo_s) / 2, lo_s, 0.5, eps))
+    reciprocal = map_error <= eps * (chosen + 1)
     if variable == "H":
         x_s, growth, x_norm_s = expand_inverse(xp, H, g_s, sign / s, a, b,
                                                expansion.coefficients(chosen),
-                                               _dtype_max(xp, g))
+                                               _dtype_max(xp, g), reciprocal=reciprocal,
+                                               g_norm=g_norm_s)
     else:
-        x_s, growth, x_norm_s = _expand(xp, H, g_s, s, mu / s / s, lo_s, hi_s, coefficients)
+        x_s, growth, x_norm_s = expand_square(xp, H, g_s, s, mu / s / s, lo_s, hi_s,
+                                              coefficients, reciprocal, g_norm_s)
     factor = g_scale / s  # x = (g_scale / s) (H'^2 + mu')^(-1/2) g'
     # Rounding: O(eps ||g||) per step, amplified by at most 1/sqrt(lo) (the largest
     # value of the function), correlated (linear in the degree); relative to ||x||.
@@ -359,7 +375,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     amplification = math.sqrt(hi_s / lo_s)
     if x_norm_s > 0:
         amplification = min(amplification, g_norm_s / (math.sqrt(lo_s) * x_norm_s))
-    rounding = _ROUNDING_FACTOR * eps * (chosen + 1) * amplification
+    rounding = (_ROUNDING_FACTOR * eps * (chosen + 1) * amplification
+                + (map_error if reciprocal else 0.0))
     relative = bound / (1 - bound) if bound < 1 else math.inf
     # The test in the scaled units (x_s = x / factor), so that nothing overflows.
     allowance = atol / factor if factor > 0 else (math.inf if atol > 0 else 0.0)
@@ -382,33 +399,6 @@ def _info(degree, matvecs, s, lo_s, hi_s, sources, failure, bound, rounding, the
     return ChebyshevInfo(degree, matvecs, (lo_s * s * s, hi_s * s * s), sources[0], sources[1],
                          failure, bound, rounding, relative + rounding, theory, converged, growth,
                          variable)
-
-
-def _expand(xp, H: Operator, g, s, mu, lo, hi, coefficients):
-    """``x_d`` for ``H / s`` (``g``, ``mu``, ``lo``, ``hi`` already in those units).
-
-    ``L v = ((H/s)^2 v + (mu - center) v) / h``. Within the range of
-    :func:`~matfun._chebyshev_expansion.fusable`, ``L v = (H (H v) + (mu - center) s^2
-    v) / (h s^2)`` exactly (``s`` a power of two: scaling by it commutes with
-    rounding), the same floats with two passes over ``n`` fewer per step; beyond, each
-    ``H v`` is divided by ``s`` as it comes (what the scaling is for).
-    """
-    center, half_width = (hi + lo) / 2, (hi - lo) / 2
-    inverse = 1.0 / s
-    coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
-    if fusable(math.frexp(s)[1] - 1, _dtype_max(xp, g)):
-        return chebyshev_sum(xp, functools.partial(_square, H), (mu - center) * s * s,
-                             half_width * s * s, g, coefficients)
-    return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v) * inverse) * inverse,
-                         mu - center, half_width, g, coefficients)
-
-
-def _square(H: Operator, v):
-    """``H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both."""
-    product, confirm = H._square_deferred(v)
-    if not all_finite(namespace(product), product):
-        confirm()  # the error H.matvec would have raised, for the product that failed
-    return product
 
 
 def _dtype_max(xp, g) -> float:

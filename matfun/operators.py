@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import functools
 import numbers
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, namespace, result_float_dtype, settle
+from ._backend import settle
+from ._operator_checks import validated_product
+from ._operator_counter import Counter as _Counter
+from ._operator_deferred import DeferredChecks
 from ._operator_forms import (
     dense_apply,
     is_array,
@@ -36,34 +38,7 @@ from ._validation import check_real
 __all__ = ["Operator", "as_operator", "square", "shift", "scale"]
 
 
-class _Counter:
-    """A thread-safe matvec count that also adds to the count it was opened from.
-
-    A per-call view of an operator (see :func:`as_operator`) gets its own counter,
-    whose ``parent`` is the operator's: the call reads its own matvecs while the
-    operator's total still sees every product, however many threads share it.
-    """
-
-    __slots__ = ("count", "parent", "_lock")
-
-    def __init__(self, parent: _Counter | None = None) -> None:
-        self.count = 0
-        self.parent = parent
-        self._lock = threading.Lock()
-
-    def add(self, k: int = 1) -> None:
-        counter: _Counter | None = self
-        while counter is not None:
-            with counter._lock:  # `+=` on an attribute is not atomic across threads
-                counter.count += k
-            counter = counter.parent
-
-    def reset(self) -> None:
-        with self._lock:
-            self.count = 0
-
-
-class Operator:
+class Operator(DeferredChecks):
     """A symmetric linear operator known through its matvec.
 
     Parameters
@@ -181,99 +156,8 @@ class Operator:
 
     __matmul__ = matvec
 
-    def _product(self, v: Any) -> Any:
-        """``H v`` like :meth:`matvec`, its finiteness check owed by the caller (internal).
-
-        For a vector ``v`` known to be finite and of the right shape; every other check
-        of :meth:`matvec` runs (a derived operator, whose base checks each product,
-        is applied as by :meth:`matvec`). The caller must prove the product finite from a
-        reduction it computes anyway (any NaN/inf entry reaches it), and call
-        :meth:`_confirm` with ``(v, result)`` before it acts on a non-finite reduction:
-        the same error as :meth:`matvec` then, and nothing done with the product first.
-        """
-        if not self._counted:
-            return self.matvec(v)  # a derived operator: its base checks every product
-        self._counter.add()
-        result = settle(self._apply(v))
-        if not self.check or (type(result) is type(v) and result.shape == v.shape
-                              and result.dtype == v.dtype):
-            return result
-        return self._validate(v, result)  # the rare cases: every check, finiteness too
-
-    def _confirm(self, v: Any, result: Any) -> None:
-        """Raise :meth:`matvec`'s error if the product ``result = H v`` is not finite."""
-        if self._counted and self.check and not all_finite(namespace(result), result):
-            self._non_finite(v)
-
-    def _square_deferred(self, v: Any) -> tuple[Any, Callable[[], None]]:
-        """``(H (H v), confirm)`` with the finiteness checks owed (internal).
-
-        ``confirm()`` checks ``H v`` first, then ``H (H v)``: the error :meth:`matvec`
-        would have raised first. ``H v`` is checked at once (``H`` never applied to a
-        NaN) unless the operator is a matrix this module applies (``_propagates``):
-        then a NaN/inf in ``H v`` reaches ``H (H v)`` wherever it matters (a symmetric
-        matrix reads entry ``j`` of ``H v`` in every row where row ``j``, which made it,
-        has a stored entry; an unread entry changes nothing), so the caller's proof
-        that ``H (H v)`` is finite covers both products, one pass fewer.
-        """
-        if not self._propagates:
-            inner = self.matvec(v)
-            outer = self._product(inner)
-            return outer, functools.partial(self._confirm, inner, outer)
-        inner = self._product(v)
-        outer = self._product(inner)
-        return outer, functools.partial(self._confirm_pair, v, inner, outer)
-
-    def _confirm_pair(self, v: Any, inner: Any, outer: Any) -> None:
-        self._confirm(v, inner)
-        self._confirm(inner, outer)
-
     def _validate(self, v: Any, result: Any) -> Any:
-        if type(result) is type(v) and result.shape == v.shape and result.dtype == v.dtype:
-            # The common case, same library, shape and dtype: only finiteness is left
-            # to check (the type tests below cost more than the check itself).
-            if not all_finite(namespace(result), result):
-                self._non_finite(v)
-            return result
-        xp = namespace(v)
-        # array_namespace skips None and Python scalars, so test for an array first.
-        if not is_array(result):
-            raise TypeError(
-                f"{self.name}: matvec returned {type(result).__name__} for a "
-                f"{type(v).__name__} input; it must return an array of the same library"
-            )
-        try:
-            namespace(v, result)
-        except TypeError:
-            raise TypeError(
-                f"{self.name}: matvec returned {type(result).__name__} for a "
-                f"{type(v).__name__} input; it must return an array of the same library"
-            ) from None
-        if tuple(result.shape) != (self.size,):
-            raise ValueError(
-                f"{self.name}: matvec returned shape {tuple(result.shape)}, "
-                f"expected ({self.size},)"
-            )
-        if result.dtype != v.dtype:
-            if xp.isdtype(result.dtype, "complex floating") and not xp.isdtype(
-                v.dtype, "complex floating"
-            ):
-                raise TypeError(
-                    f"{self.name}: matvec returned complex values for a real vector; "
-                    "pass a complex vector"
-                )
-            # An integer (or bool) vector gets a floating product, never a rounded one.
-            result = xp.astype(result, result_float_dtype(xp, v))
-        if not all_finite(xp, result):
-            self._non_finite(v)
-        return result
-
-    def _non_finite(self, v: Any) -> None:
-        # Only on failure: blame the vector when it was already NaN/inf.
-        if not all_finite(namespace(v), v):
-            raise ValueError(f"{self.name}: the vector it was applied to contains NaN or "
-                             "inf")
-        raise ValueError(f"{self.name}: matvec returned NaN or inf")
+        return validated_product(self.name, self.size, v, result)
 
     def _derived(self, recipe: Callable[[Operator], Callable[[Any], Any]], name: str
                  ) -> Operator:
