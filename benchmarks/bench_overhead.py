@@ -178,11 +178,7 @@ def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
 
 NOTES = [
     "Where the rest of the series' time goes, per term (two matvecs), beyond the bare "
-    "loop's four vector operations (the library's four are the same operations, except "
-    "that it multiplies by `fl(-1/V)` where the bare loop divides by V: exactly the "
-    "recurrence on `V' = 1/fl(1/V)`, which moves the answer by at most eps/2 relative "
-    "for `A^(-1/2)` and `A^(-1)`, below the error estimate's rounding floor; "
-    "`tests/matfun/test_series_reciprocal.py`): the "
+    "loop's four vector operations (the library's four are the same operations): the "
     "norm `||p_k||` the stopping rule and the divergence test read, in one read pass "
     "(`matfun/_norms.py`: dot products of blocks of 64 entries, summed pairwise; within "
     "22 eps of the exact norm at n = 1e5, a bound proven a priori and inside the "
@@ -205,8 +201,7 @@ NOTES = [
     "gives the same floats as the straightforward code "
     "(`tests/matfun/test_series_fast_paths.py`); the blocked norm gives other floats "
     "for the decisions only (n >= 4096; `tests/matfun/test_norms.py` checks its bound "
-    "against an exact sum), the multiplication by `fl(-1/V)` other floats within the "
-    "estimate. An accelerator adds its own vector arithmetic per term "
+    "against an exact sum). An accelerator adds its own vector arithmetic per term "
     "(Sablonniere's epsilon-table row: several passes over n). Chebyshev "
     "(`matfun/_chebyshev_expansion.py`) computes `T_{j+1} = (H (H T_j) + shift T_j) * "
     "(2 / h) - T_{j-1}` with the operator's power-of-two scale and the doubling folded "

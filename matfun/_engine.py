@@ -64,9 +64,6 @@ class SeriesSpec:
     # the next term (any NaN/inf entry reaches it), confirming only when that norm is not
     # finite: the same error, one pass over n fewer per term. None: ``operator.matvec``.
     deferred: Callable[[Any], tuple[Any, Callable[[], None]]] | None = None
-    # A bound on |d ln f / d ln lambda| of the series' function f(A) (1/2 for A^(-1/2),
-    # 1 for A^(-1)): at most 1 lets the recurrence multiply by fl(1/V) (iterate_partial_sums).
-    sensitivity: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -254,7 +251,6 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     screen = (rule.adaptive and slack <= 1.4 and not is_complex(xp, g)
               and hasattr(xp, "vecdot"))
     deferred = spec.deferred
-    multiplies = spec.sensitivity <= 1.0
     matvecs_before = op.matvecs
     # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
     # once, so every step's graph starts from stored chunks and each norm below is one
@@ -276,14 +272,8 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
         coefficients = _Coefficients(spec, scale)
         prefactor = _prefactor(spec, scale)
         p, p_norm = g, g_norm
-        # p - (unit A p) / (unit V) is p - A p / V bit for bit: unit V is exact. Multiplying
-        # by r = fl(-1/(unit V)) instead (a division costs several multiplications) is
-        # exactly the recurrence on V' = 1/|r|, |V'/V - 1| <= u: the sums of f(A V/V') g
-        # (c_k, pi for V), within sensitivity * u <= eps/2 of ||x||, under the tail
-        # estimate's rounding floor eps sqrt(K+1) sum ||a_k|| >= eps ||s_K||. (0: divide;
-        # 2^+-100 keeps 1/V a normal number of every float dtype.)
+        # p - (unit A p) / (unit V) is p - A p / V bit for bit: unit V is exact.
         step_scale = unit * scale
-        multiply = -1.0 / step_scale if multiplies and 2.0**-100 <= step_scale <= 2.0**100 else 0.0
         partial = (prefactor * coefficients[0]) * p
         yield PartialSum(0, partial, abs(prefactor * coefficients[0]) * p_norm, scale,
                          restarts > 0, restarts, op.matvecs - matvecs_before, p_norm,
@@ -312,7 +302,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             # p - x is p + (-x) in IEEE arithmetic, and a + b is b + a: the same floats
             # as ``p - product / V`` and ``partial + weight * p``, accumulated into the
             # fresh temporary (one allocation fewer each; no caller's array is written).
-            p_next = product * multiply if multiply else product / -step_scale
+            p_next = product / -step_scale
             p_next += p
             p_next = settle(p_next)
             p_next_norm = _norm(xp, p_next, squares)

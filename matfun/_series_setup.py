@@ -136,7 +136,7 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
     if kind == "abs" and lam_n:
         coefficients = lambda V, n: abs_damped_coefficients(lam_n / V**0.5, n)  # noqa: E731
     spec = SeriesSpec("inv_sqrt_series", A, coefficients, lambda V: V**-0.5, _SQUARE_HINT,
-                      positive=True, unit=unit, deferred=deferred, sensitivity=0.5)
+                      positive=True, unit=unit, deferred=deferred)
     # V_0 only matters for the paper's rule; elsewhere it is checked but unused.
     initial = _in_units(initial_scale, e_c, 2, "initial_scale") if scale == "paper" else 1.0
     rule = resolve_scale(
@@ -165,11 +165,10 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
         H_n = scaled_operator(H, c)  # scale estimates only
         products = unscaled_products(H, g_n, probe, squared=False)
         spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c,
-                          deferred=functools.partial(_deferred_plain, H),
-                          sensitivity=abs(power))
+                          deferred=functools.partial(_deferred_plain, H))
     else:
         H_n = scaled_operator(H, c, g_n, probe)
-        spec = SeriesSpec(name, H_n, coefficients, prefactor, hint, sensitivity=abs(power))
+        spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
     rule = resolve_scale(
         scale if isinstance(scale, str) else _in_units(scale, e_c, 1, "scale"),
         initial_scale=1.0,

@@ -142,6 +142,33 @@ def test_lean_equals_generic_range_of_magnitudes():
                                      initial_scale=spread**2), h, x0 * spread, dtype)
 
 
+def test_lean_equals_generic_on_long_vectors():
+    # n >= 4096: the engine's norms of float64 NumPy vectors come from the one-pass
+    # blocked sum (matfun._norms), other floats than a pairwise sum of squares; the lean
+    # path reads the same function, so its decisions (divergence test, restarts) are the
+    # engine's at every length. (Here no decision is near its threshold: the steps agree
+    # with either sum; the test guards the long-vector path as a whole.)
+    n = 6000
+    rng = np.random.default_rng(12)
+    d = rng.uniform(0.5, 2.0, n) * rng.choice([-1.0, 1.0], n)
+    x0 = rng.standard_normal(n)
+    oracle = Oracle(value=lambda x: 0.5 * (x @ (d * x)), grad=lambda x: d * x,
+                    hvp=lambda x, v: d * v)
+    runs = []
+    for lean in (True, False):
+        optimizer, rule = _series(terms=10, accelerate="sablonniere")()
+        rule.lean = lean
+        params, state = x0.copy(), optimizer.init(x0)
+        steps = []
+        for _ in range(2):
+            params, state, info = optimizer.update(state, params, oracle)
+            steps.append((params.copy(), info))
+        runs.append(steps)
+    for (a, info_a), (b, info_b) in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert info_a == info_b
+
+
 def test_lean_equals_generic_divergence():
     # The paper's V = ||H^2 g|| / ||g|| from a gradient almost orthogonal to the large
     # eigenvalue: V << lambda_max^2 / 2, that component grows; the same error.
