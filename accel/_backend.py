@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
+    "as_term",
     "inner",
     "is_complex",
     "is_lazy",
@@ -63,6 +64,21 @@ def namespace(*arrays: Any) -> Any:
     if len({type(a) for a in arrays}) == 1:
         _NAMESPACES[kind] = xp
     return xp
+
+
+def as_term(term: Any) -> tuple[Any, Any]:
+    """``(xp, term)`` for a pushed term: an array, or a Python number as a NumPy 0-d array.
+
+    A scalar sequence is naturally streamed as Python floats; they become float64
+    (complex: complex128) NumPy scalars. Lists, strings and other objects get a
+    ``TypeError`` naming ``term``.
+    """
+    if isinstance(term, int | float | complex) and not isinstance(term, bool):
+        term = np.asarray(term, dtype=np.complex128 if isinstance(term, complex) else np.float64)
+    elif isinstance(term, list | tuple) or not hasattr(term, "shape"):
+        raise TypeError("term must be a number or an array of an array-API library (NumPy, "
+                        f"CuPy, JAX, ...), got {type(term).__name__}")
+    return namespace(term), term
 
 
 def is_complex(xp: Any, x: Any) -> bool:

@@ -59,6 +59,9 @@ def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
         If ``seq`` is not of shape ``(m,)`` or ``(m, n)`` with ``m, n >= 1``, or
         holds NaN or inf.
     """
+    if isinstance(seq, list | tuple) or not hasattr(seq, "shape"):
+        raise TypeError(f"{name} must be an array of an array-API library (NumPy, CuPy, "
+                        f"JAX, ...), got {type(seq).__name__}; e.g. numpy.asarray({name})")
     xp = namespace(seq)
     if seq.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (m,) or (m, n), got shape {tuple(seq.shape)}")

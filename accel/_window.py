@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, namespace, settle
+from ._backend import all_finite, as_term, namespace, settle
 from ._result import Accelerator, AccelResult
 
 __all__ = ["Windowed"]
@@ -60,7 +60,7 @@ class Windowed(Accelerator):
             NaN or inf in ``term`` (refused now, not at the next :meth:`result`),
             or a shape or dtype other than the first term's.
         """
-        xp = namespace(term)
+        xp, term = as_term(term)
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
                              f"{tuple(term.shape)}")

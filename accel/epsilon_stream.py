@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from ._antidiagonal import AntiDiagonal
-from ._backend import all_finite, as_float_array, namespace, settle, to_float
+from ._backend import all_finite, as_float_array, as_term, namespace, settle, to_float
 from ._diagonal import summarize_diagonal
 from ._error_checks import PREFIX_RUNS
 from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
@@ -160,7 +160,7 @@ class EpsilonAccelerator(Accelerator):
         The norm (Samelson vectors only) doubles as the finiteness test: a finite
         norm implies finite entries; a non-finite one sends us to the entries.
         """
-        xp = namespace(term)
+        xp, term = as_term(term)
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
                              f"{tuple(term.shape)}")
@@ -245,7 +245,7 @@ class EpsilonAccelerator(Accelerator):
         Nonzero only for first terms beyond ``2**(+-100)`` (then one extra pass per
         term): the table squares its entries and would overflow or underflow.
         """
-        size = to_float(xp.max(xp.abs(term))) if term.ndim else abs(to_float(term))
+        size = to_float(xp.max(xp.abs(term)))  # |.|: complex scalars too
         exponent = power_of_two_exponent(size) if size > 0 else 0
         return exponent if abs(exponent) > _MODERATE_EXPONENT else 0
 

@@ -148,3 +148,51 @@ def test_every_method_through_inv_sqrt_series(name, order):
     # Each method either improves on the plain truncation or says it is not accelerating
     # (componentwise methods meet a sum of 12 geometric modes per component here).
     assert error < plain_error or info.accelerator_status == Status.NOT_ACCELERATING.value
+
+
+@pytest.mark.parametrize("name", sorted(BATCH))
+def test_python_numbers_stream_as_float64_numpy_scalars(name):
+    # A scalar sequence streamed as Python floats (ints, complex) must give the same
+    # result as the same terms pushed as NumPy float64 (complex128) 0-d arrays.
+    terms = np.cumsum([(-1.0) ** k / (k + 1) for k in range(12)])
+    for cast in (float, complex):
+        from_python, from_numpy = accelerator(name), accelerator(name)
+        for t in terms:
+            from_python.push(cast(t))
+            from_numpy.push(np.asarray(cast(t)))
+        a, b = from_python.result(), from_numpy.result()
+        assert a.status == b.status and a.error == b.error
+        np.testing.assert_array_equal(to_numpy(a.estimate), to_numpy(b.estimate))
+    ints = accelerator(name)
+    for t in (3, 1, 2):
+        ints.push(t)
+    assert to_numpy(ints.estimate).dtype == np.float64
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0], (1.0,), "x", None, True])
+def test_non_array_terms_and_sequences_name_the_argument(bad):
+    with pytest.raises(TypeError, match="^term must be a number or an array"):
+        accelerator("shanks").push(bad)
+    with pytest.raises(TypeError, match="^term must be a number or an array"):
+        accelerator("levin").push(bad)
+    with pytest.raises(TypeError, match="^seq must be an array"):
+        accel.shanks(bad)
+
+
+@pytest.mark.parametrize("name", methods())
+def test_complex_scalar_stream_equals_the_batch_transform(name):
+    # 0-d complex terms (the epsilon streams once raised a raw TypeError from float()
+    # on them): the stream's result equals the batch transform of the complex sequence.
+    k = np.arange(12.0)
+    terms = np.cumsum((-1.0) ** k / (k + 1)) + 1j * np.cumsum(0.6 ** k)
+    stream = accelerator(name, order=1)
+    for t in terms:
+        stream.push(np.asarray(t))
+    window = window_size(name, 1)
+    kept = terms[-window:]
+    options = {"first_index": terms.size - kept.size} if name in INDEXED else {}
+    expected = _batch(name)(kept, order=1, full_output=True, **options)
+    streamed = stream.result()
+    assert streamed.status == expected.status
+    np.testing.assert_allclose(to_numpy(streamed.estimate), to_numpy(expected.estimate),
+                               rtol=NATIVE_RTOL)
