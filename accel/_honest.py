@@ -65,7 +65,13 @@ from ._backend import namespace as _namespace
 from ._error_checks import PREFIX_RUNS, prefix_error, prefix_runs, rounding_floor
 from ._power_of_two import power_of_two_exponent, scale_by_power_of_two
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, as_sequence, raw_tail_error, total_norm
+from ._sequence import (
+    CONVERGED_ULPS,
+    as_sequence,
+    raw_tail_error,
+    settled,
+    total_norm,
+)
 
 __all__ = ["conclude", "honest"]
 
@@ -180,7 +186,8 @@ def conclude(xp: Any, main: AccelResult, earlier: list[AccelResult], floor: floa
         status = Status.NOT_ACCELERATING
     elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
-          and not _growing(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...])):
+          and not _growing(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...])
+          and _resolved(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...], eps * scaled_size)):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -229,6 +236,20 @@ def _growing(xp: Any, unit: Any) -> bool:
     steps = unit[1:, ...] - unit[:-1, ...]
     sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
     return bool(sizes[-1] > xp.min(sizes[:-1]))  # decision: the status
+
+
+def _resolved(xp: Any, window: Any, ulp: float) -> bool:
+    """Whether the window's steps support a CONVERGED claim (``ulp = eps ||estimate||``).
+
+    Every step at least ``RESOLVED_ULPS`` ulps (roundings move each difference a transform
+    divides by only a little), or, on coarser steps, a sequence that has itself settled:
+    the geometric tail of its steps, with the ratio read over the whole window, within
+    ``CONVERGED_ULPS`` ulps (:func:`accel._sequence.settled`).
+    """
+    m = window.shape[0]
+    steps = window[1:, ...] - window[:-1, ...]
+    sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
+    return settled([to_float(size) for size in sizes], ulp)  # decision: the status
 
 
 def _raw_tail(xp: Any, unit: Any) -> float:

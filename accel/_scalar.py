@@ -40,7 +40,7 @@ import numpy as np
 from ._error_checks import _SIGNS, ROUNDING_SAFETY, prefix_tail
 from ._power_of_two import scale_by_power_of_two
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, tail_error
+from ._sequence import CONVERGED_ULPS, settled, tail_error
 
 __all__ = ["MAX_TERMS", "MIN_TERMS", "accepts", "epsilon_fast", "finish", "norm", "prepare",
            "raw_tail", "workspace"]
@@ -130,7 +130,10 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
         status = Status.NOT_ACCELERATING
     elif (truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
-          and not _growing(window)):
+          and not _growing(window)
+          and settled([norm(newer - older) for older, newer in zip(window, window[1:],
+                                                                   strict=False)],
+                      eps * scaled_size)):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING

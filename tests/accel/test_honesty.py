@@ -198,3 +198,53 @@ def test_converged_means_known_to_the_error(case, power):
     rounding = 16 * EPS * float(np.linalg.norm(np.atleast_1d(limit)))
     if result.status is Status.CONVERGED:
         assert true_error <= max(3 * result.error / factor, rounding)
+
+
+# -- windows of coarse data ---------------------------------------------------------
+
+
+def test_float16_window_of_a_slow_sequence_is_not_converged():
+    # zeta(3/2)'s partial sums 13..19 in float16 step 5-8 ulps a term, 0.45 below the
+    # limit: theta's estimate agreed with its perturbed and shorter runs to 0.019 and
+    # was reported CONVERGED (found by streaming every classic sequence through every
+    # method and dtype, tests below). The steps are not resolved and do not settle.
+    zeta = next(s for s in SEQUENCES if s.name.startswith("zeta(3/2)"))
+    terms = sequence_terms(zeta, dtype=np.float16)[13:20]
+    result = accel.theta(terms, order=1, full_output=True)
+    limit = float(sequence_limit(zeta))
+    assert abs(float(result.estimate) - limit) > 0.4
+    assert result.status is not Status.CONVERGED
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # float16
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("method", METHODS)
+def test_every_streamed_window_of_the_classic_sequences_is_honest(method, dtype):
+    # The streams see sliding windows of the newest terms, not only prefixes: every
+    # CONVERGED result along the way is within 10 error + 16 eps max|s| of the limit.
+    eps = float(np.finfo(dtype).eps)
+    for sequence in SEQUENCES:
+        terms = sequence_terms(sequence, dtype=dtype)
+        if not np.all(np.isfinite(terms)):
+            continue  # float16 cannot hold these terms: refused at push (tested elsewhere)
+        limit = sequence_limit(sequence).astype(np.float64)
+        stream = accel.accelerator(method, order=1)
+        for j, term in enumerate(terms):
+            stream.push(term)
+            result = stream.result()
+            if result.status is Status.CONVERGED:
+                allowed = 10 * result.error + 16 * eps * float(np.max(np.abs(terms[:j + 1])))
+                error = np.max(np.abs(np.asarray(result.estimate, dtype=np.float64) - limit))
+                assert error <= allowed, (sequence.name, j)
+
+
+@pytest.mark.parametrize("steps, expected", [
+    ([1e-3, 5e-4, 2.5e-4], True),  # resolved (every step >= 64 ulps of 1)
+    ([4 * EPS, 2 * EPS, EPS], True),  # settled: ratio 1/2, tail EPS
+    ([8 * EPS, 6 * EPS, 5 * EPS], False),  # coarse and slow: tail ~ 15 EPS / (1 - q) > 16
+    ([5 * EPS, 5 * EPS], False),  # coarse and not shrinking
+    ([3 * EPS, 0.0], True),  # the newest step zero: the data have stopped moving
+])
+def test_settled(steps, expected):
+    from accel._sequence import settled
+    assert settled(steps, EPS) is expected
