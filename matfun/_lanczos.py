@@ -27,8 +27,9 @@ returns ``T`` of ``H`` itself, :meth:`scaled_tridiagonal` that of ``H / s``.
 
 **Storage.** The basis lives in one buffer of shape ``(capacity, n)`` (a row per
 vector, so the two passes are matrix-vector products), the capacity doubled when
-full (a real NumPy basis starts with room for 64 MiB: untouched rows cost no memory). Backends with in-place assignment (NumPy, CuPy, PyTorch) write rows in place
-and project on the view of the ``k + 1`` rows in use (the rows beyond are left
+full (a real NumPy basis starts with room for 64 MiB: untouched rows cost no
+memory). Backends with in-place assignment (NumPy, CuPy, PyTorch) write rows in
+place and project on the view of the ``k + 1`` rows in use (the rows beyond are left
 uninitialised when the buffer grows). Backends without it (JAX)
 keep every array at a fixed shape between doublings, since each new shape is a new
 compilation there: rows are written functionally (``where`` over the row index,
