@@ -41,7 +41,10 @@ import scipy
 import scipy.linalg
 import scipy.sparse as sp
 
-import matfun
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this working tree's matfun, when run as a script
+
+import matfun  # noqa: E402
 
 
 def dense_indefinite(n: int, kappa: float, seed: int = 0) -> np.ndarray:

@@ -9,6 +9,7 @@ oracle is the call number at which the matvec turns bad and the message ``matvec
 gives; the results of clean runs are compared with a dense eigendecomposition.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -123,3 +124,28 @@ def test_the_lean_step_keeps_an_orthonormal_basis_and_the_answer(dtype, rtol):
     assert x.dtype == dtype
     tol = 10 * rtol + 300 * eps
     assert np.linalg.norm(x - exact) <= tol * np.linalg.norm(exact)
+
+
+@pytest.mark.parametrize("f, fast", [("inv_abs", 1e-11), ("inv_abs", 0.0), ("inv", 0.0)])
+def test_a_reference_without_its_bound_is_the_same_check(f, fast):
+    # Lag references are evaluated with bound=False: the same iterate, guard and Ritz
+    # values as the full check (equal floats: the same code path up to the bound), and
+    # an infinite bound instead of the computed one.
+    from matfun._lanczos_checks import evaluate
+    from matfun.lanczos import FUNCTIONS
+
+    n = 200
+    matrix = _indefinite(n, seed=5)
+    process = LanczosProcess(matfun.as_operator(matrix), np.random.default_rng(6)
+                             .standard_normal(n))
+    for _ in range(80):
+        process.step()
+    function = FUNCTIONS[f]
+    for steps in (40, 79, None):
+        full = evaluate(process, function, None, True, None, steps, fast)
+        lean = evaluate(process, function, None, True, None, steps, fast, bound=False)
+        assert math.isfinite(full.bound) and lean.bound == math.inf
+        np.testing.assert_array_equal(lean.coefficients, full.coefficients)
+        np.testing.assert_array_equal(lean.ritz, full.ritz)
+        assert (lean.guard, lean.reliable_min, lean.steps) == (
+            full.guard, full.reliable_min, full.steps)
