@@ -27,8 +27,9 @@ returns ``T`` of ``H`` itself, :meth:`scaled_tridiagonal` that of ``H / s``.
 
 **Storage.** The basis lives in one buffer of shape ``(capacity, n)`` (a row per
 vector, so the two passes are matrix-vector products), the capacity doubled when
-full. Backends with in-place assignment (NumPy, CuPy, PyTorch) write rows in place
-and project on the view of the ``k + 1`` rows in use (the rows beyond are left
+full (a real NumPy basis starts with room for 64 MiB: untouched rows cost no
+memory). Backends with in-place assignment (NumPy, CuPy, PyTorch) write rows in
+place and project on the view of the ``k + 1`` rows in use (the rows beyond are left
 uninitialised when the buffer grows). Backends without it (JAX)
 keep every array at a fixed shape between doublings, since each new shape is a new
 compilation there: rows are written functionally (``where`` over the row index,
@@ -47,6 +48,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from array_api_compat import device as array_device
 
 from ._backend import (
@@ -65,7 +67,9 @@ from .operators import Operator
 
 __all__ = ["LanczosProcess", "largest_magnitude", "residual_norm", "unit_start"]
 
+_NUMPY_REAL = (np.dtype(np.float64), np.dtype(np.float32))
 _INITIAL_CAPACITY = 32
+_RESERVED = 64 * 2**20  # a NumPy basis' first allocation, in bytes (address space)
 # Fixed-shape storage (JAX) starts larger: each capacity costs about four
 # compilations (the step kernel ~0.17 s of them at n = 1000), projecting on up to
 # 128 zero rows far less.
@@ -142,6 +146,7 @@ class LanczosProcess:
         self._size_of_t = 0.0
         self._capacity = min(op.size + 1, capacity or _INITIAL_CAPACITY)
         self._lazy = is_lazy(first)
+        self._numpy = False
         self._current = first = settle(first)
         self._rows = 1
         if self._lazy:
@@ -150,8 +155,18 @@ class LanczosProcess:
             self._in_place = False
             self._buffer = settle(xp.reshape(first, (1, op.size)))
             return
-        self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
-                                device=array_device(start))
+        if type(first) is np.ndarray and first.dtype in _NUMPY_REAL:
+            # A real NumPy basis: the lean step (:meth:`_step_numpy`), and room for up to
+            # _RESERVED bytes at once: a large zeroed allocation is only address space
+            # (pages zeroed by the system when first written), each doubling a copy.
+            self._numpy = True
+            if capacity is None:
+                self._capacity = min(op.size + 1, max(
+                    _INITIAL_CAPACITY, _RESERVED // (op.size * first.dtype.itemsize)))
+            self._buffer = np.zeros((self._capacity, op.size), dtype=first.dtype)
+        else:
+            self._buffer = xp.zeros((self._capacity, op.size), dtype=start.dtype,
+                                    device=array_device(start))
         try:
             self._buffer[0, :] = first
             self._in_place = True
@@ -212,8 +227,10 @@ class LanczosProcess:
         if self.breakdown or self.steps >= self.op.size:
             self.breakdown = True
             return False
+        k = len(self.alphas)
+        if self._numpy and k > 0 and self._in_place:
+            return self._step_numpy(k)
         xp = self.xp
-        k = self.steps
         w = self.op.matvec(self._current)
         if k == 0:
             # Decision: the scale of H, from the first product (no extra matvec).
@@ -235,6 +252,48 @@ class LanczosProcess:
             self.breakdown = True
         else:
             self._append(w / beta)
+        return True
+
+    def _step_numpy(self, k: int) -> bool:
+        """:meth:`step` for a real NumPy basis in place: the same floats, less around them.
+
+        The product's finiteness check is the norm ``beta``, which the step computes
+        anyway: a NaN/inf entry of ``H q`` stays in that entry through both passes
+        (``w_j - (c Q)_j`` is NaN or inf whatever ``c`` is), so it reaches ``beta``.
+        Only a non-finite ``beta`` looks at the product (:meth:`Operator._confirm`,
+        before anything else is done with it): the operator's error, as by
+        :meth:`~matfun.Operator.matvec`, and no further matvec. ``q_k`` is finite (a
+        finite ``w`` over a finite ``beta``), as :meth:`Operator._product` needs.
+        """
+        current = self._current
+        product = self.op._product(current)
+        Q = self._buffer[: k + 1, :]
+        # A NaN/inf product (inf - inf) or a huge one (its squares) warns nothing: it
+        # is decided below from beta.
+        with np.errstate(invalid="ignore", over="ignore"):
+            w = product / self.scale if self.scale != 1.0 else product
+            first = Q @ w
+            w = w - first @ Q  # not in place: ``product`` may still be needed below
+            second = Q @ w
+            w -= second @ Q
+            alpha = float(first[k] + second[k])
+            beta = float(np.sqrt(np.add.reduce(w * w)))  # = vector_norm(w), bit for bit
+        if not math.isfinite(beta):
+            self.op._confirm(current, product)  # the matvec's error for a NaN/inf product
+            beta = residual_norm(self.xp, w)
+        self.alphas.append(alpha)
+        self.betas.append(beta)
+        self._size_of_t = max(self._size_of_t, abs(alpha) + beta + self.betas[-2])
+        if beta <= self.op.size * self._eps * self._size_of_t or k + 1 >= self.op.size:
+            self.breakdown = True
+            return True
+        rows = self._rows
+        if rows == self._capacity:
+            self._grow(min(self.op.size + 1, 2 * rows))
+        q = self._buffer[rows, :]
+        np.divide(w, beta, out=q)
+        self._current = q
+        self._rows = rows + 1
         return True
 
     def _append(self, q: Any) -> None:

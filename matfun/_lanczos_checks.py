@@ -58,7 +58,7 @@ class Check:
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None, fast: float = 0.0) -> Check:
+             steps: int | None = None, fast: float = 0.0, bound: bool = True) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -69,7 +69,9 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     Ritz values alone and the bound relative to ``size``: above ``limit`` no stop is
     possible yet. Either way a screened check is returned. ``fast > 0`` (``f = 1/|x|``
     only): a full check without eigenvectors where it applies, with a quadrature error
-    of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`).
+    of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`). ``bound=False``
+    (a lag reference, whose bound nothing reads): an unscreened check's bound is left
+    infinite instead of computed (``O(N k)``).
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
@@ -104,7 +106,8 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
         coefficients = process.unit_norm * y
         size = float(np.linalg.norm(coefficients))
         if absolute is None:  # else the bound screen's, on the same Ritz values
-            absolute = _absolute_bound(function, theta, process, bounds, j)
+            absolute = _absolute_bound(function, theta, process, bounds, j) if bound \
+                else math.inf
         return Check(j, coefficients, process.unit_norm * spurious / size, theta,
                      reliable_min, absolute / size)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
@@ -131,9 +134,10 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     size = float(np.linalg.norm(coefficients))
     spurious = process.unit_norm * float(np.linalg.norm(weights[unreliable]))
     guard = spurious / size if size > 0 else (0.0 if spurious == 0 else math.inf)
-    bound = 0.0 if breakdown else (
-        _absolute_bound(function, theta, process, bounds, j) / size if size > 0 else math.inf)
-    return Check(j, coefficients, guard, theta, reliable_min, bound)
+    estimate = 0.0 if breakdown else (
+        _absolute_bound(function, theta, process, bounds, j) / size if size > 0 and bound
+        else math.inf)
+    return Check(j, coefficients, guard, theta, reliable_min, estimate)
 
 
 def _floor(process: LanczosProcess, j: int, theta: np.ndarray) -> float:

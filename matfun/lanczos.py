@@ -315,11 +315,12 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         function is FUNCTIONS["inv_abs"] else 0.0
 
     def check(screen: tuple[float, float, float] | None = None,
-              steps: int | None = None) -> Check:
-        return evaluate(process, function, bounds, homogeneous, screen, steps, fast)
+              steps: int | None = None, bound: bool = True) -> Check:
+        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, bound)
 
     def earlier(steps: int, screened: bool = True) -> Check:
-        return check(stopping.reference_screen(target) if screened else None, steps)
+        # A lag reference: its iterate, guard and Ritz values are read, not its bound.
+        return check(stopping.reference_screen(target) if screened else None, steps, False)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
