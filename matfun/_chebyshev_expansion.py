@@ -234,7 +234,9 @@ def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, 
     """
     center, half_width = (hi + lo) / 2, (hi - lo) / 2
     inverse = 1.0 / s
-    coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
+    # Python scalars keep g's dtype (tolist: the same floats in one call).
+    coefficients = (coefficients.tolist() if hasattr(coefficients, "tolist")
+                    else [float(c) for c in coefficients])
     if dtype_max is None:
         dtype_max = float(xp.finfo(real_dtype(xp, g)).max)
     if fusable(math.frexp(s)[1] - 1, dtype_max):

@@ -68,9 +68,10 @@ def check_result_range(xp: Any, finfo, x_s: Any, factor: float, x_norm: float) -
 
 def norm_proves_range(norm: float, factor: float, n: int, eps: float, largest: float,
                       smallest: float) -> bool:
-    r"""Whether a computed :math:`\|x\|` proves :math:`\epsilon_{min} \le factor
-    \max_i |x_i| \le` ``largest`` (``smallest`` = the dtype's smallest normal number).
+    r"""Whether a computed ``||x||`` proves every entry of ``factor x`` in the dtype's range.
 
+    The range: :math:`\epsilon_{min} \le factor \max_i |x_i| \le` ``largest``
+    (:math:`\epsilon_{min}` = ``smallest``, the dtype's smallest normal number).
     ``norm`` is any floating-point evaluation of :math:`\sqrt{\sum_i |x_i|^2}` in the
     dtype of ``x`` (``n`` entries, at most :math:`m = 2n` real squares; any summation
     order): :math:`S = (\sum_i |x_i|^2 + E)(1 + \theta)` with :math:`|\theta| \le
