@@ -1,11 +1,12 @@
-"""The shortcuts of Chebyshev's call outside its matvecs decide exactly what they replace.
+"""The shortcuts of Chebyshev's and the series' calls decide exactly what they replace.
 
 * :func:`matfun._chebyshev_range.norm_proves_range`: the computed ``||x||`` (the
   expansion computes it anyway) proves the answer's range, so the largest entry is read
   only when it does not. Oracle: the largest entry itself, against the dtype's limits
   (``numpy.finfo``), for norms computed in two summation orders (NumPy's
   ``vector_norm``, and a running sum in the vector's dtype: the worst order).
-* the eager loop does not call ``settle`` (Dask's graph test is in ``test_dask.py``);
+* the eager loops (Chebyshev's, the series') do not call ``settle`` (Dask's graph
+  tests are in ``test_dask.py``);
 * :func:`matfun._validation.check_real`'s float fast path keeps every refusal.
 """
 
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import matfun
-from matfun import _chebyshev_expansion
+from matfun import _chebyshev_expansion, _engine
 from matfun._chebyshev_range import check_result_range, norm_proves_range
 from matfun._validation import check_real
 from matfun.errors import ResultRangeError
@@ -157,3 +158,26 @@ def test_check_real_fast_path_keeps_every_refusal():
         with pytest.raises(TypeError, match="a must be a real number"):
             check_real(bad, "a")
 
+
+
+def test_eager_series_terms_are_not_settled(monkeypatch):
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.standard_normal((20, 20)))
+    H = (q * rng.uniform(1.0, 3.0, 20)) @ q.T
+    H = (H + H.T) / 2
+    g = rng.standard_normal(20)
+    expected = [matfun.inv_sqrt_series(H, g), matfun.inv_sqrt_series(H, g, accelerate="levin")]
+    calls = []
+
+    def counting(x):
+        calls.append(x)
+        return x
+
+    monkeypatch.setattr(_engine, "settle", counting)
+    got = [matfun.inv_sqrt_series(H, g), matfun.inv_sqrt_series(H, g, accelerate="levin")]
+    assert calls == []
+    for x, y in zip(got, expected, strict=True):
+        assert np.array_equal(x, y)
+    w, v = np.linalg.eigh(H)  # the answer: kappa(H^2) <= 9, default rtol sqrt(eps)
+    exact = v @ ((v.T @ g) / np.abs(w))
+    assert np.linalg.norm(got[0] - exact) <= 1e-6 * np.linalg.norm(exact)
