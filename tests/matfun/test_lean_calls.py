@@ -181,3 +181,59 @@ def test_eager_series_terms_are_not_settled(monkeypatch):
     w, v = np.linalg.eigh(H)  # the answer: kappa(H^2) <= 9, default rtol sqrt(eps)
     exact = v @ ((v.T @ g) / np.abs(w))
     assert np.linalg.norm(got[0] - exact) <= 1e-6 * np.linalg.norm(exact)
+
+
+def _sym(n, seed=5):
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    return (a + a.T) / 2
+
+
+@pytest.mark.parametrize("where", [(0, 0), (5, 200), (299, 3), (150, 150)])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_dense_matrix_is_read_once_and_still_refuses_nan_and_inf(xp, where, value, mirror):
+    # n = 300: three tiles a side (block 128), the bad entry in a diagonal or an
+    # off-diagonal tile, alone or mirrored (inf - inf inside the symmetry test).
+    import warnings
+
+    matrix = _sym(300)
+    matrix[where] = value
+    if mirror:
+        matrix[where[::-1]] = value
+    g = xp.asarray(np.ones(300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way to the error
+        with pytest.raises(ValueError, match=r"^H contains NaN or inf$"):
+            matfun.as_operator(xp.asarray(matrix), like=g, name="H")
+
+
+def test_a_finite_symmetric_matrix_needs_no_separate_finiteness_pass(monkeypatch):
+    from matfun import _operator_forms
+
+    calls = []
+    original = _operator_forms.all_finite
+    monkeypatch.setattr(_operator_forms, "all_finite",
+                        lambda xp, x: calls.append(x.shape) or original(xp, x))
+    op = matfun.as_operator(_sym(300))
+    assert calls == []  # the symmetry test's maxima proved every entry finite
+    assert np.array_equal(op.matvec(np.ones(300)), _sym(300) @ np.ones(300))
+    with pytest.raises(ValueError, match="contains NaN or inf"):
+        bad = _sym(300)
+        bad[7, 9] = np.nan
+        matfun.as_operator(bad)
+    assert calls == [(300, 300)]  # a non-finite maximum sends the test to the entries
+    # check_symmetric=False: the finiteness pass is all that runs
+    matfun.as_operator(_sym(300), check_symmetric=False)
+    assert calls == [(300, 300)] * 2
+
+
+def test_an_overflowing_difference_is_an_asymmetry_not_a_nan():
+    import warnings
+
+    huge = np.finfo(float).max / 2
+    matrix = np.eye(4)
+    matrix[0, 1], matrix[1, 0] = 1.5 * huge, -1.5 * huge  # finite; the difference overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="must be symmetric"):
+            matfun.as_operator(matrix)
