@@ -4,9 +4,13 @@
     python benchmarks/bench_overhead.py --quick    # small sizes, prints only (seconds)
     python benchmarks/bench_overhead.py --output results.md
     python benchmarks/bench_overhead.py --repeats 7   # more pairs on a busy machine
+    python benchmarks/bench_overhead.py --min-time 1  # at least 1 s of pairs per row
 
 One thread (``OPENBLAS_NUM_THREADS=1`` and friends are set before NumPy is imported),
-median of 3 runs after a warm-up, library and bare loop interleaved in one process.
+medians of at least 3 runs after a warm-up, library and bare loop interleaved in one
+process; a fast row runs more pairs, until its pairs have taken ``--min-time`` seconds
+(default 0.5: a 6 ms call is moved by anything else on the machine, a median of many
+pairs much less).
 Operators (all with spectrum of ``H`` inside ``[1, 3]``, so the series converges in
 about 150 terms):
 
@@ -59,6 +63,7 @@ import matfun  # noqa: E402
 from matfun.coefficients import binomial_coefficients  # noqa: E402
 
 REPEATS = 3
+MIN_TIME = 0.5  # seconds of pairs per row, at least
 FULL_CASES = (("dense", 1000), ("dense", 2000), ("sparse", 100_000), ("sparse", 1_000_000))
 QUICK_CASES = (("dense", 200), ("sparse", 10_000))
 
@@ -116,14 +121,19 @@ def bare_chebyshev(H, g, matvecs: int, lo: float, hi: float):
     return x
 
 
-def measure(library, bare_for, repeats: int = REPEATS):
+def measure(library, bare_for, repeats: int = REPEATS, min_time: float = MIN_TIME):
     """Median wall/CPU of the library call and of its bare loop, after one untimed warm-up each.
 
     Timed runs alternate in pairs (bare loop first, then the library first, ...), so
-    that neither side always runs right after the other has warmed the caches.
+    that neither side always runs right after the other has warmed the caches. At
+    least ``repeats`` pairs, more while the pairs have taken less than ``min_time``
+    seconds (at most 1000).
     """
+    started = time.perf_counter()
     _, info = library()  # warm-up (imports, caches) and the matvec count for the bare loop
     bare_for(info)
+    pair = time.perf_counter() - started
+    repeats = max(repeats, min(1000, int(min_time / max(pair, 1e-9))))
     lib_wall, lib_cpu, bare_wall, bare_cpu = [], [], [], []
     for repeat in range(repeats):
         if repeat % 2 == 0:
@@ -139,10 +149,11 @@ def measure(library, bare_for, repeats: int = REPEATS):
     med = statistics.median
     best_ratio = min(lib_cpu) / min(bare_cpu)
     return (info, med(lib_wall), med(lib_cpu), med(bare_wall), med(bare_cpu),
-            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio)
+            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio, repeats)
 
 
-def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
+def case_rows(kind: str, n: int, repeats: int = REPEATS, min_time: float = MIN_TIME
+              ) -> list[str]:
     H = dense_operator(n) if kind == "dense" else sparse_operator(n)
     n = H.shape[0]
     g = np.random.default_rng(1).standard_normal(n)
@@ -168,10 +179,12 @@ def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
     for name, library, bare in runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info, lw, lc, bw, bc, wall_ratio, cpu_ratio, best = measure(library, bare, repeats)
+            info, lw, lc, bw, bc, wall_ratio, cpu_ratio, best, pairs = measure(
+                library, bare, repeats, min_time)
         rows.append(
             f"| {kind} | {n} | {name} | {info.matvecs} | {lw:.3g} | {bw:.3g} | "
-            f"{wall_ratio:.3f} | {lc:.3g} | {bc:.3g} | {cpu_ratio:.3f} | {best:.3f} |")
+            f"{wall_ratio:.3f} | {lc:.3g} | {bc:.3g} | {cpu_ratio:.3f} | {best:.3f} | "
+            f"{pairs} |")
         print(rows[-1], flush=True)
     return rows
 
@@ -252,11 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, print only")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=REPEATS,
-                        help=f"runs of each side per row (default {REPEATS})")
+                        help=f"runs of each side per row, at least (default {REPEATS})")
+    parser.add_argument("--min-time", type=float, default=MIN_TIME,
+                        help=f"seconds of pairs per row, at least (default {MIN_TIME})")
     args = parser.parse_args(argv)
     repeats = args.repeats
     if repeats < 1:
         parser.error("--repeats must be at least 1")
+    min_time = args.min_time
+    if not min_time >= 0:
+        parser.error("--min-time must be a number >= 0")
+    row_time = 0.0 if args.quick else min_time  # --quick: the repeats only
     output = args.output
     if output is None and not args.quick:
         output = ROOT / "docs" / "bench_overhead.md"
@@ -264,13 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     header = [
         "| operator | n | method | matvecs | library wall s | bare wall s | wall ratio | "
-        "library CPU s | bare CPU s | CPU ratio | best CPU ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "library CPU s | bare CPU s | CPU ratio | best CPU ratio | pairs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
     rows = []
     for kind, n in QUICK_CASES if args.quick else FULL_CASES:
-        rows += case_rows(kind, n, repeats)
+        rows += case_rows(kind, n, repeats, row_time)
     elapsed = time.perf_counter() - started
     load_after = _load()
     text = "\n".join([
@@ -278,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Written by `python benchmarks/bench_overhead.py`"
         + (" --quick" if args.quick else "")
-        + (f" --repeats {repeats}" if repeats != REPEATS else "") + ".",
+        + (f" --repeats {repeats}" if repeats != REPEATS else "")
+        + (f" --min-time {min_time:g}" if min_time != MIN_TIME else "") + ".",
         "",
         f"- machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"{os.cpu_count()} CPUs (one BLAS thread)",
@@ -286,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1 min) "
         f"{load_before} at the start, {load_after} at the end",
         "",
-        "Each timing is the median of " + str(repeats) + " runs, after one untimed warm-up "
+        "Each timing is the median of at least " + str(repeats) + " runs (the last "
+        "column: as many as fit in " + f"{row_time:g}" + " s for that row, so fast rows "
+        "run many), after one untimed warm-up "
         "run of each, the library call and a bare NumPy loop with the same number of "
         "matvecs interleaved (the bare loop first, then the library first, alternately); "
         "the ratios are of these medians; the best CPU ratio is the fastest library run "
