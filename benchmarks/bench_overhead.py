@@ -9,7 +9,7 @@
 One thread (``OPENBLAS_NUM_THREADS=1`` and friends are set before NumPy is imported),
 medians of at least 3 runs after a warm-up, library and bare loop interleaved in one
 process; a fast row runs more pairs, until its pairs have taken ``--min-time`` seconds
-(default 0.5: a 6 ms call is moved by anything else on the machine, a median of many
+(default 1: a 6 ms call is moved by anything else on the machine, a median of many
 pairs much less).
 Operators (all with spectrum of ``H`` inside ``[1, 3]``, so the series converges in
 about 150 terms):
@@ -63,7 +63,7 @@ import matfun  # noqa: E402
 from matfun.coefficients import binomial_coefficients  # noqa: E402
 
 REPEATS = 3
-MIN_TIME = 0.5  # seconds of pairs per row, at least
+MIN_TIME = 1.0  # seconds of pairs per row, at least
 FULL_CASES = (("dense", 1000), ("dense", 2000), ("sparse", 100_000), ("sparse", 1_000_000))
 QUICK_CASES = (("dense", 200), ("sparse", 10_000))
 
@@ -129,13 +129,11 @@ def measure(library, bare_for, repeats: int = REPEATS, min_time: float = MIN_TIM
     least ``repeats`` pairs, more while the pairs have taken less than ``min_time``
     seconds (at most 1000).
     """
-    started = time.perf_counter()
     _, info = library()  # warm-up (imports, caches) and the matvec count for the bare loop
     bare_for(info)
-    pair = time.perf_counter() - started
-    repeats = max(repeats, min(1000, int(min_time / max(pair, 1e-9))))
     lib_wall, lib_cpu, bare_wall, bare_cpu = [], [], [], []
-    for repeat in range(repeats):
+    started, repeat = time.perf_counter(), 0
+    while repeat < repeats or (repeat < 1000 and time.perf_counter() - started < min_time):
         if repeat % 2 == 0:
             bare_wall_s, bare_cpu_s, _ = timed(lambda info=info: bare_for(info))
             w, c, (_, info) = timed(library)
@@ -146,10 +144,11 @@ def measure(library, bare_for, repeats: int = REPEATS, min_time: float = MIN_TIM
         lib_cpu.append(c)
         bare_wall.append(bare_wall_s)
         bare_cpu.append(bare_cpu_s)
+        repeat += 1
     med = statistics.median
     best_ratio = min(lib_cpu) / min(bare_cpu)
     return (info, med(lib_wall), med(lib_cpu), med(bare_wall), med(bare_cpu),
-            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio, repeats)
+            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio, repeat)
 
 
 def case_rows(kind: str, n: int, repeats: int = REPEATS, min_time: float = MIN_TIME
