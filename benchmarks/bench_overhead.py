@@ -4,9 +4,13 @@
     python benchmarks/bench_overhead.py --quick    # small sizes, prints only (seconds)
     python benchmarks/bench_overhead.py --output results.md
     python benchmarks/bench_overhead.py --repeats 7   # more pairs on a busy machine
+    python benchmarks/bench_overhead.py --min-time 1  # at least 1 s of pairs per row
 
 One thread (``OPENBLAS_NUM_THREADS=1`` and friends are set before NumPy is imported),
-median of 3 runs after a warm-up, library and bare loop interleaved in one process.
+medians of at least 3 runs after a warm-up, library and bare loop interleaved in one
+process; a fast row runs more pairs, until its pairs have taken ``--min-time`` seconds
+(default 1: a 6 ms call is moved by anything else on the machine, a median of many
+pairs much less).
 Operators (all with spectrum of ``H`` inside ``[1, 3]``, so the series converges in
 about 150 terms):
 
@@ -59,6 +63,7 @@ import matfun  # noqa: E402
 from matfun.coefficients import binomial_coefficients  # noqa: E402
 
 REPEATS = 3
+MIN_TIME = 1.0  # seconds of pairs per row, at least
 FULL_CASES = (("dense", 1000), ("dense", 2000), ("sparse", 100_000), ("sparse", 1_000_000))
 QUICK_CASES = (("dense", 200), ("sparse", 10_000))
 
@@ -116,16 +121,19 @@ def bare_chebyshev(H, g, matvecs: int, lo: float, hi: float):
     return x
 
 
-def measure(library, bare_for, repeats: int = REPEATS):
+def measure(library, bare_for, repeats: int = REPEATS, min_time: float = MIN_TIME):
     """Median wall/CPU of the library call and of its bare loop, after one untimed warm-up each.
 
     Timed runs alternate in pairs (bare loop first, then the library first, ...), so
-    that neither side always runs right after the other has warmed the caches.
+    that neither side always runs right after the other has warmed the caches. At
+    least ``repeats`` pairs, more while the pairs have taken less than ``min_time``
+    seconds (at most 1000).
     """
     _, info = library()  # warm-up (imports, caches) and the matvec count for the bare loop
     bare_for(info)
     lib_wall, lib_cpu, bare_wall, bare_cpu = [], [], [], []
-    for repeat in range(repeats):
+    started, repeat = time.perf_counter(), 0
+    while repeat < repeats or (repeat < 1000 and time.perf_counter() - started < min_time):
         if repeat % 2 == 0:
             bare_wall_s, bare_cpu_s, _ = timed(lambda info=info: bare_for(info))
             w, c, (_, info) = timed(library)
@@ -136,13 +144,15 @@ def measure(library, bare_for, repeats: int = REPEATS):
         lib_cpu.append(c)
         bare_wall.append(bare_wall_s)
         bare_cpu.append(bare_cpu_s)
+        repeat += 1
     med = statistics.median
     best_ratio = min(lib_cpu) / min(bare_cpu)
     return (info, med(lib_wall), med(lib_cpu), med(bare_wall), med(bare_cpu),
-            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio)
+            med(lib_wall) / med(bare_wall), med(lib_cpu) / med(bare_cpu), best_ratio, repeat)
 
 
-def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
+def case_rows(kind: str, n: int, repeats: int = REPEATS, min_time: float = MIN_TIME
+              ) -> list[str]:
     H = dense_operator(n) if kind == "dense" else sparse_operator(n)
     n = H.shape[0]
     g = np.random.default_rng(1).standard_normal(n)
@@ -168,10 +178,12 @@ def case_rows(kind: str, n: int, repeats: int = REPEATS) -> list[str]:
     for name, library, bare in runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info, lw, lc, bw, bc, wall_ratio, cpu_ratio, best = measure(library, bare, repeats)
+            info, lw, lc, bw, bc, wall_ratio, cpu_ratio, best, pairs = measure(
+                library, bare, repeats, min_time)
         rows.append(
             f"| {kind} | {n} | {name} | {info.matvecs} | {lw:.3g} | {bw:.3g} | "
-            f"{wall_ratio:.3f} | {lc:.3g} | {bc:.3g} | {cpu_ratio:.3f} | {best:.3f} |")
+            f"{wall_ratio:.3f} | {lc:.3g} | {bc:.3g} | {cpu_ratio:.3f} | {best:.3f} | "
+            f"{pairs} |")
         print(rows[-1], flush=True)
     return rows
 
@@ -213,7 +225,25 @@ NOTES = [
     "`eps (hi - lo) / (2 lo)` relative, goes into the estimate) and divides by `h / 2` "
     "otherwise (a division costs about four multiplications per entry on long "
     "vectors), and checks each step's pair of products by one dot product of the "
-    "outer one (matrix operators; one per product otherwise). On the sparse stencil (a "
+    "outer one (matrix operators; one per product otherwise); its eager loop makes no "
+    "`settle` call (Dask only). What Chebyshev's call does besides its loop (dense n = "
+    "1000, interval given, as here): no pass over the matrix (it was checked once, when "
+    "`as_operator` built the operator: finiteness and symmetry in one read of the "
+    "matrix, about 20 matvecs' worth at n = 1000, paid on every call by a caller who "
+    "passes the array itself), no certification, and `plan` is a cache hit (no DCT). "
+    "What is left is O(n) and Python: the check of `g` (dtype, finiteness) and the "
+    "per-call operator view (about 0.12 ms together), `max|g|` and `||g||` for the "
+    "exact power-of-two scaling and the a-priori range check (about 0.06 ms), the "
+    "option checks, the interval in units and the info (about 0.1 ms), and after the "
+    "loop the norms of the last two Chebyshev vectors (the growth test) and of `x` (the "
+    "rounding estimate and `converged`; it also proves the answer's range, so `max|x|` "
+    "is read only when it cannot: `matfun/_chebyshev_range.py`). About 0.06 ms when "
+    "the code is in cache, but 0.25 to 0.35 ms (4 to 5 percent of the call) right after "
+    "the bare loop, whose 50 matvecs stream the 8 MB matrix through the caches: the "
+    "interpreter and NumPy code of these steps is fetched again on every call. Inside "
+    "the loop, the operator's counted products (`_square_deferred`, two layers a step) "
+    "cost about 3 percent and the finiteness test of `H (H T_j)` that must precede the "
+    "next matvec about 2 percent. On the sparse stencil (a "
     "matvec costs about twenty vector passes) the series' norm and screen, two read "
     "passes a term that the bare loop does not make, are what keeps its ratio above "
     "1.05; on a shared machine the ratios move by several hundredths between runs "
@@ -234,11 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, print only")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=REPEATS,
-                        help=f"runs of each side per row (default {REPEATS})")
+                        help=f"runs of each side per row, at least (default {REPEATS})")
+    parser.add_argument("--min-time", type=float, default=MIN_TIME,
+                        help=f"seconds of pairs per row, at least (default {MIN_TIME})")
     args = parser.parse_args(argv)
     repeats = args.repeats
     if repeats < 1:
         parser.error("--repeats must be at least 1")
+    min_time = args.min_time
+    if not min_time >= 0:
+        parser.error("--min-time must be a number >= 0")
+    row_time = 0.0 if args.quick else min_time  # --quick: the repeats only
     output = args.output
     if output is None and not args.quick:
         output = ROOT / "docs" / "bench_overhead.md"
@@ -246,13 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     header = [
         "| operator | n | method | matvecs | library wall s | bare wall s | wall ratio | "
-        "library CPU s | bare CPU s | CPU ratio | best CPU ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "library CPU s | bare CPU s | CPU ratio | best CPU ratio | pairs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
     rows = []
     for kind, n in QUICK_CASES if args.quick else FULL_CASES:
-        rows += case_rows(kind, n, repeats)
+        rows += case_rows(kind, n, repeats, row_time)
     elapsed = time.perf_counter() - started
     load_after = _load()
     text = "\n".join([
@@ -260,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Written by `python benchmarks/bench_overhead.py`"
         + (" --quick" if args.quick else "")
-        + (f" --repeats {repeats}" if repeats != REPEATS else "") + ".",
+        + (f" --repeats {repeats}" if repeats != REPEATS else "")
+        + (f" --min-time {min_time:g}" if min_time != MIN_TIME else "") + ".",
         "",
         f"- machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"{os.cpu_count()} CPUs (one BLAS thread)",
@@ -268,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1 min) "
         f"{load_before} at the start, {load_after} at the end",
         "",
-        "Each timing is the median of " + str(repeats) + " runs, after one untimed warm-up "
+        "Each timing is the median of at least " + str(repeats) + " runs (the last "
+        "column: as many as fit in " + f"{row_time:g}" + " s for that row, so fast rows "
+        "run many), after one untimed warm-up "
         "run of each, the library call and a bare NumPy loop with the same number of "
         "matvecs interleaved (the bare loop first, then the library first, alternately); "
         "the ratios are of these medians; the best CPU ratio is the fastest library run "

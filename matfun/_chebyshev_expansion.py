@@ -25,7 +25,6 @@ Both are proven in exact arithmetic; the float64 DCT's own rounding (about
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import all_finite, namespace, norm, real_dtype, settle, to_float
+from ._backend import all_finite, is_lazy, norm, real_dtype, settle, to_float
 from .operators import Operator
 
 __all__ = ["Expansion", "chebyshev_sum", "expand_square", "fusable", "plan", "reciprocal_error"]
@@ -171,16 +170,18 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
     step besides the update of ``x`` (halving the divisor is exact, so this is
     ``2 L T_j - T_{j-1}`` bit for bit). ``growth`` is
     ``max(||T_d g||, ||T_{d-1} g||) / ||g||`` (inf if not finite): above 1 means a
-    ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. Vectors are settled
-    (Dask: persisted) at each step, so each step's graph starts from stored vectors;
-    one synchronisation after the loop.
+    ``T_j`` left ``[-1, 1]``, i.e. the spectrum left the interval. A lazy library's
+    vectors (Dask; decided once, from ``g``: every vector of the loop is of its library)
+    are settled (persisted) at each step, so each step's graph starts from stored
+    vectors; one synchronisation after the loop.
 
     ``reciprocal``: multiply by ``fl(1 / divisor)`` (and its exact double) instead of
     dividing (a division costs several multiplications per entry): exactly the same
     recurrence on the divisor ``1 / fl(1 / divisor)``, see :func:`reciprocal_error`.
     ``g_norm``: ``||g||`` when the caller has it (one pass fewer).
     """
-    g = settle(g)
+    lazy = is_lazy(g)  # eager libraries skip settle() (a call a step, out of the loop)
+    g = settle(g) if lazy else g
     x = (coefficients[0] / 2) * g  # a fresh array: the updates below may be in place
     previous, current = g, g
     # 2^+-100: 1 / divisor, and its double, normal numbers of every float dtype.
@@ -188,9 +189,10 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
     inverse = 1.0 / divisor if reciprocal else math.nan
     if len(coefficients) > 1:
         current = product(g) + shift * g  # T_1 = L g
-        current = settle(current * inverse if reciprocal else current / divisor)
+        current = current * inverse if reciprocal else current / divisor
         x += coefficients[1] * current
-        x = settle(x)
+        if lazy:
+            current, x = settle(current), settle(x)
     half, double = divisor / 2, 2.0 * inverse  # both exact where used
     for j in range(2, len(coefficients)):
         # In place on a fresh array where the library allows it (NumPy: no temporary
@@ -203,9 +205,11 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
         else:
             following /= half
         following -= previous
-        following = settle(following)
+        if lazy:
+            following = settle(following)
         x += coefficients[j] * following
-        x = settle(x)
+        if lazy:
+            x = settle(x)
         previous, current = current, following
     if g_norm is None:
         g_norm = to_float(norm(xp, g))
@@ -216,8 +220,8 @@ def chebyshev_sum(xp: Any, product: Callable[[Any], Any], shift: float, divisor:
 
 
 def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, hi: float,
-                  coefficients: Any, reciprocal: bool = False, g_norm: float | None = None
-                  ) -> tuple[Any, float, float]:
+                  coefficients: Any, reciprocal: bool = False, g_norm: float | None = None,
+                  dtype_max: float | None = None) -> tuple[Any, float, float]:
     """``(x_d, growth, ||x_d||)`` for ``H / s`` (``g``, ``mu``, ``lo``, ``hi`` in those units).
 
     ``L v = ((H/s)^2 v + (mu - center) v) / h``. Within the range of
@@ -225,13 +229,18 @@ def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, 
     v) / (h s^2)`` exactly (``s`` a power of two: scaling by it commutes with
     rounding), the same floats with two passes over ``n`` fewer per step; beyond, each
     ``H v`` is divided by ``s`` as it comes (what the scaling is for). ``reciprocal``,
-    ``g_norm``: see :func:`chebyshev_sum`.
+    ``g_norm``: see :func:`chebyshev_sum`; ``dtype_max``: the largest float of ``g``'s
+    dtype, when the caller has it.
     """
     center, half_width = (hi + lo) / 2, (hi - lo) / 2
     inverse = 1.0 / s
-    coefficients = [float(c) for c in coefficients]  # Python scalars keep g's dtype
-    if fusable(math.frexp(s)[1] - 1, float(xp.finfo(real_dtype(xp, g)).max)):
-        return chebyshev_sum(xp, functools.partial(_checked_square, H), (mu - center) * s * s,
+    # Python scalars keep g's dtype (tolist: the same floats in one call).
+    coefficients = (coefficients.tolist() if hasattr(coefficients, "tolist")
+                    else [float(c) for c in coefficients])
+    if dtype_max is None:
+        dtype_max = float(xp.finfo(real_dtype(xp, g)).max)
+    if fusable(math.frexp(s)[1] - 1, dtype_max):
+        return chebyshev_sum(xp, _checked_square(xp, H), (mu - center) * s * s,
                              half_width * s * s, g, coefficients, reciprocal=reciprocal,
                              g_norm=g_norm)
     return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v) * inverse) * inverse,
@@ -239,12 +248,21 @@ def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, 
                          g_norm=g_norm)
 
 
-def _checked_square(H: Operator, v: Any) -> Any:
-    """``H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both."""
-    product, confirm = H._square_deferred(v)
-    if not all_finite(namespace(product), product):
-        confirm()  # the error H.matvec would have raised, for the product that failed
-    return product
+def _checked_square(xp: Any, H: Operator) -> Callable[[Any], Any]:
+    """``v -> H (H v)``, both products checked: by one test of ``H (H v)`` where that covers both.
+
+    ``xp`` is the vectors' namespace (the products' too: :meth:`~matfun.Operator.matvec`
+    refuses another library's), looked up once per solve rather than once per step.
+    """
+    square = H._square_deferred
+
+    def checked(v: Any) -> Any:
+        product, confirm = square(v)
+        if not all_finite(xp, product):
+            confirm()  # the error H.matvec would have raised, for the product that failed
+        return product
+
+    return checked
 
 
 def fusable(exponent: int, dtype_max: float) -> bool:

@@ -145,7 +145,9 @@ def _solve_cost(mu: float, lo: float | None, definite_allowed: bool, need_lower:
 
 
 def merge_sources(given, found):
-    return tuple(a if a is not None else b for a, b in zip(given, found, strict=True))
+    """``(lo source, hi source)``: the given one where there is one, else the one found."""
+    return (given[0] if given[0] is not None else found[0],
+            given[1] if given[1] is not None else found[1])
 
 
 def _frobenius(array: Any) -> float:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import inner, is_complex, namespace, norm, settle, to_float
+from ._backend import inner, is_complex, is_lazy, namespace, norm, settle, to_float
 from ._norms import sum_of_squares
 from .errors import SeriesDivergenceError, SeriesRangeError
 from .operators import Operator
@@ -254,15 +254,17 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
     matvecs_before = op.matvecs
     # Lazy arrays (Dask): g, each product, term and partial sum is settled (persisted)
     # once, so every step's graph starts from stored chunks and each norm below is one
-    # small reduction, not a recomputation of all earlier steps.
-    g = settle(g)
+    # small reduction, not a recomputation of all earlier steps. Eager libraries skip
+    # the calls (decided once: every vector of the loop is of g's library).
+    lazy = is_lazy(g)
+    g = settle(g) if lazy else g
     # Host scalars drive the decisions below (scale, growth, stopping): one
     # synchronisation per term.
     g_norm = to_float(norm(xp, g))
     product = g_product = None
     scale = rule.initial
     if rule.from_first_product:
-        product = g_product = settle(op.matvec(g))
+        product = g_product = settle(op.matvec(g)) if lazy else op.matvec(g)
         quotient = to_float(norm(xp, product)) / unit / g_norm
         scale = quotient if scale is None else max(rule.floor, quotient)
         if not scale > 0:
@@ -285,7 +287,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
                 if deferred is not None and k > 1:
                     product, confirm = deferred(p)  # p != g: finite (its norm was)
                 else:
-                    product = settle(op.matvec(p))
+                    product = settle(op.matvec(p)) if lazy else op.matvec(p)
                 if k == 1:
                     g_product = product
                 # The bound ||A p|| / ||p|| <= lambda_max(A): a decision only for the
@@ -304,7 +306,7 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             # fresh temporary (one allocation fewer each; no caller's array is written).
             p_next = product / -step_scale
             p_next += p
-            p_next = settle(p_next)
+            p_next = settle(p_next) if lazy else p_next
             p_next_norm = _norm(xp, p_next, squares)
             # A NaN/inf entry of the product makes p_next, and so its norm, NaN or inf
             # (V and p are finite): a finite norm proves the product finite.
@@ -322,11 +324,12 @@ def iterate_partial_sums(spec: SeriesSpec, g: Any, rule: ScaleRule, *, max_terms
             weight = prefactor * coefficients[k]
             if overwrite:  # nothing holds the earlier partial sums: update in place
                 partial += weight * p
-                partial = settle(partial)
+                if lazy:
+                    partial = settle(partial)
             else:
                 term = weight * p
                 term += partial
-                partial = settle(term)
+                partial = settle(term) if lazy else term
             yield PartialSum(k, partial, abs(weight) * p_norm, scale, False, restarts,
                              op.matvecs - matvecs_before, p_norm, coefficients.growth(k))
             if p_norm == 0.0:

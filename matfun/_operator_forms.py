@@ -7,10 +7,12 @@ symmetry check. Nothing here builds an :class:`~matfun.Operator`.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from array_api_compat import device
 
 from ._backend import (
@@ -124,6 +126,11 @@ def asymmetry(xp: Any, array: Any) -> tuple[float, float]:
     transpose defeats the cache. One host synchronisation at the end. Where
     operations are compiled together (JAX: :func:`~matfun._backend.fuses`), one
     kernel of the whole-matrix expression instead (fused: no temporary either).
+
+    Both are NaN or inf when an entry is (``max`` and ``maximum`` propagate NaN, ``|inf|``
+    is inf), and only then or when ``A - A^H`` overflows: the tiles read every entry, so
+    :func:`dense_apply` reads the matrix once for both checks (NumPy's warning for
+    ``inf - inf`` is silenced: the caller reports the NaN/inf itself).
     """
     if fuses(xp):
         _, worst, magnitude = compiled(xp, _finite_asymmetry)(array)
@@ -131,14 +138,15 @@ def asymmetry(xp: Any, array: Any) -> tuple[float, float]:
     size = array.shape[0]
     block = max(128, size // 16)
     worst = magnitude = xp.zeros((), dtype=real_dtype(xp, array), device=device(array))
-    for i in range(0, size, block):
-        for j in range(i, size, block):
-            i_end, j_end = min(i + block, size), min(j + block, size)  # array API: no overrun
-            upper, lower = array[i:i_end, j:j_end], array[j:j_end, i:i_end]
-            mirrored = conj_transpose(xp, lower)
-            worst = xp.maximum(worst, xp.max(xp.abs(upper - mirrored)))
-            magnitude = xp.maximum(magnitude, xp.maximum(xp.max(xp.abs(upper)),
-                                                         xp.max(xp.abs(lower))))
+    with np.errstate(invalid="ignore", over="ignore"):  # NumPy only; others do not warn
+        for i in range(0, size, block):
+            for j in range(i, size, block):
+                i_end, j_end = min(i + block, size), min(j + block, size)  # no overrun
+                upper, lower = array[i:i_end, j:j_end], array[j:j_end, i:i_end]
+                mirrored = conj_transpose(xp, lower)
+                worst = xp.maximum(worst, xp.max(xp.abs(upper - mirrored)))
+                magnitude = xp.maximum(magnitude, xp.maximum(xp.max(xp.abs(upper)),
+                                                             xp.max(xp.abs(lower))))
     return float(worst), float(magnitude)
 
 
@@ -170,10 +178,16 @@ def dense_apply(array: Any, name: str, symmetric: bool
         if not bool(finite):
             raise ValueError(f"{name} contains NaN or inf")
         _require_symmetric(xp, matrix, name, float(worst), float(magnitude))
+    elif symmetric:
+        # One read of the matrix: the tiles' maxima are finite only if every entry is
+        # (asymmetry's docstring); otherwise the entries decide, the NaN/inf error first.
+        worst, magnitude = asymmetry(xp, matrix)
+        if not (math.isfinite(worst) and math.isfinite(magnitude)) and not all_finite(
+                xp, matrix):
+            raise ValueError(f"{name} contains NaN or inf")
+        _require_symmetric(xp, matrix, name, worst, magnitude)
     elif not all_finite(xp, matrix):
         raise ValueError(f"{name} contains NaN or inf")
-    elif symmetric:
-        check_symmetric(xp, matrix, name)
 
     def apply(v: Any) -> Any:
         if v.dtype == matrix.dtype:

@@ -126,7 +126,7 @@ def setup_inv_sqrt(H: Operator, g: Any, scale, initial_scale, lam: float, kind: 
         # A = (H / c)^2 served as H (H v) = c^2 A v: no division per product (see _fusable).
         H_n = scaled_operator(H, c)  # scale estimates only
         A, unit = unscaled_products(H, g_n, probe, squared=True), c_squared
-        deferred = functools.partial(_deferred_square, H)
+        deferred = _deferred_square(H)
         base = H_n
     else:
         H_n = scaled_operator(H, c, g_n, probe)
@@ -165,7 +165,7 @@ def setup_spd(H: Operator, g: Any, scale, power: float, name: str,
         H_n = scaled_operator(H, c)  # scale estimates only
         products = unscaled_products(H, g_n, probe, squared=False)
         spec = SeriesSpec(name, products, coefficients, prefactor, hint, unit=c,
-                          deferred=functools.partial(_deferred_plain, H))
+                          deferred=_deferred_plain(H))
     else:
         H_n = scaled_operator(H, c, g_n, probe)
         spec = SeriesSpec(name, H_n, coefficients, prefactor, hint)
@@ -223,15 +223,22 @@ def _fusable(e_c: int, g: Any) -> bool:
     return 16 * abs(e_c) <= math.frexp(float(xp.finfo(g.dtype).max))[1]
 
 
-def _deferred_square(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:
-    """``(H (H v), confirm)`` (``SeriesSpec.deferred``; ``Operator._square_deferred``)."""
-    return H._square_deferred(v)
+def _deferred_square(H: Operator) -> Callable[[Any], tuple[Any, Callable[[], None]]]:
+    """``v -> (H (H v), confirm)`` (``SeriesSpec.deferred``): ``Operator._square_deferred``.
+
+    The bound method itself: no layer between the series' loop and the operator.
+    """
+    return H._square_deferred
 
 
-def _deferred_plain(H: Operator, v: Any) -> tuple[Any, Callable[[], None]]:
-    """``(H v, confirm)`` (``SeriesSpec.deferred``)."""
-    product = H._product(v)
-    return product, functools.partial(H._confirm, v, product)
+def _deferred_plain(H: Operator) -> Callable[[Any], tuple[Any, Callable[[], None]]]:
+    """``v -> (H v, confirm)`` (``SeriesSpec.deferred``)."""
+
+    def deferred(v: Any) -> tuple[Any, Callable[[], None]]:
+        product = H._product(v)
+        return product, functools.partial(H._confirm, v, product)
+
+    return deferred
 
 
 def _radius(op: Operator, g: Any, method: str) -> float:

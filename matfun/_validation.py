@@ -25,18 +25,25 @@ __all__ = [
 ]
 
 
+# What float() would accept but hides a mistake (a tuple: no union object made a call).
+_NOT_NUMBERS = (bool, str, bytes)
+
+
 def check_real(value: Any, name: str) -> float:
     """``value`` as a finite Python float; a clear error naming ``name`` otherwise.
 
     Booleans and strings are refused (``float(True)`` and ``float("1")`` would
     hide a mistake).
     """
-    if isinstance(value, bool | str | bytes):
+    if type(value) is float:  # the common case: already a Python float
+        number = value
+    elif isinstance(value, _NOT_NUMBERS):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a real number, got {value!r}") from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return number
@@ -172,7 +179,7 @@ def positive_number(value: Any, name: str) -> float:
 
     Booleans and strings are refused, as in :func:`check_real`.
     """
-    if isinstance(value, bool | str | bytes):
+    if isinstance(value, _NOT_NUMBERS):
         raise TypeError(f"{name} must be a positive number, got {value!r}")
     try:
         number = float(value)

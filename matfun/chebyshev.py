@@ -298,7 +298,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     """
     xp, g = as_vector(g, "g")
     H = as_operator(op, like=g, name="op")
-    eps = float(xp.finfo(real_dtype(xp, g)).eps)
+    finfo = xp.finfo(real_dtype(xp, g))  # once: eps and the range checks' limits
+    eps = float(finfo.eps)
     rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=max(1e-8, 100 * eps))
     mu = check_nonnegative(damping, "damping")
     lo, hi = check_interval(interval)
@@ -331,7 +332,8 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     g_scale = power_of_two(g_scale)  # dividing by it is exact
     g_s = g / g_scale
     g_norm_s = to_float(norm(xp, g_s))
-    check_interval_range(xp, g, math.frexp(g_scale)[1] - math.frexp(s)[1], g_norm_s, lo_s, hi_s)
+    check_interval_range(finfo, g, math.frexp(g_scale)[1] - math.frexp(s)[1], g_norm_s, lo_s,
+                         hi_s)
     spent = H.matvecs - before
     per_degree = 2 if variable == "H^2" else 1
     max_degree = _UNBOUNDED_LIMIT // per_degree if max_matvecs is None else max(
@@ -363,11 +365,12 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     if variable == "H":
         x_s, growth, x_norm_s = expand_inverse(xp, H, g_s, sign / s, a, b,
                                                expansion.coefficients(chosen),
-                                               _dtype_max(xp, g), reciprocal=reciprocal,
+                                               float(finfo.max), reciprocal=reciprocal,
                                                g_norm=g_norm_s)
     else:
         x_s, growth, x_norm_s = expand_square(xp, H, g_s, s, mu / s / s, lo_s, hi_s,
-                                              coefficients, reciprocal, g_norm_s)
+                                              coefficients, reciprocal, g_norm_s,
+                                              float(finfo.max))
     factor = g_scale / s  # x = (g_scale / s) (H'^2 + mu')^(-1/2) g'
     # Rounding: O(eps ||g||) per step, amplified by at most 1/sqrt(lo) (the largest
     # value of the function), correlated (linear in the degree); relative to ||x||.
@@ -388,7 +391,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
             f"the Chebyshev vectors grew by {growth:.3g}: the spectrum of H^2 + mu I is not "
             f"inside [{info.interval[0]:.6g}, {info.interval[1]:.6g}] ({sources[0]} lo, "
             f"{sources[1]} hi); pass a wider interval or damping > 0", info)
-    check_result_range(xp, g, x_s, factor)
+    check_result_range(xp, finfo, x_s, factor, x_norm_s)
     x = x_s * factor
     return (x, info) if full_output else x
 
@@ -399,7 +402,3 @@ def _info(degree, matvecs, s, lo_s, hi_s, sources, failure, bound, rounding, the
     return ChebyshevInfo(degree, matvecs, (lo_s * s * s, hi_s * s * s), sources[0], sources[1],
                          failure, bound, rounding, relative + rounding, theory, converged, growth,
                          variable)
-
-
-def _dtype_max(xp, g) -> float:
-    return float(xp.finfo(real_dtype(xp, g)).max)

@@ -93,8 +93,9 @@ def test_shortcut_changes_no_float(monkeypatch, dtype, unit, shortcut):
         monkeypatch.setattr(_engine, "_norm", lambda xp, v, squares: plain(xp, v, False))
     elif shortcut == "deferred":  # every product checked as it comes
         monkeypatch.setattr(_series_setup, "_deferred_square",
-                            lambda H, v: (H.matvec(H.matvec(v)), None))
-        monkeypatch.setattr(_series_setup, "_deferred_plain", lambda H, v: (H.matvec(v), None))
+                            lambda H: lambda v: (H.matvec(H.matvec(v)), None))
+        monkeypatch.setattr(_series_setup, "_deferred_plain",
+                            lambda H: lambda v: (H.matvec(v), None))
     else:
         original = _engine.iterate_partial_sums
 
