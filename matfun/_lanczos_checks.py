@@ -253,6 +253,8 @@ class Stopping:
         self.hits = 0
         self.stopped = False
         self.sizes: list[tuple[int, float]] = []
+        # (steps, lagged change, its reference's steps) of the latest check with a lag.
+        self.lag: tuple[int, float, int] | None = None
 
     @staticmethod
     def is_clean(check: Check, tol: float) -> bool:
@@ -312,6 +314,8 @@ class Stopping:
             self.hits, self.stopped = 0, False
             return False
         lagged, reference = self._lagged_change(check, earlier, tol)
+        if reference is not None:
+            self.lag = (check.steps, lagged, reference.steps)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
         # A growing estimate means the Krylov space is still finding new content
@@ -323,6 +327,19 @@ class Stopping:
         self.hits = self.hits + 1 if hit else 0
         self.stopped = self.hits >= CONSECUTIVE
         return self.stopped
+
+    @staticmethod
+    def renewal(reference: int, steps: int) -> int:
+        """The first step after ``steps`` whose lag can no longer reuse ``reference``.
+
+        :meth:`_lagged_change` reuses a reference ``j`` only while ``j >= k - d - max(2,
+        k // 128)`` (and ``j >= k - k // 8``); past that step it takes a newer one.
+        """
+        k = steps + 1
+        while max(k - max(2, k // (_LAG_DIVISOR // 2)), k - max(1, k // _LAG_DIVISOR)
+                  - max(2, k // _FRESH_DIVISOR)) <= reference:
+            k += 1
+        return k
 
     def _lagged_change(self, check: Check, earlier: Callable[..., Check], tol: float
                        ) -> tuple[float, Check | None]:

@@ -239,8 +239,14 @@ class Cadence:
             # Nothing can stop before the bound meets the screen: wait half the steps
             # its trend predicts (a spoilt check has no bound: the last two known).
             step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
-        elif not retry and clean and stopping.clean and stopping.clean[-1] is latest:
-            wait = None
+        lag = stopping.lag
+        # The lagged change is what missed: against the same reference it measures the
+        # same error (that of y_j), so the next check waits for a newer reference.
+        lagging = not retry and clean and lag is not None and lag[0] == latest.steps and \
+            lag[1] > tol
+        wait = None
+        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and \
+                stopping.clean and stopping.clean[-1] is latest:
             if len(stopping.clean) > 1:
                 wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
                                 (latest.steps, stopping.estimates[-1]),
@@ -249,8 +255,11 @@ class Cadence:
                 wait = crossing((previous.steps, previous.bound),
                                 (latest.steps, latest.bound), stopping.estimates[-1], tol)
             step = min(step, max(1, wait or step))
-        if stopping.estimates and stopping.estimates[-1] <= _NEAR_FACTOR * tol:
+        if stopping.estimates and stopping.estimates[-1] <= _NEAR_FACTOR * tol and not (
+                lagging and wait is not None):
             step = min(step, max(1, latest.steps // _NEAR_DIVISOR))
+        if lagging:
+            step = max(step, Stopping.renewal(lag[2], latest.steps) - latest.steps)
         if not latest.spoilt:
             self.previous = latest
         return step
