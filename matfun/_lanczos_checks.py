@@ -166,8 +166,9 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
         centre = pole if homogeneous else pole / s
         below = _count_below(alphas, betas, centre)
         low, high = max(1, below), min(j, below + 1)
+        # Bisected to the floor of the radii only (not to eps ||T||): a screen's test.
         count, theta, block, split, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, low,
-                                                         high, 0.0, "B")
+                                                         high, floor, "B")
         if info != 0 or count == 0:
             continue  # no decision from a failed bisection: the full check decides
         theta = theta[:count]

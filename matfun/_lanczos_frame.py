@@ -73,6 +73,8 @@ _EVERY_STEP_UNTIL = 32
 # predicts no crossing, and spoilt steps near the stop must not push it a cadence away).
 _NEAR_FACTOR = 100.0
 _NEAR_DIVISOR = 128
+# Spoilt checks in a row far from a stop come at least every k // _SPOILT_DIVISOR steps.
+_SPOILT_DIVISOR = 16
 
 
 def spacing(steps: int, size: int) -> int:
@@ -239,6 +241,11 @@ class Cadence:
             # Nothing can stop before the bound meets the screen: wait half the steps
             # its trend predicts (a spoilt check has no bound: the last two known).
             step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
+        near = bool(stopping.estimates) and stopping.estimates[-1] <= _NEAR_FACTOR * tol
+        if not retry and self.spoilt > 1 and not near:
+            # A run of spoilt checks far from a stop (no clean estimate near the
+            # tolerance): each costs a guard screen and none can stop; spaced wider.
+            step = max(step, latest.steps // _SPOILT_DIVISOR)
         lag = stopping.lag
         # The lagged change is what missed: against the same reference it measures the
         # same error (that of y_j), so the next check waits for a newer reference.
@@ -255,7 +262,7 @@ class Cadence:
                 wait = crossing((previous.steps, previous.bound),
                                 (latest.steps, latest.bound), stopping.estimates[-1], tol)
             step = min(step, max(1, wait or step))
-        if stopping.estimates and stopping.estimates[-1] <= _NEAR_FACTOR * tol and not (
+        if near and not (
                 lagging and wait is not None):
             step = min(step, max(1, latest.steps // _NEAR_DIVISOR))
         if lagging:
