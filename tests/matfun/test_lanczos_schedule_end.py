@@ -2,15 +2,16 @@
 
 A check whose lagged change ``||y_k - y_j|| / ||y_k||`` missed the tolerance is not
 followed by one against the same reference ``y_j`` (that difference measures the error
-of ``y_j``, which a later ``k`` does not change). Oracles: the window of
-:meth:`Stopping._lagged_change` written out here, and ``numpy.linalg.eigh``.
+of ``y_j``, which a later ``k`` does not change). Oracles: the reuse window of the lag
+written out here from the docstring of ``Stopping._lagged_change``, and dense
+eigendecompositions (``numpy.linalg.qr`` of a random matrix, known eigenvalues).
 """
 
 import numpy as np
 import pytest
 
 import matfun._lanczos_checks as checks
-from matfun._lanczos_checks import Stopping
+from matfun._lanczos_frame import renewal
 from matfun.lanczos import lanczos_apply
 
 
@@ -26,7 +27,7 @@ def test_renewal_is_the_first_step_past_the_reuse_window(steps):
     for reference in range(max(1, steps - steps // 8), steps - max(1, steps // 16) + 1):
         if not reusable(reference, steps):
             continue
-        first = Stopping.renewal(reference, steps)
+        first = renewal(reference, steps)
         assert first > steps and not reusable(reference, first)
         assert all(reusable(reference, k) for k in range(steps, first))
 
@@ -63,3 +64,35 @@ def test_a_missed_lag_is_not_checked_again_against_the_same_reference(monkeypatc
     exact = q @ ((q.T @ g) * {"inv_abs": 1 / np.abs(eigenvalues), "inv": 1 / eigenvalues,
                               "inv_sqrt_abs": np.abs(eigenvalues) ** -0.5}[f])
     assert np.linalg.norm(x - exact) <= (1e-7 + 100 * 300 * 2.2e-16) * np.linalg.norm(exact)
+
+
+def test_spoilt_checks_far_from_a_stop_are_spaced_and_the_stop_is_unchanged(monkeypatch):
+    # An indefinite spectrum symmetric about the pole: Ritz values keep passing near 0,
+    # so most early checks are spoilt by the guard.
+    n = 500
+    H, eigenvalues, q = indefinite(n, 7, 100.0)
+    g = np.random.default_rng(17).standard_normal(n)
+    import matfun.lanczos as module
+
+    seen = []  # (steps, spoilt) of the run's own checks (not the lag's references)
+    original = module.evaluate
+
+    def recording(process, *args, **kwargs):
+        check = original(process, *args, **kwargs)
+        if check.steps == process.steps:
+            seen.append((check.steps, check.coefficients is None and check.spoilt))
+        return check
+
+    monkeypatch.setattr(module, "evaluate", recording)
+    x, info = lanczos_apply(H, g, "inv_abs", rtol=1e-8, full_output=True)
+    assert info.status == "converged"
+    spoilt_runs = 0
+    for (k0, s0), (k1, s1), (k2, s2) in zip(seen, seen[1:], seen[2:], strict=False):
+        if s0 and s1 and s2 and k1 > k0 and k2 > k1 >= 64:
+            # The third spoilt check in a row comes at least k // 16 after the second
+            # (estimates are far from the tolerance before the first clean check).
+            assert k2 - k1 >= k1 // 16, (k0, k1, k2)
+            spoilt_runs += 1
+    assert spoilt_runs > 0  # the case exercises the rule
+    exact = q @ ((q.T @ g) / np.abs(eigenvalues))
+    assert np.linalg.norm(x - exact) <= (1e-7 + 100 * 100 * 2.2e-16) * np.linalg.norm(exact)
