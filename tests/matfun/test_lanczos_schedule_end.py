@@ -96,3 +96,18 @@ def test_spoilt_checks_far_from_a_stop_are_spaced_and_the_stop_is_unchanged(monk
     assert spoilt_runs > 0  # the case exercises the rule
     exact = q @ ((q.T @ g) / np.abs(eigenvalues))
     assert np.linalg.norm(x - exact) <= (1e-7 + 100 * 100 * 2.2e-16) * np.linalg.norm(exact)
+
+
+def test_cached_sturm_counts_match_the_eigenvalues_of_every_leading_block():
+    from matfun._lanczos_guard import _count_below
+
+    rng = np.random.default_rng(3)
+    alphas, betas = rng.standard_normal(120), np.abs(rng.standard_normal(119)) + 0.1
+    cache = {}
+    # Growing, repeated and shrinking prefixes (a lag reference reads an earlier block).
+    for j in [1, 2, 5, 40, 40, 39, 80, 3, 120, 60, 120]:
+        matrix = np.diag(alphas[:j]) + np.diag(betas[: j - 1], 1) + np.diag(betas[: j - 1], -1)
+        for shift in (0.0, 0.3):
+            expected = int(np.sum(np.linalg.eigvalsh(matrix) < shift))
+            assert _count_below(alphas[:j], betas[: j - 1], shift, cache) == expected
+            assert _count_below(alphas[:j], betas[: j - 1], shift) == expected
