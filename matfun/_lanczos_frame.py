@@ -56,11 +56,12 @@ never before the lag must take a newer reference
 step fully (``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cases with
 ``n = 400..2000``.
 
-**Measured cost** (dense ``n = 1000``, ``kappa = 100``, 632 steps, one BLAS thread):
-about 45 ms of checks over a 0.19 s bare run -- 9 full checks (three near the stop,
-~8 ms each) and 2 lag references (~6.5 ms), 55 guard screens (~0.2 ms each, 0.6 ms at
-``k = 600``: two bisections to the radii's rounding floor and inverse iteration) and 4
-bound screens (~1.5 ms).
+**Measured cost** (dense ``n = 1000``, ``kappa = 100``, 632 steps, one BLAS thread,
+``benchmarks/bench_lanczos.py``): about 60 ms of checks over a 0.19 s bare run -- 9
+full checks (33 ms; the three near the stop, 620, 630 and 632, 8-10 ms each), 2 lag
+references (~6 ms each), 55 guard screens (10 ms; 0.6 ms at ``k = 600``: a Sturm count
+extended from the last screen's, two bisections to the radii's rounding floor, inverse
+iteration) and 4 bound screens (~1.4 ms each).
 """
 
 from __future__ import annotations
