@@ -17,6 +17,7 @@ import numpy as np
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
 from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
+from ._lanczos_guard import _near_poles
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
 # hits, and the smallest |Ritz value| settled to this relative change over the lag.
@@ -145,62 +146,6 @@ def _floor(process: LanczosProcess, j: int, theta: np.ndarray) -> float:
     return 10 * j * process.eps * max(1.0, float(np.max(np.abs(theta))))
 
 
-def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function: Any,
-                process: LanczosProcess, homogeneous: bool) -> tuple[np.ndarray, float]:
-    """``(Ritz values next to a pole, the weight ||g|| ||f u_1|| of the unreliable ones)``.
-
-    The Ritz value on either side of each pole (a Sturm count places the pole,
-    bisection -- LAPACK ``stebz`` -- finds them, inverse iteration -- ``stein`` -- their
-    vectors, ``O(j)`` each) get the full check's test (``|theta - pole| <= max(beta_j
-    |u_j|, floor)``). They are a subset of the pairs the full check examines, so the
-    weight is at most the full check's (up to rounding): a screen, never a stop.
-    """
-    from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
-    j = alphas.size
-    s = process.scale
-    gershgorin = float(np.max(np.abs(alphas) + np.concatenate([[0.0], betas])
-                              + np.concatenate([betas, [0.0]])))
-    floor = 10 * j * process.eps * max(1.0, gershgorin)
-    found, weights = [], []
-    for pole in function.poles:
-        centre = pole if homogeneous else pole / s
-        below = _count_below(alphas, betas, centre)
-        low, high = max(1, below), min(j, below + 1)
-        count, theta, block, split, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, low,
-                                                         high, 0.0, "B")
-        if info != 0 or count == 0:
-            continue  # no decision from a failed bisection: the full check decides
-        theta = theta[:count]
-        vectors, info = lapack.dstein(alphas, betas, theta, block, split)
-        if info != 0:
-            continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
-                                dtype=np.float64)
-        radius = np.maximum(residual * np.abs(vectors[-1, :count]), floor)
-        unreliable = ~np.isfinite(values) | (np.abs(theta - centre) <= radius)
-        found.append(theta)
-        weights.append((values * vectors[0, :count])[unreliable])
-    if not found:
-        return np.zeros(0), 0.0
-    weight = np.concatenate(weights)
-    if not np.all(np.isfinite(weight)):
-        return np.concatenate(found), math.inf
-    return np.concatenate(found), process.unit_norm * float(np.linalg.norm(weight))
-
-
-def _count_below(alphas: np.ndarray, betas: np.ndarray, shift: float) -> int:
-    """Eigenvalues of ``T`` below ``shift``: negative pivots of ``T - shift`` (Sturm)."""
-    count, pivot, tiny = 0, 1.0, float(np.finfo(np.float64).tiny)
-    squares = (betas * betas).tolist()
-    for i, alpha in enumerate(alphas.tolist()):
-        pivot = alpha - shift - (squares[i - 1] / pivot if i else 0.0)
-        if pivot == 0.0:
-            pivot = -tiny
-        count += pivot < 0
-    return count
-
-
 def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
                     bounds: tuple[float, float] | None, j: int) -> float:
     """``||g|| beta_k (...)`` of :mod:`matfun._lanczos_bounds` in the scaled frame (or inf).
@@ -253,6 +198,7 @@ class Stopping:
         self.hits = 0
         self.stopped = False
         self.sizes: list[tuple[int, float]] = []
+        self.lag: tuple[int, float, int] | None = None  # (k, lagged change, j) of the last
 
     @staticmethod
     def is_clean(check: Check, tol: float) -> bool:
@@ -312,6 +258,8 @@ class Stopping:
             self.hits, self.stopped = 0, False
             return False
         lagged, reference = self._lagged_change(check, earlier, tol)
+        if reference is not None:
+            self.lag = (check.steps, lagged, reference.steps)
         estimate = max(lagged, check.bound if math.isfinite(check.bound) else lagged)
         settled = reference is not None and _settled(check, reference)
         # A growing estimate means the Krylov space is still finding new content
@@ -340,7 +288,7 @@ class Stopping:
         oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
         # Reused only if recent: the lagged change is about the error of y_j, so an
         # older reference delays the stop.
-        recent = max(oldest, target - max(2, check.steps // _FRESH_DIVISOR))
+        recent = reuse_start(check.steps)
         known = [c for c in self.clean if recent <= c.steps <= target] + [
             c for j, c in self.references.items() if recent <= j <= target and
             self.is_clean(c, tol)]
@@ -383,6 +331,12 @@ class Stopping:
             lagged, _ = self._lagged_change(chosen, self._earlier, tol)
             estimate = max(lagged, estimate)
         return chosen, "max_matvecs", estimate
+
+
+def reuse_start(k: int) -> int:
+    """The oldest lag reference step ``k`` reuses: ``k - d - max(2, k // 128)``, in window."""
+    return max(k - max(2, k // (_LAG_DIVISOR // 2)),
+               k - max(1, k // _LAG_DIVISOR) - max(2, k // _FRESH_DIVISOR))
 
 
 def _settled(check: Check, reference: Check) -> bool:

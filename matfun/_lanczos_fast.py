@@ -56,6 +56,8 @@ _ERROR_FACTOR = 10.0
 # Ritz values of the window closer than this (relative to max(1, ||T||)) to another:
 # the eigendecomposition decides.
 _CLOSEST = 1e-8
+# The bound estimate's extreme Ritz values are bisected to this relative accuracy.
+_EXTREME_ACCURACY = 1e-8
 
 
 def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
@@ -167,10 +169,13 @@ def inv_abs_bound_estimate(alphas: np.ndarray, betas: np.ndarray, residual: floa
     from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
 
     k = alphas.size
+    # The extremes to 1e-8 ||T|| only (Gershgorin): they shape the estimate's interval.
+    accuracy = _EXTREME_ACCURACY * float(np.max(np.abs(alphas) + np.concatenate(
+        [[0.0], np.abs(betas)]) + np.concatenate([np.abs(betas), [0.0]])))
     extremes = []
     for index in (1, k):
-        count, value, *_, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, index, index, 0.0,
-                                               "E")
+        count, value, *_, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, index, index,
+                                               accuracy, "E")
         if info != 0 or count != 1:
             return None
         extremes.append(float(value[0]))

@@ -40,15 +40,28 @@ budget ends there, when a spoilt last step also tries the one or two before it).
 
 Checks run every step from ``k = 10`` (1 with ``bounds``), then every
 ``max(k // 32, 8 k / n)`` steps (overshoot below 4% for ``n >= 256``); a spoilt check,
-and a first hit, are checked again at the next step. While no stop is possible (a
+and a first hit, are checked again at the next step; further spoilt checks in a row,
+while no clean estimate is within 100x the tolerance, at least ``k // 16`` apart (each
+costs a guard screen and none can stop). While no stop is possible (a
 screened or spoilt check, a bound above the screen) the next check waits half the steps
 the trend of the last two bounds predicts they need to reach the screen (at most
 ``k // 8``); after a clean miss it comes where the estimate's geometric trend meets the
 tolerance, if sooner; and once a clean estimate is within 100x the tolerance, at most
 ``max(1, k // 128)`` steps later (near the stop a flat trend, or spoilt steps, would
-otherwise push the next check a whole cadence away). Measured against checking every step fully
-(``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cases with
+otherwise push the next check a whole cadence away) -- except after a miss of the
+lagged change: against the same reference the lag measures the same error (that of
+``y_j``), so the next check comes where the estimate's trend meets the tolerance, and
+never before the lag must take a newer reference
+(:func:`renewal`). Measured against checking every
+step fully (``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cases with
 ``n = 400..2000``.
+
+**Measured cost** (dense ``n = 1000``, ``kappa = 100``, 632 steps, one BLAS thread,
+``benchmarks/bench_lanczos.py``): about 60 ms of checks over a 0.19 s bare run -- 9
+full checks (33 ms; the three near the stop, 620, 630 and 632, 8-10 ms each), 2 lag
+references (~6 ms each), 55 guard screens (10 ms; 0.6 ms at ``k = 600``: a Sturm count
+extended from the last screen's, two bisections to the radii's rounding floor, inverse
+iteration) and 4 bound screens (~1.4 ms each).
 """
 
 from __future__ import annotations
@@ -61,11 +74,11 @@ import numpy as np
 from array_api_compat import device as array_device
 
 from ._lanczos import LanczosProcess
-from ._lanczos_checks import Check, Stopping
+from ._lanczos_checks import Check, Stopping, reuse_start
 from ._validation import check_real, positive_integer
 
 __all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
-           "crossing", "halfway", "relative_target", "spacing"]
+           "crossing", "halfway", "relative_target", "renewal", "spacing"]
 
 _EVERY_STEP_UNTIL = 32
 # Once a clean check's estimate is within this factor of the tolerance, checks come at
@@ -73,6 +86,8 @@ _EVERY_STEP_UNTIL = 32
 # predicts no crossing, and spoilt steps near the stop must not push it a cadence away).
 _NEAR_FACTOR = 100.0
 _NEAR_DIVISOR = 128
+# Spoilt checks in a row far from a stop come at least every k // _SPOILT_DIVISOR steps.
+_SPOILT_DIVISOR = 16
 
 
 def spacing(steps: int, size: int) -> int:
@@ -188,6 +203,18 @@ def crossing(earlier: tuple[int, float], later: tuple[int, float], value: float,
     return math.ceil(math.log(value / limit) / rate)
 
 
+def renewal(reference: int, steps: int) -> int:
+    """The first step after ``steps`` whose lag can no longer reuse ``reference``.
+
+    The lag of step ``k`` reuses a reference ``j >= reuse_start(k)`` (and ``j <= k -
+    max(1, k // 16)``; :meth:`~matfun._lanczos_checks.Stopping._lagged_change`).
+    """
+    k = steps + 1
+    while reuse_start(k) <= reference:
+        k += 1
+    return k
+
+
 class Cadence:
     """When the next check of a run comes, and how much of it to compute first.
 
@@ -195,7 +222,11 @@ class Cadence:
 
     * A spoilt check (or one screened out by its guard) is retried at the next step
       (spikes often alternate with clean steps); a second one in a row falls back to
-      the cadence. A first hit is confirmed at the next step.
+      the cadence, spaced at least ``k // 16`` while no clean estimate is within 100x
+      the tolerance. A first hit is confirmed at the next step.
+    * After a clean miss of the lagged change, the next check uses a newer reference
+      (:func:`renewal`) and comes where the estimate's
+      trend meets the tolerance (not capped at ``k // 128``).
     * Otherwise every :func:`spacing` steps, pushed back while no stop is possible (a
       screened or spoilt check, or a bound above the screen) by half the steps the
       trend of the last two known bounds needs to meet the screen (:func:`halfway`),
@@ -239,8 +270,19 @@ class Cadence:
             # Nothing can stop before the bound meets the screen: wait half the steps
             # its trend predicts (a spoilt check has no bound: the last two known).
             step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
-        elif not retry and clean and stopping.clean and stopping.clean[-1] is latest:
-            wait = None
+        near = bool(stopping.estimates) and stopping.estimates[-1] <= _NEAR_FACTOR * tol
+        if not retry and self.spoilt > 1 and not near:
+            # A run of spoilt checks far from a stop (no clean estimate near the
+            # tolerance): each costs a guard screen and none can stop; spaced wider.
+            step = max(step, latest.steps // _SPOILT_DIVISOR)
+        lag = stopping.lag
+        # The lagged change is what missed: against the same reference it measures the
+        # same error (that of y_j), so the next check waits for a newer reference.
+        lagging = not retry and clean and lag is not None and lag[0] == latest.steps and \
+            lag[1] > tol
+        wait = None
+        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and \
+                stopping.clean and stopping.clean[-1] is latest:
             if len(stopping.clean) > 1:
                 wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
                                 (latest.steps, stopping.estimates[-1]),
@@ -249,8 +291,11 @@ class Cadence:
                 wait = crossing((previous.steps, previous.bound),
                                 (latest.steps, latest.bound), stopping.estimates[-1], tol)
             step = min(step, max(1, wait or step))
-        if stopping.estimates and stopping.estimates[-1] <= _NEAR_FACTOR * tol:
+        if near and not (
+                lagging and wait is not None):
             step = min(step, max(1, latest.steps // _NEAR_DIVISOR))
+        if lagging:
+            step = max(step, renewal(lag[2], latest.steps) - latest.steps)
         if not latest.spoilt:
             self.previous = latest
         return step

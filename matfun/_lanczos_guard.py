@@ -1,0 +1,106 @@
+"""The guard screen of a Lanczos check: the Ritz pairs next to each pole, in ``O(k)``.
+
+:func:`_near_poles` gives :func:`matfun._lanczos_checks.evaluate` the Ritz values on
+either side of each pole of ``f`` and the weight of those whose residual interval holds
+the pole (the full check's test on a subset of its pairs), before any ``O(k^2)`` work.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any
+
+import numpy as np
+
+from ._lanczos import LanczosProcess
+
+__all__: list[str] = []
+
+
+def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function: Any,
+                process: LanczosProcess, homogeneous: bool) -> tuple[np.ndarray, float]:
+    """``(Ritz values next to a pole, the weight ||g|| ||f u_1|| of the unreliable ones)``.
+
+    The Ritz value on either side of each pole (a Sturm count places the pole,
+    bisection -- LAPACK ``stebz`` -- finds them, inverse iteration -- ``stein`` -- their
+    vectors, ``O(j)`` each) get the full check's test (``|theta - pole| <= max(beta_j
+    |u_j|, floor)``). They are a subset of the pairs the full check examines, so the
+    weight is at most the full check's (up to rounding): a screen, never a stop. The
+    bisection stops at the floor of the radii (not at ``eps ||T||``: 20% faster).
+    """
+    from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
+    j = alphas.size
+    s = process.scale
+    gershgorin = float(np.max(np.abs(alphas) + np.concatenate([[0.0], betas])
+                              + np.concatenate([betas, [0.0]])))
+    floor = 10 * j * process.eps * max(1.0, gershgorin)
+    found, weights = [], []
+    for pole in function.poles:
+        centre = pole if homogeneous else pole / s
+        below = _count_below(alphas, betas, centre, _SturmCache.of(process))
+        low, high = max(1, below), min(j, below + 1)
+        # Bisected to the floor of the radii only (not to eps ||T||): a screen's test.
+        count, theta, block, split, info = lapack.dstebz(alphas, betas, 2, 0.0, 0.0, low,
+                                                         high, floor, "B")
+        if info != 0 or count == 0:
+            continue  # no decision from a failed bisection: the full check decides
+        theta = theta[:count]
+        vectors, info = lapack.dstein(alphas, betas, theta, block, split)
+        if info != 0:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
+                                dtype=np.float64)
+        radius = np.maximum(residual * np.abs(vectors[-1, :count]), floor)
+        unreliable = ~np.isfinite(values) | (np.abs(theta - centre) <= radius)
+        found.append(theta)
+        weights.append((values * vectors[0, :count])[unreliable])
+    if not found:
+        return np.zeros(0), 0.0
+    weight = np.concatenate(weights)
+    if not np.all(np.isfinite(weight)):
+        return np.concatenate(found), math.inf
+    return np.concatenate(found), process.unit_norm * float(np.linalg.norm(weight))
+
+
+class _SturmCache:
+    """Pivots of ``T_j - shift`` by ``j`` for each shift, kept per run (weakly).
+
+    ``T_j`` is the leading block of every later ``T_k`` (the Lanczos coefficients are
+    only appended), so the Sturm pivots of a later screen extend those of an earlier
+    one: ``O(new steps)`` per screen instead of ``O(k)``, the same floats.
+    """
+
+    _runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, process: Any) -> dict[float, tuple[list[float], list[int]]]:
+        try:
+            return cls._runs.setdefault(process, {})
+        except TypeError:  # not weakly referable: no cache
+            return {}
+
+
+def _count_below(alphas: np.ndarray, betas: np.ndarray, shift: float,
+                 cache: dict[float, tuple[list[float], list[int]]] | None = None) -> int:
+    """Eigenvalues of ``T`` below ``shift``: negative pivots of ``T - shift`` (Sturm).
+
+    ``cache`` (shift -> pivots and counts of the leading blocks) is read and extended.
+    """
+    pivots, counts = ([], []) if cache is None else cache.setdefault(shift, ([], []))
+    j, tiny = alphas.size, float(np.finfo(np.float64).tiny)
+    done = min(len(pivots), j)
+    if done == j:
+        return counts[j - 1] if j else 0
+    count, pivot = (counts[-1], pivots[-1]) if done else (0, 1.0)
+    squares = (betas[max(0, done - 1):] * betas[max(0, done - 1):]).tolist()
+    offset = max(0, done - 1)
+    for i, alpha in enumerate(alphas[done:].tolist(), start=done):
+        pivot = alpha - shift - (squares[i - 1 - offset] / pivot if i else 0.0)
+        if pivot == 0.0:
+            pivot = -tiny
+        count += pivot < 0
+        pivots.append(pivot)
+        counts.append(count)
+    return count
