@@ -13,6 +13,7 @@ import pytest
 import matfun._lanczos_checks as checks
 from matfun._lanczos_frame import renewal
 from matfun.lanczos import lanczos_apply
+from tests.matfun.test_lanczos_schedule import indefinite
 
 
 def reusable(reference, k):
@@ -30,13 +31,6 @@ def test_renewal_is_the_first_step_past_the_reuse_window(steps):
         first = renewal(reference, steps)
         assert first > steps and not reusable(reference, first)
         assert all(reusable(reference, k) for k in range(steps, first))
-
-
-def indefinite(n, seed, kappa):
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    eigenvalues = rng.choice([-1.0, 1.0], n) * np.geomspace(1.0, kappa, n)
-    return (q * eigenvalues) @ q.T, eigenvalues, q
 
 
 @pytest.mark.parametrize(("n", "seed", "kappa", "f"), [
