@@ -20,6 +20,7 @@ __all__ = [
     "as_float_array",
     "as_term",
     "inner",
+    "is_array",
     "is_complex",
     "is_lazy",
     "namespace",
@@ -66,6 +67,11 @@ def namespace(*arrays: Any) -> Any:
     return xp
 
 
+def is_array(x: Any) -> bool:
+    """Whether ``x`` can be an array of some library (lists, tuples, numbers cannot)."""
+    return hasattr(x, "shape") and not isinstance(x, list | tuple)
+
+
 def as_term(term: Any) -> tuple[Any, Any]:
     """``(xp, term)`` for a pushed term: an array, or a Python number as a NumPy 0-d array.
 
@@ -75,7 +81,7 @@ def as_term(term: Any) -> tuple[Any, Any]:
     """
     if isinstance(term, int | float | complex) and not isinstance(term, bool):
         term = np.asarray(term, dtype=np.complex128 if isinstance(term, complex) else np.float64)
-    elif isinstance(term, list | tuple) or not hasattr(term, "shape"):
+    elif not is_array(term):
         raise TypeError("term must be a number or an array of an array-API library (NumPy, "
                         f"CuPy, JAX, ...), got {type(term).__name__}")
     return namespace(term), term

@@ -186,8 +186,8 @@ def conclude(xp: Any, main: AccelResult, earlier: list[AccelResult], floor: floa
         status = Status.NOT_ACCELERATING
     elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
-          and not _growing(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...])
-          and _resolved(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...], eps * scaled_size)):
+          and _steps_allow_convergence(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...],
+                                       eps * scaled_size)):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -228,28 +228,20 @@ def _constant(run: Callable[..., AccelResult], terms: Any, center: Any) -> Accel
                                status=status, table=None)
 
 
-def _growing(xp: Any, unit: Any) -> bool:
-    """Whether the last step exceeds some earlier step (the terms do not settle)."""
-    m = unit.shape[0]
-    if m < 3:
-        return True
-    steps = unit[1:, ...] - unit[:-1, ...]
-    sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
-    return bool(sizes[-1] > xp.min(sizes[:-1]))  # decision: the status
+def _steps_allow_convergence(xp: Any, window: Any, ulp: float) -> bool:
+    """:func:`accel._sequence.steps_allow_convergence` on the window's terms.
 
-
-def _resolved(xp: Any, window: Any, ulp: float) -> bool:
-    """Whether the window's steps support a CONVERGED claim (``ulp = eps ||estimate||``).
-
-    Every step at least ``RESOLVED_ULPS`` ulps (roundings move each difference a transform
-    divides by only a little), or, on coarser steps, a sequence that has itself settled:
-    the geometric tail of its steps, with the ratio read over the whole window, within
-    ``CONVERGED_ULPS`` ulps (:func:`accel._sequence.settled`).
+    ``ulp = eps ||estimate||``; the step sizes computed once, three numbers read on the
+    host. False for fewer than three terms (no earlier step to compare the newest with).
     """
     m = window.shape[0]
+    if m < 3:
+        return False
     steps = window[1:, ...] - window[:-1, ...]
     sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
-    return settled([to_float(size) for size in sizes], ulp)  # decision: the status
+    first, last = to_float(sizes[0]), to_float(sizes[-1])  # decisions: the status
+    earlier = to_float(xp.min(sizes[:-1]))
+    return not last > earlier and settled(first, last, min(earlier, last), m - 1, ulp)
 
 
 def _raw_tail(xp: Any, unit: Any) -> float:

@@ -40,7 +40,7 @@ import numpy as np
 from ._error_checks import _SIGNS, ROUNDING_SAFETY, prefix_tail
 from ._power_of_two import scale_by_power_of_two
 from ._result import AccelResult, Status
-from ._sequence import CONVERGED_ULPS, settled, tail_error
+from ._sequence import CONVERGED_ULPS, steps_allow_convergence, tail_error
 
 __all__ = ["MAX_TERMS", "MIN_TERMS", "accepts", "epsilon_fast", "finish", "norm", "prepare",
            "raw_tail", "workspace"]
@@ -130,10 +130,9 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
         status = Status.NOT_ACCELERATING
     elif (truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
-          and not _growing(window)
-          and settled([norm(newer - older) for older, newer in zip(window, window[1:],
-                                                                   strict=False)],
-                      eps * scaled_size)):
+          and steps_allow_convergence(
+              [norm(newer - older) for older, newer in zip(window, window[1:], strict=False)],
+              eps * scaled_size)):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -155,12 +154,6 @@ def raw_tail(terms: list[float]) -> float:
     size = norm(previous)
     ratio = ((previous / size) * last) / size if size > 0 else math.nan
     return tail_error(norm(last), ratio)
-
-
-def _growing(window: list[float]) -> bool:
-    """:func:`accel._honest._growing` on the newest (unit) terms, on floats."""
-    sizes = [norm(newer - older) for older, newer in zip(window, window[1:], strict=False)]
-    return sizes[-1] > min(sizes[:-1])
 
 
 # -- Wynn's epsilon (Shanks, Sablonnière) -----------------------------------------

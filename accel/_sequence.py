@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as array_device
 
-from ._backend import all_finite, as_float_array, namespace, real_dtype, to_float
+from ._backend import all_finite, as_float_array, is_array, namespace, real_dtype, to_float
 from ._result import AccelResult, Status
 from ._window import Windowed
 
@@ -38,6 +38,7 @@ __all__ = [
     "raw_tail_error",
     "safe_divide",
     "settled",
+    "steps_allow_convergence",
     "summarize",
     "summarize_joint",
     "tail_error",
@@ -55,9 +56,10 @@ CONVERGED_ULPS = 16.0
 RESOLVED_ULPS = 64.0
 
 
-def settled(step_sizes: list[float], ulp: float) -> bool:
-    r"""Whether steps of these sizes (oldest first) support a CONVERGED claim.
+def settled(first: float, last: float, smallest: float, count: int, ulp: float) -> bool:
+    r"""Whether ``count`` steps (oldest ``first``, newest ``last``) support a CONVERGED claim.
 
+    ``smallest`` is the least step size.
     True when every step is at least ``RESOLVED_ULPS * ulp`` (the data resolve the
     differences a transform works with), or when the steps' own geometric tail
     :math:`\|\Delta_m\| q / (1 - q)`, with :math:`q = (\|\Delta_m\| /
@@ -65,15 +67,25 @@ def settled(step_sizes: list[float], ulp: float) -> bool:
     few ulps, where the ratio of the last two is noise), is within
     ``CONVERGED_ULPS * ulp``: the sequence has settled by itself.
     """
-    if min(step_sizes) >= RESOLVED_ULPS * ulp:
+    if smallest >= RESOLVED_ULPS * ulp:
         return True
-    first, last, k = float(step_sizes[0]), float(step_sizes[-1]), len(step_sizes)
     if last == 0.0:
         return True
-    if k < 2 or first == 0.0 or last >= first:
+    if count < 2 or first == 0.0 or last >= first:
         return False
-    q = (last / first) ** (1.0 / (k - 1))
+    q = (last / first) ** (1.0 / (count - 1))
     return bool(last * q / (1.0 - q) <= CONVERGED_ULPS * ulp)
+
+
+def steps_allow_convergence(sizes: list[float], ulp: float) -> bool:
+    """The window's part of CONVERGED, from its step sizes (oldest first, two or more).
+
+    Terms that do not grow (the newest step no larger than every earlier one) and
+    steps that are resolved or settled (:func:`settled`).
+    """
+    earlier = min(sizes[:-1])
+    return not sizes[-1] > earlier and settled(sizes[0], sizes[-1], min(earlier, sizes[-1]),
+                                               len(sizes), ulp)
 
 
 def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
@@ -87,7 +99,7 @@ def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
         If ``seq`` is not of shape ``(m,)`` or ``(m, n)`` with ``m, n >= 1``, or
         holds NaN or inf.
     """
-    if isinstance(seq, list | tuple) or not hasattr(seq, "shape"):
+    if not is_array(seq):
         raise TypeError(f"{name} must be an array of an array-API library (NumPy, CuPy, "
                         f"JAX, ...), got {type(seq).__name__}; e.g. numpy.asarray({name})")
     xp = namespace(seq)

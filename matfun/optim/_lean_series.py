@@ -40,8 +40,7 @@ import accel
 from accel._batched_epsilon import supports, unchecked_estimate
 
 from .._backend import all_finite, is_lazy, max_abs, namespace, norm, settle, to_float
-from .._engine import SeriesInfo
-from .._norms import sum_of_squares
+from .._engine import SeriesInfo, _norm
 from .._series_setup import _SQUARE_HINT, _fusable, _in_units
 from .._units import log2_unit, two_to
 from .._validation import power_of_two
@@ -217,11 +216,6 @@ def lean_direction(hvp: Any, g: Any, *, initial_scale: float, terms: int, dampin
                      scale, c_squared, c)
         estimate = estimate * output_unit
     return estimate, scale * c_squared, done
-
-
-def _norm(xp: Any, v: Any, squares: bool) -> float:
-    """The engine's ``||v||`` (NumPy float64: one pass, :func:`matfun._norms.sum_of_squares`)."""
-    return math.sqrt(sum_of_squares(v)) if squares else to_float(norm(xp, v))
 
 
 def _accelerated(xp: Any, accelerate: Any, order: int, sums: list, partial: Any) -> Any:

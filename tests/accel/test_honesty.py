@@ -247,4 +247,4 @@ def test_every_streamed_window_of_the_classic_sequences_is_honest(method, dtype)
 ])
 def test_settled(steps, expected):
     from accel._sequence import settled
-    assert settled(steps, EPS) is expected
+    assert settled(steps[0], steps[-1], min(steps), len(steps), EPS) is expected
