@@ -30,7 +30,7 @@ from .._cubic import UnboundedModelError
 
 __all__ = ["OK", "NONFINITE", "DIVERGED", "SINGULAR", "UNBOUNDED", "RANGE", "DEGENERATE",
            "STATUS", "Inputs", "raise_for_status", "step_inputs", "power_of_two", "norm",
-           "keep_on_failure"]
+           "keep_on_failure", "eigh", "working_dtype"]
 
 OK, NONFINITE, DIVERGED, SINGULAR, UNBOUNDED, RANGE, DEGENERATE = range(7)
 
@@ -203,3 +203,22 @@ def norm(v: Any) -> Any:
 def keep_on_failure(failed: Any, old: Any, new: Any) -> Any:
     """``old`` where ``failed`` else ``new``, leaf by leaf (states, updates)."""
     return jax.tree_util.tree_map(lambda a, b: jnp.where(failed, a, b), old, new)
+
+
+def working_dtype(dtype: Any) -> Any:
+    """``dtype``, or float32 for half precision (float16, bfloat16).
+
+    LAPACK has no half-precision routines and bfloat16 rounds ``0.999`` to ``1``: the
+    few small quantities that need more (a small dense eigendecomposition, Adam's bias
+    corrections) are computed in float32 and rounded back, as :func:`optax.adam` does.
+    """
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def eigh(matrix: Any) -> tuple[Any, Any]:
+    """``jnp.linalg.eigh``, a half-precision matrix decomposed in float32 (rounded back)."""
+    work = working_dtype(matrix.dtype)
+    if work == matrix.dtype:
+        return jnp.linalg.eigh(matrix)
+    values, vectors = jnp.linalg.eigh(matrix.astype(work))
+    return values.astype(matrix.dtype), vectors.astype(matrix.dtype)

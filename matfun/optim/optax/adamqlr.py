@@ -24,7 +24,7 @@ import optax
 
 from ..adamqlr import _check_guard as check_guard
 from ..adamqlr import adamqlr as numpy_adamqlr
-from ._common import NONFINITE, OK, check_like, flatten_params, keep_on_failure
+from ._common import NONFINITE, OK, check_like, flatten_params, keep_on_failure, working_dtype
 from ._common import _value_fn_kwargs as value_fn_kwargs
 
 __all__ = ["AdamQLRState", "adamqlr"]
@@ -141,8 +141,10 @@ def adamqlr(
                                    state.first_moment, updates)
         v = jax.tree_util.tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g,
                                    state.second_moment, updates)
-        bias1 = 1 - jnp.power(jnp.asarray(beta1, dtype), t)
-        bias2 = 1 - jnp.power(jnp.asarray(beta2, dtype), t)
+        # In float32 at least: bfloat16 rounds b2 = 0.999 to 1, and 1 - 1^t = 0.
+        work = working_dtype(dtype)
+        bias1 = (1 - jnp.power(jnp.asarray(beta1, work), t)).astype(dtype)
+        bias2 = (1 - jnp.power(jnp.asarray(beta2, work), t)).astype(dtype)
         d = jax.tree_util.tree_map(lambda m, v: -(m / bias1) / (jnp.sqrt(v / bias2) + guard),
                                    m, v)
         _, product = jax.jvp(jax.grad(objective), (params,), (d,))

@@ -28,7 +28,7 @@ import optax
 from .._cubic import UnboundedModelError, minimize_cubic_model
 from ..grouped_newton import _checked_groups, _labels
 from ..grouped_newton import grouped_newton as numpy_grouped_newton
-from ._common import NONFINITE, OK, UNBOUNDED, check_like, flatten_params, norm, step_inputs
+from ._common import NONFINITE, OK, UNBOUNDED, check_like, eigh, flatten_params, norm, step_inputs
 from .sfn import finish
 
 __all__ = ["MODEL_CASES", "GroupedNewtonState", "grouped_newton"]
@@ -176,7 +176,7 @@ def _least_norm_rates(summary: Any, g_bar: Any, active: Any) -> Any:
     diagonal = jnp.abs(jnp.diag(summary))
     scale = jnp.where(diagonal > 0, jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0)), 1.0)
     c = jnp.exp2(-jnp.round(jnp.log2(scale)))
-    eigenvalues, vectors = jnp.linalg.eigh(c[:, None] * summary * c[None, :])
+    eigenvalues, vectors = eigh(c[:, None] * summary * c[None, :])
     count = jnp.sum(active).astype(dtype)
     cutoff = count * jnp.finfo(dtype).eps * jnp.max(jnp.abs(eigenvalues))
     keep = jnp.abs(eigenvalues) > cutoff

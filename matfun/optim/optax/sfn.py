@@ -21,6 +21,7 @@ from ._common import (
     OK,
     SINGULAR,
     check_like,
+    eigh,
     flatten_params,
     keep_on_failure,
     norm,
@@ -291,7 +292,7 @@ def exact_direction(rule: Any, inputs: Any, damping: Any, *, average: Any = None
     averaged = hessian
     if ema > 0.0:
         averaged = jnp.where(has_average, ema * average + (1 - ema) * hessian, hessian)
-    eigenvalues, vectors = jnp.linalg.eigh(averaged)
+    eigenvalues, vectors = eigh(averaged)
     magnitude = jnp.abs(eigenvalues) + damping
     small = magnitude < rule.threshold
     magnitude = jnp.where(small, jnp.asarray(rule.replacement, x.dtype), magnitude)
@@ -302,7 +303,7 @@ def exact_direction(rule: Any, inputs: Any, damping: Any, *, average: Any = None
     status = jnp.where(~jnp.all(jnp.isfinite(rows)), NONFINITE,
                        jnp.where(singular | ~finite, SINGULAR, OK))
     if ema > 0.0:
-        model_eigenvalues, model_vectors = jnp.linalg.eigh(hessian)
+        model_eigenvalues, model_vectors = eigh(hessian)
     else:
         model_eigenvalues, model_vectors = eigenvalues, vectors
     return ExactProposal(

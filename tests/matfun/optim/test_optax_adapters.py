@@ -588,3 +588,50 @@ def test_adamqlr_eps_that_rounds_to_zero_in_float16_is_named():
     with pytest.raises(ValueError, match="eps = 1e-08 rounds to 0 in float16"):
         transformation.update(jax.grad(loss)(params), transformation.init(params), params,
                               value_fn=loss)
+
+
+# Half precision: LAPACK has no float16/bfloat16 eigh, and bfloat16 rounds b2 = 0.999 to 1
+# (Adam's bias correction 1 - b2^t was 0 and the step silently zero). Each step is checked
+# against the float64 step on the same rounded data. The half-precision run rounds the
+# data, every product and the result with unit roundoff u (float16 2^-11, bfloat16 2^-8);
+# the directions below have condition number at most 6 (|eigenvalues| in [0.5, 3]), so a
+# relative error of 8 * 6 * u covers it; a lost factor, a zero step or a wrong eigenvector
+# is an O(1) error.
+HALF = {"float16": 2.0**-11, "bfloat16": 2.0**-8}
+HALF_STEPS = {
+    "exact": lambda: mo.exact_sfn(learning_rate=0.5),
+    "grouped": lambda: mo.grouped_newton(groups=[slice(0, 6), slice(6, 12)], damping=0.5),
+    "adamqlr": lambda: mo.adamqlr(eps=1e-3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HALF_STEPS))
+@pytest.mark.parametrize("dtype", sorted(HALF))
+def test_half_precision_steps_match_float64_on_the_rounded_data(name, dtype):
+    _, _, x0, _ = quadratic()
+    rng = np.random.default_rng(1)
+    Q, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    eigenvalues = np.concatenate([rng.uniform(0.5, 3, 8), -rng.uniform(0.5, 3, 4)])
+    half = jnp.dtype(dtype)
+    H = np.asarray(jnp.asarray(Q @ np.diag(eigenvalues) @ Q.T, half), np.float64)
+    H = 0.5 * (H + H.T)  # symmetric after rounding (rounding is elementwise)
+    b = np.asarray(jnp.asarray(rng.standard_normal(12), half), np.float64)
+    x = np.asarray(jnp.asarray(x0, half), np.float64)
+
+    def step(dt):
+        Hj, bj = jnp.asarray(H, dt), jnp.asarray(b, dt)
+
+        def loss(v):
+            return 0.5 * v @ Hj @ v + bj @ v
+
+        params = jnp.asarray(x, dt)
+        transformation = HALF_STEPS[name]()
+        updates, state = transformation.update(jax.grad(loss)(params),
+                                               transformation.init(params), params,
+                                               value_fn=loss)
+        assert int(state.status) == 0 and updates.dtype == dt
+        return np.asarray(updates, np.float64)
+
+    expected = step(jnp.float64)
+    got = step(half)
+    assert np.linalg.norm(got - expected) <= 8 * 6 * HALF[dtype] * np.linalg.norm(expected)
