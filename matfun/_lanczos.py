@@ -142,6 +142,7 @@ class LanczosProcess:
         self.betas: list[float] = []
         self.breakdown = False
         self.scale = 1.0
+        self.value_unit: float | None = None  # matfun._lanczos_values
         self._eps = float(xp.finfo(real_dtype(xp, start)).eps)
         self._size_of_t = 0.0
         self._capacity = min(op.size + 1, capacity or _INITIAL_CAPACITY)

@@ -18,6 +18,7 @@ from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
 from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
 from ._lanczos_guard import _near_poles
+from ._lanczos_values import ritz_values_of
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
 # hits, and the smallest |Ritz value| settled to this relative change over the lag.
@@ -113,9 +114,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
                      reliable_min, absolute / size)
     theta, vectors = _tridiagonal_eigh(alphas, betas)
     s = process.scale
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
-                            dtype=np.float64)
+    values = ritz_values_of(function, theta, process, homogeneous)
     if values.shape != theta.shape:
         raise ValueError(f"f must map an array of Ritz values to an array of the same shape; "
                          f"got shape {values.shape} for {theta.shape}")

@@ -109,7 +109,8 @@ def relative_target(check: Check, rtol: float, atol: float, process: LanczosProc
         return rtol
     # ||x|| = d s^p ||y||, in logarithms (it may be out of range while x is not).
     log_size = (math.log(size) if size > 0 else -math.inf) + math.log(process.start_scale) + (
-        function.degree * math.log(process.scale) if function.degree is not None else 0.0)
+        function.degree * math.log(process.scale) if function.degree is not None
+        else math.log(process.value_unit or 1.0))
     return rtol + math.exp(min(700.0, math.log(atol) - log_size))
 
 
@@ -132,7 +133,7 @@ def extremes(check: Check, scale: float) -> tuple[float, float]:
 
 def assemble(xp: Any, process: Any, coefficients: np.ndarray, g: Any,
               function: Any) -> Any:
-    """``x = d s^p Q_k y``: the factor applied in two halves (each in range if x is)."""
+    """``x = d s^p Q_k y`` (or ``d w Q_k y``): the factor applied in two halves."""
     # Zero-padded on the host to the process' buffer length (fixed shapes on JAX).
     padded = np.zeros(process.weight_length(coefficients.shape[0]), dtype=coefficients.dtype)
     padded[: coefficients.shape[0]] = coefficients
@@ -144,6 +145,8 @@ def assemble(xp: Any, process: Any, coefficients: np.ndarray, g: Any,
         power = function.degree * (math.frexp(process.scale)[1] - 1)
         exponent += math.floor(power)
         factor = 2.0 ** (power - math.floor(power))
+    else:  # f's values were divided by a power of two (matfun._lanczos_values)
+        exponent += math.frexp(process.value_unit or 1.0)[1] - 1
     half = exponent // 2
     if factor != 1.0:
         x = x * factor

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._lanczos import LanczosProcess
+from ._lanczos_values import ritz_values_of
 
 __all__: list[str] = []
 
@@ -49,9 +50,7 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
         vectors, info = lapack.dstein(alphas, betas, theta, block, split)
         if info != 0:
             continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            values = np.asarray(function.evaluate(theta if homogeneous else theta * s),
-                                dtype=np.float64)
+        values = ritz_values_of(function, theta, process, homogeneous)
         radius = np.maximum(residual * np.abs(vectors[-1, :count]), floor)
         unreliable = ~np.isfinite(values) | (np.abs(theta - centre) <= radius)
         found.append(theta)

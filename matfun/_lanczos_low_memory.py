@@ -52,6 +52,7 @@ class LowMemoryProcess:
         self.betas: list[float] = []
         self.breakdown = False
         self.scale = 1.0
+        self.value_unit: float | None = None  # matfun._lanczos_values
         self.eps = float(xp.finfo(real_dtype(xp, start)).eps)
         self._size_of_t = 0.0
 

@@ -26,8 +26,10 @@ magnitudes work (float64: 1e-300..1e300). The named functions are positively
 homogeneous of a known degree ``p`` (``1/|x|``: ``p = -1``) and are evaluated on the
 scaled Ritz values, the result multiplied by ``d s^p`` at the end. A
 :class:`RitzFunction` without ``degree`` (a plain callable, the damped functions of
-:func:`matfun.inv_sqrt`) is evaluated at the true Ritz values ``s theta``: only ``g``
-is rescaled for it, and ``f`` must itself be representable there.
+:func:`matfun.inv_sqrt`) is evaluated at the true Ritz values ``s theta`` (``f`` must
+itself be representable there), its values divided by a power of two fixed at the
+first check (:mod:`matfun._lanczos_values`: no subnormal arithmetic when they are
+tiny), and only ``g`` is rescaled for it.
 
 Stopping rule
 -------------

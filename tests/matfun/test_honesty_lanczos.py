@@ -134,6 +134,37 @@ def test_powers_of_two_rescale_exactly(name, degree, c, d):
     np.testing.assert_array_equal(scaled, expected)
 
 
+@pytest.mark.parametrize("kind, c", [
+    (kind, 2.0**e) for kind in ("abs", "square", "shift", "callable")
+    for e in ((-996, -500, 500, 996) if kind != "square" else (-500, 500))])  # c^2 in range
+def test_functions_without_degree_rescale_exactly(kind, c):
+    # A function without a degree is evaluated at the true Ritz values, here ~1e+-299
+    # with values ~1e-+299: f(theta_j) times the eigenvector's first entry fell among
+    # the subnormal numbers, two iterates agreed exactly, and a stop with error
+    # estimate 0.0 came with a relative error of 1.5e-4 (front-door fuzz seed 21,
+    # inv_sqrt lanczos #119). The values are now divided by a power of two, so scaling
+    # H, the damping and the function's argument by c changes no bit.
+    eigenvalues = np.concatenate([[0.023], np.geomspace(1, 2, 39)]) * np.resize([1.0, -1.0], 40)
+    H, _ = hermitian(eigenvalues, 5)
+    g = np.random.default_rng(6).standard_normal(40)
+    mu = 0.95
+    if kind == "callable":
+        reference = lanczos_apply(H, g, lambda x: 1.0 / (np.abs(x) + mu), rtol=1e-10)
+        scaled = lanczos_apply(c * H, g, lambda x: 1.0 / (np.abs(x) + c * mu), rtol=1e-10)
+        damping = mu
+    else:
+        damping = mu**2 if kind == "square" else mu
+        reference = matfun.inv_sqrt(H, g, damping=damping, damping_kind=kind, rtol=1e-10)
+        scaled = matfun.inv_sqrt(c * H, g, damping=damping * (c * c if kind == "square" else c),
+                                 damping_kind=kind, rtol=1e-10)
+    np.testing.assert_array_equal(scaled, reference / c)
+    exact = {"abs": lambda v: 1 / (np.abs(v) + mu), "callable": lambda v: 1 / (np.abs(v) + mu),
+             "square": lambda v: 1 / np.sqrt(v * v + mu**2),
+             "shift": lambda v: 1 / np.abs(v + mu)}[kind]
+    # Condition (max f / min f) below 100 for each; 10 rtol: the heuristic's margin.
+    assert relative_error(reference, oracle(H, g, exact)) <= 10 * 1e-10 + floor(100)
+
+
 @given(log_c=st.floats(-290, 290), log_d=st.floats(-290, 290), seed=st.integers(0, 2**16))
 def test_homogeneity_at_any_magnitude(log_c, log_d, seed):
     c, d = 10.0**log_c, 10.0**log_d
