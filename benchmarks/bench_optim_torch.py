@@ -16,7 +16,9 @@ process CPU time, every step and baseline called in turn within a round.
   gradient and HVPs exactly as the adapter computes them (its oracle: one call of the
   autograd engine per product, without ``torch.autograd.grad``'s argument handling,
   the products concatenated), which leaves the series, the accelerator and the
-  adapter's own work as the difference. With ``step(loss_fn=...)`` the HVPs are
+  adapter's own work as the difference; and with a power iteration by hand (each
+  product along the last one over its norm, read on the host), a chain of dependent
+  products with little work between them. With ``step(loss_fn=...)`` the HVPs are
   torch.func's forward-over-reverse, which recompute the forward pass for each.
 
 With ``--breakdown`` it also times the parts of an SFNSeries step on the tiny network
@@ -29,6 +31,7 @@ arithmetic, the accelerator's table, the rest).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -131,6 +134,28 @@ def raw_hvps(model, closure, count: int, with_gradient: bool):
     return action
 
 
+def chained_hvps(model, closure, count: int):
+    """Gradient with graph, then ``count`` HVPs each along the last product, normalised.
+
+    A power iteration by hand (per-parameter tensors, ``torch.autograd.grad``, the norm
+    read on the host once per product): little work between products, but each product
+    waits for the last, as in the series -- unlike the fixed directions of
+    :func:`raw_hvps`.
+    """
+    params = list(model.parameters())
+
+    def action():
+        _, _, grads = graph(model, closure)
+        directions = [g.detach() for g in grads]
+        for _ in range(count):
+            products = torch.autograd.grad(grads, params, grad_outputs=directions,
+                                           retain_graph=True)
+            size = math.sqrt(sum(float(torch.vdot(h.reshape(-1), h.reshape(-1)))
+                                 for h in products)) or 1.0
+            directions = [h / size for h in products]
+    return action
+
+
 def oracle_hvps(model, closure, count: int):
     """Gradient with graph, then ``count`` HVPs as the adapter computes them.
 
@@ -185,6 +210,8 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
         actions["hvps+grad"] = raw_hvps(model, closure, hvps, with_gradient=True)
         model, closure = mlp(inputs, width, classes, samples)
         actions["oracle hvps"] = oracle_hvps(model, closure, hvps)
+        model, closure = mlp(inputs, width, classes, samples)
+        actions["chained hvps"] = chained_hvps(model, closure, hvps)
         if functional:
             model, closure = mlp(inputs, width, classes, samples)
             sfn_f = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
@@ -206,6 +233,9 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
             rows.append((label, name, t[f"sfn {accelerate}"],
                          f"grad with graph + its {hvps} HVPs as the adapter computes them "
                          "(flat products)", t["oracle hvps"]))
+            rows.append((label, name, t[f"sfn {accelerate}"],
+                         f"grad with graph + {hvps} HVPs of a power iteration by hand "
+                         "(each along the last product over its norm)", t["chained hvps"]))
         if functional:
             rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
                          "(torch.func)", t["sfn func"], f"its {hvps} HVPs + grad with graph "
