@@ -16,15 +16,22 @@ process CPU time, every step and baseline called in turn within a round.
   gradient and HVPs exactly as the adapter computes them (its oracle: one call of the
   autograd engine per product, without ``torch.autograd.grad``'s argument handling,
   the products concatenated), which leaves the series, the accelerator and the
-  adapter's own work as the difference. With ``step(loss_fn=...)`` the HVPs are
+  adapter's own work as the difference; and with a power iteration by hand (each
+  product along the last one over its norm, read on the host), a chain of dependent
+  products with little work between them. With ``step(loss_fn=...)`` the HVPs are
   torch.func's forward-over-reverse, which recompute the forward pass for each.
 
-    python benchmarks/bench_optim_torch.py [--steps 30] [--quick]
+With ``--breakdown`` it also times the parts of an SFNSeries step on the tiny network
+(forward passes, gradient, HVPs inside autograd, the products' wrappers, the series'
+arithmetic, the accelerator's table, the rest).
+
+    python benchmarks/bench_optim_torch.py [--steps 30] [--quick] [--breakdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -127,6 +134,28 @@ def raw_hvps(model, closure, count: int, with_gradient: bool):
     return action
 
 
+def chained_hvps(model, closure, count: int):
+    """Gradient with graph, then ``count`` HVPs each along the last product, normalised.
+
+    A power iteration by hand (per-parameter tensors, ``torch.autograd.grad``, the norm
+    read on the host once per product): little work between products, but each product
+    waits for the last, as in the series -- unlike the fixed directions of
+    :func:`raw_hvps`.
+    """
+    params = list(model.parameters())
+
+    def action():
+        _, _, grads = graph(model, closure)
+        directions = [g.detach() for g in grads]
+        for _ in range(count):
+            products = torch.autograd.grad(grads, params, grad_outputs=directions,
+                                           retain_graph=True)
+            size = math.sqrt(sum(float(torch.vdot(h.reshape(-1), h.reshape(-1)))
+                                 for h in products)) or 1.0
+            directions = [h / size for h in products]
+    return action
+
+
 def oracle_hvps(model, closure, count: int):
     """Gradient with graph, then ``count`` HVPs as the adapter computes them.
 
@@ -181,6 +210,8 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
         actions["hvps+grad"] = raw_hvps(model, closure, hvps, with_gradient=True)
         model, closure = mlp(inputs, width, classes, samples)
         actions["oracle hvps"] = oracle_hvps(model, closure, hvps)
+        model, closure = mlp(inputs, width, classes, samples)
+        actions["chained hvps"] = chained_hvps(model, closure, hvps)
         if functional:
             model, closure = mlp(inputs, width, classes, samples)
             sfn_f = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
@@ -202,6 +233,9 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
             rows.append((label, name, t[f"sfn {accelerate}"],
                          f"grad with graph + its {hvps} HVPs as the adapter computes them "
                          "(flat products)", t["oracle hvps"]))
+            rows.append((label, name, t[f"sfn {accelerate}"],
+                         f"grad with graph + {hvps} HVPs of a power iteration by hand "
+                         "(each along the last product over its norm)", t["chained hvps"]))
         if functional:
             rows.append((label, f"SFNSeries K={TERMS}, accelerate=None, `step(loss_fn=)` "
                          "(torch.func)", t["sfn func"], f"its {hvps} HVPs + grad with graph "
@@ -209,10 +243,111 @@ def measure(sizes, rounds: int, functional: bool = True) -> list[tuple]:
     return rows
 
 
+class _Clock:
+    """Wall time spent inside chosen functions during one step (``--breakdown``)."""
+
+    def __init__(self) -> None:
+        self.spent: dict = {}
+        self._undo: list = []
+
+    def wrap(self, owner, name: str, key, label=None) -> None:
+        """Time ``owner.name`` under ``key`` (or ``label(args, kwargs)``) until restored."""
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                which = label(args, kwargs) if label else key
+                self.spent[which] = self.spent.get(which, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        self._undo.append((owner, name, original))
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+        self._undo = []
+
+
+def breakdown(rounds: int) -> list[tuple]:
+    """Rows ``(step, part, ms)``: where an SFNSeries step's time goes, tiny network.
+
+    Wall time of the functions involved, each timed from outside (a microsecond or
+    so of timing per call is included): the closure's forward passes, the gradient
+    with graph and the HVPs inside ``torch.autograd.grad``, the rest of each product
+    (the oracle's validation and counting, the adapter's flattening), the accelerator's
+    table (``accel._batched_epsilon``), the rest of the fixed-``K`` series
+    (``matfun.optim._lean_series``: the entry rescaling, the recurrence, the norms),
+    and everything else (the method's checks and update, the adapter's flattening,
+    state and copies).
+    """
+    from matfun.optim import _lean_series, _oracle_calls, _saddle_free_rules
+
+    rows = []
+    for accelerate in ("sablonniere", None):
+        model, closure = mlp(64, 32, 10, 256)
+        sfn = SFNSeries(model.parameters(), learning_rate=0.1, terms=TERMS,
+                        accelerate=accelerate)
+        clock = _Clock()
+        clock.wrap(torch.autograd, "grad", None, label=lambda args, kwargs: (
+            "gradient with graph" if kwargs.get("create_graph") else "HVPs in autograd"))
+        clock.wrap(_oracle_calls.HVPCounter, "unchecked", "products")
+        clock.wrap(_saddle_free_rules, "lean_direction", "series")
+        clock.wrap(_lean_series, "unchecked_estimate", "table")
+
+        def closure_timed(closure=closure, clock=clock):
+            start = time.perf_counter()
+            try:
+                return closure()
+            finally:
+                clock.spent["forward"] = (clock.spent.get("forward", 0.0)
+                                          + time.perf_counter() - start)
+
+        samples = []
+        try:
+            for round_ in range(3 + rounds):
+                clock.spent = {}
+                start = time.perf_counter()
+                sfn.step(closure_timed)
+                total = time.perf_counter() - start
+                if round_ >= 3:
+                    samples.append({**clock.spent, "step": total})
+        finally:
+            clock.restore()
+        parts = {}
+        for sample in samples:
+            spent = {key: sample.get(key, 0.0) for key in (
+                "step", "forward", "gradient with graph", "HVPs in autograd", "products",
+                "series", "table")}
+            wrappers = spent["products"] - spent["HVPs in autograd"]
+            arithmetic = spent["series"] - spent["products"] - spent["table"]
+            rest = (spent["step"] - spent["forward"] - spent["gradient with graph"]
+                    - spent["series"])
+            for part, value in (
+                    ("the step", spent["step"]),
+                    ("forward passes (closure)", spent["forward"]),
+                    ("gradient with graph (`torch.autograd.grad`)",
+                     spent["gradient with graph"]),
+                    (f"{2 * (TERMS - 1)} HVPs inside `torch.autograd.grad`",
+                     spent["HVPs in autograd"]),
+                    ("the products' wrappers (validation, oracle, flattening)", wrappers),
+                    ("series arithmetic (recurrence, norms, rescaling)", arithmetic),
+                    ("accelerator's table", spent["table"]),
+                    ("the rest (method's checks and update, adapter)", rest)):
+                parts.setdefault(part, []).append(value)
+        name = f"SFNSeries K={TERMS}, accelerate={accelerate}"
+        rows += [(name, part, statistics.median(values)) for part, values in parts.items()]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="timed rounds")
     parser.add_argument("--quick", action="store_true", help="one small size, 2 rounds")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the parts of an SFNSeries step on the tiny network")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parents[1]
                         / "docs" / "bench_optim_torch.md")
     args = parser.parse_args(argv)
@@ -226,9 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     lines += [f"| {mlp_} | {step} | {1e3 * t:.2f} | {base} | {1e3 * t_base:.2f} | "
               f"{t / t_base:.2f} |" for mlp_, step, t, base, t_base in rows]
     table = "\n".join(lines)
+    if args.breakdown:
+        parts = ["| step | part | time (ms) |", "|---|---|---|"]
+        parts += [f"| {step} | {part} | {1e3 * t:.2f} |"
+                  for step, part, t in breakdown(2 if args.quick else args.steps)]
+        table += ("\n\nWhere the time of an SFNSeries step goes (64-32-10, batch 256; "
+                  "`--breakdown`: wall time inside each part, the median over the rounds, "
+                  "timed from outside, so the parts need not add up exactly):\n\n"
+                  + "\n".join(parts))
     print(table)
     command = "python benchmarks/bench_optim_torch.py" + (" --quick" if args.quick else
                                                             f" --steps {args.steps}")
+    command += " --breakdown" if args.breakdown else ""
     cores = os.cpu_count()
     page = ("---\norphan: true\n---\n\n# Per-step cost of the PyTorch optimisers\n\n"
             f"`{command}`: torch {torch.__version__}, {platform.processor() or 'CPU'}, "

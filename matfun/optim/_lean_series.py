@@ -80,27 +80,29 @@ def _coefficients(lam_n: float, scale: float) -> list:
 
 
 class _Owed:
-    """Products whose finiteness is still to be proven: their sums, reduced at the end."""
+    """Products whose finiteness is still to be proven: their running sum, reduced at the end."""
 
     def __init__(self, hvp: Any, xp: Any) -> None:
         self.hvp, self.xp = hvp, xp
         self.products: list = []
-        self.sums: list = []
+        self.total: Any = None  # the elementwise sum of the products (a new vector)
 
     def add(self, product: Any) -> None:
         self.products.append(product)
-        self.sums.append(self.xp.sum(product))  # NaN/inf entries make it NaN/inf
+        # NaN/inf entries make the sum's entries NaN/inf (one vector operation a product).
+        self.total = product if self.total is None else self.total + product
 
     def settle(self) -> None:
         """Raise the first non-finite product's error (one decision, entries if needed).
 
-        A finite sum of the sums proves every product finite; a non-finite one
-        (finite entries can reach it by overflow) sends the test to each product.
+        A finite sum of the entries of the sum proves every product finite; a
+        non-finite one (finite entries can reach it by overflow) sends the test to
+        each product.
         """
-        if self.sums and not math.isfinite(to_float(self.xp.sum(self.xp.stack(self.sums)))):
+        if self.products and not math.isfinite(to_float(self.xp.sum(self.total))):
             for product in self.products:
                 self.hvp.check(product)
-        self.products, self.sums = [], []
+        self.products, self.total = [], None
 
 
 def lean_direction(hvp: Any, g: Any, *, initial_scale: float, terms: int, damping: float,

@@ -611,13 +611,22 @@ def test_quick_benchmark_writes_its_table(tmp_path):
     output = tmp_path / "bench.md"
     threads = torch.get_num_threads()
     try:
-        assert module.main(["--quick", "--output", str(output)]) == 0
+        assert module.main(["--quick", "--breakdown", "--output", str(output)]) == 0
     finally:
         torch.set_num_threads(threads)
     text = output.read_text()
-    for step in ("AdamQLR", "SFNSeries K=10, accelerate=sablonniere", "torch.func"):
+    for step in ("AdamQLR", "SFNSeries K=10, accelerate=sablonniere", "torch.func",
+                 "power iteration by hand", "accelerator's table"):
         assert step in text
     assert "nan" not in text.lower()
+    # The breakdown's parts: differences of nested timers, so never negative, and the
+    # table (only the accelerated step has one) is zero without the accelerator.
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.count("|") == 4]
+    parts = {(step.strip(), part.strip()): float(ms) for step, part, ms in rows[1:]
+             if ms.strip() != "---"}
+    assert len(parts) == 16 and all(value >= 0 for value in parts.values())
+    assert parts[("SFNSeries K=10, accelerate=None", "accelerator's table")] == 0
+    assert parts[("SFNSeries K=10, accelerate=sablonniere", "accelerator's table")] > 0
 
 
 def test_flat_gradient_products_equal_the_per_parameter_double_backward():
