@@ -41,6 +41,28 @@ tails outside ``[1e-4, 1e4]`` times the spectral scales; the sum is multiplied b
 ``1.1`` to cover the quadrature error (measured at most 0.4% against panels of width
 ``ln 1.1`` with 16 points, on 200 random Ritz sets).
 
+**The sums over the Ritz values** (:func:`_ritz_sums`). At each node ``t`` the
+integrand needs :math:`\ln|c(it)| = \ln(\beta_1 \cdots \beta_{k-1}) - \sum_j
+\ln|\theta_j - it|` and, with :math:`\psi = \sum_j \operatorname{sign}(\theta_j)
+\arctan(t / |\theta_j|)` (``c(it) = (-1)^m |c| e^{i\psi}``, ``m`` Ritz values
+negative), ``|sin psi|`` and ``|cos psi|``. Both are read off the complex product
+:math:`\prod_j (|\theta_j| + i\, \operatorname{sign}(\theta_j)\, t) = e^{i\psi}
+\prod_j |\theta_j - it|`, formed in chunks of ``8`` factors (seven complex
+multiplications per chunk, each of normwise relative error at most ``sqrt(5) u``, ``u``
+the unit roundoff) whose moduli and unit phases are then combined: ``k / 8`` logarithms
+and no arctangent per node, 4x faster than the ``2 k`` transcendental functions of the
+direct sums at ``k = 600`` (used instead when a chunk product could leave the normal
+range, factors outside ``[1e-36, 1e36]``). Rounding: the logarithm of the modulus is off
+by at most ``17 u`` per chunk plus the summation's ``(k / 8) u`` times the largest
+``|ln|chunk||``, the unit phase by at most ``19 u`` per chunk; both are at most
+``delta = 4 k u + (k / 8)^2 u max |ln|chunk||`` (about ``3e-13`` at ``k = 600``).
+The integrand takes them as absolute allowances -- ``|c|`` times ``e^delta``, ``delta``
+added to ``|sin psi|`` and ``|cos psi|`` -- so the rounding of the sums is covered,
+whichever evaluation ran (the direct one's error is of the same order); ``delta``
+raises the bound by about ``1e-9`` relative at most (the ``|sin psi| / t`` term at the
+lowest node, ``1e4`` times below ``a``). The rounding of the Ritz values themselves
+(``eps ||T||`` each) is, like that of the Lanczos relation, not included.
+
 References: Frommer, Kahl, Lippert, Rittich (2013), *2-norm error bounds and estimates
 for Lanczos approximations to linear systems and rational matrix functions*, SIAM J.
 Matrix Anal. Appl. 34(3); Chen, Greenbaum, Musco, Musco (2022), *Error bounds for
@@ -60,6 +82,10 @@ __all__ = ["inverse_bound", "stieltjes_bound", "abs_power_density"]
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 _QUADRATURE_SAFETY = 1.1
 _TAIL_DECADES = 4.0
+# The Ritz-value sums multiply this many factors before a logarithm, while every factor
+# lies in this range (a chunk product then stays normal).
+_CHUNK = 8
+_CHUNK_RANGE = (1e-36, 1e36)
 
 
 def abs_power_density(alpha: float) -> tuple[float, float]:
@@ -67,9 +93,38 @@ def abs_power_density(alpha: float) -> tuple[float, float]:
     return 2.0 * math.sin(math.pi * alpha / 2.0) / math.pi, 1.0 - alpha
 
 
-def _log_c_abs(theta: np.ndarray, log_betas: float, t: np.ndarray) -> np.ndarray:
-    """``ln |c(it)|`` for shifts ``t`` (vectorised over ``t``)."""
-    return log_betas - 0.5 * np.sum(np.log(theta[None, :] ** 2 + t[:, None] ** 2), axis=1)
+def _ritz_sums(theta: np.ndarray, t: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(sum_j ln|theta_j - it|, |sin psi|, |cos psi|, delta)`` at each ``t > 0``.
+
+    ``psi = sum_j sign(theta_j) arctan(t / |theta_j|)`` (no ``theta_j`` zero); ``delta``
+    bounds the rounding of each of the three (module docstring).
+    """
+    k, unit = theta.size, float(np.finfo(np.float64).eps) / 2
+    magnitudes, signs = np.abs(theta), np.sign(theta)
+    low = max(float(np.min(magnitudes)), float(t[0]))
+    high = math.sqrt(2.0) * max(float(np.max(magnitudes)), float(t[-1]))
+    if not (_CHUNK_RANGE[0] <= low and high <= _CHUNK_RANGE[1]):
+        # A chunk product could under- or overflow: the direct sums (hypot: no square
+        # under- or overflows either).
+        log_det = np.sum(np.log(np.hypot(theta[None, :], t[:, None])), axis=1)
+        psi = np.sum(signs[None, :] * np.arctan(t[:, None] / magnitudes[None, :]), axis=1)
+        largest = float(np.max(np.abs(np.log(np.array([low, high])))))
+        return log_det, np.abs(np.sin(psi)), np.abs(np.cos(psi)), \
+            (4 * k + k * k * largest) * unit
+    pad = (-k) % _CHUNK  # padded with the factor 1 (theta = 1, no t)
+    rows = np.concatenate([magnitudes, np.ones(pad)]).reshape(_CHUNK, -1)
+    shifts = np.concatenate([signs, np.zeros(pad)]).reshape(_CHUNK, -1)
+    # product[i, c] = prod_r (|theta| + i sign t) over chunk c (entries c, c + k/8, ...)
+    product = rows[0] + 1j * (shifts[0] * t[:, None])
+    for row in range(1, _CHUNK):
+        product *= rows[row] + 1j * (shifts[row] * t[:, None])
+    modulus = np.abs(product)
+    logs = np.log(modulus)
+    phase = np.prod(product / modulus, axis=1)
+    chunks = product.shape[1]
+    delta = (4 * k + chunks * chunks * float(np.max(np.abs(logs)))) * unit
+    return np.sum(logs, axis=1), np.abs(phase.imag), np.abs(phase.real), delta
 
 
 def inverse_bound(theta: np.ndarray, log_betas: float, a: float) -> float:
@@ -102,13 +157,13 @@ def stieltjes_bound(theta: np.ndarray, log_betas: float, a: float, b: float,
     weights = (half[:, None] * _WEIGHTS[None, :]).ravel()
     t = np.exp(u)
     # c(it) = |c| e^{i phase}; phase = m pi + psi with m negative Ritz values, so
-    # Re c = (-1)^m |c| cos psi and Im c / t = (-1)^m |c| sin(psi) / t, psi accurate.
-    signs = np.sign(theta)
-    psi = np.sum(signs[None, :] * np.arctan(t[:, None] / magnitudes[None, :]), axis=1)
-    log_abs = _log_c_abs(theta, log_betas, t)
+    # Re c = (-1)^m |c| cos psi and Im c / t = (-1)^m |c| sin(psi) / t; each of
+    # ln|c|, |sin psi|, |cos psi| within delta (its rounding, module docstring).
+    log_det, sine, cosine, delta = _ritz_sums(theta, t)
+    log_abs = log_betas - log_det + delta
     phi = np.where(t < a, a / (a * a + t * t), np.where(t > b, b / (b * b + t * t), 0.5 / t))
     integrand_log = log_abs + power * u + u  # dt = t du
-    scaled = np.abs(np.sin(psi) / t) * phi + np.abs(np.cos(psi)) / (a * a + t * t)
+    scaled = (sine + delta) / t * phi + (cosine + delta) / (a * a + t * t)
     with np.errstate(under="ignore", over="ignore"):
         middle = float(np.sum(weights * scaled * np.exp(np.minimum(integrand_log, 700.0))))
     # Tails, bounded in closed form. Below lo: |c(it)| <= |c(0)|, |sin psi| / t <=
