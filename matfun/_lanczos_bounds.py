@@ -42,30 +42,25 @@ tails outside ``[1e-4, 1e4]`` times the spectral scales; the sum is multiplied b
 ``ln 1.1`` with 16 points, on 200 random Ritz sets).
 
 **The sums over the Ritz values** (:func:`_ritz_sums`). At each node ``t`` the
-integrand needs :math:`\ln|c(it)| = \ln(\beta_1 \cdots \beta_{k-1}) - \sum_j
-\ln|\theta_j - it|` and, with :math:`\psi = \sum_j \operatorname{sign}(\theta_j)
+integrand needs :math:`\ln|c(it)| = \ln(\beta_1 \cdots \beta_{k-1}) - \frac12 \sum_j
+\ln(\theta_j^2 + t^2)` and, with :math:`\psi = \sum_j \operatorname{sign}(\theta_j)
 \arctan(t / |\theta_j|)` (``c(it) = (-1)^m |c| e^{i\psi}``, ``m`` Ritz values
-negative), ``|sin psi|`` and ``|cos psi|``. Both are read off the complex product
-:math:`\prod_j (|\theta_j| + i\, \operatorname{sign}(\theta_j)\, t) = e^{i\psi}
-\prod_j |\theta_j - it|`, formed in chunks of ``8`` factors (seven complex
-multiplications per chunk, each of normwise relative error at most ``sqrt(5) u``, ``u``
-the unit roundoff) whose moduli and unit phases are then combined: ``k / 8`` logarithms
-and no arctangent per node instead of the ``2 k`` transcendental functions of the direct
-sums (used where a chunk product could leave the normal range, factors outside
-``[1e-36, 1e36]``). At ``k = 632`` with 136 nodes both take about 0.46 ms once the
-allocator reuses freed memory (as in ``benchmarks/bench_lanczos.py``); in a fresh
-process, where each ``(nodes, k)`` temporary is a new mapping, the direct sums take
-1.6-1.8 ms and the chunks 0.46 ms. Rounding: the logarithm of the modulus is off
-by at most ``17 u`` per chunk plus the summation's ``(k / 8) u`` times the largest
-``|ln|chunk||``, the unit phase by at most ``19 u`` per chunk; both are at most
-``delta = 4 k u + (k / 8)^2 u max |ln|chunk||`` (``7e-11`` on the benchmark's
-``k = 632``; the direct sums get ``4 k u + k^2 u max |ln|factor||``). The integrand
-takes them as absolute allowances -- ``|c|`` times ``e^delta``, ``delta`` added to
-``|sin psi|`` and ``|cos psi|`` -- so the rounding of the sums is covered, whichever
-evaluation ran; ``delta`` raises the bound by at most about ``1e4 delta`` relative
-(the ``|sin psi| / t`` term at the lowest node, ``1e4`` times below ``a``; measured
-``1.6e-9`` there). The rounding of the Ritz values themselves
-(``eps ||T||`` each) is, like that of the Lanczos relation, not included.
+negative), ``|sin psi|`` and ``|cos psi|``: ``2 k`` transcendental functions per node
+(0.45 ms at ``k = 632`` with 136 nodes; neither complex products in chunks of 8 nor the
+``LDL^T`` pivots of ``T_k - it``, which need no Ritz value, were faster: the Ritz values
+are computed for the Ritz-value guard anyway, :mod:`matfun._lanczos_fast`). Rounding,
+``u`` the unit roundoff: each logarithm is off by at most ``u (3 + |ln(theta^2 +
+t^2)|)``, each arctangent by ``2u`` relative, and a sum of ``k`` terms adds at most
+``(k - 1) u`` times the sum of their magnitudes, so each of ``sum ln|theta_j - it|``,
+``|sin psi|``, ``|cos psi|`` is within ``delta = (4 k + k^2 L) u``, ``L`` the largest
+``|ln|`` of a factor ``|theta_j - it|`` (at least 2; ``6e-10`` on the benchmark's
+``k = 632``). The integrand takes them as absolute allowances -- ``|c|`` times
+``e^delta``, ``delta`` added to ``|sin psi|`` and ``|cos psi|`` -- so the rounding of
+the sums is covered; ``delta`` raises the bound by at most about ``1e4 delta``
+relative (the ``|sin psi| / t`` term at the lowest node, ``1e4`` times below ``a``;
+measured ``1e-8`` there). Where a square could over- or underflow (a factor outside
+``[1e-150, 1e150]``) the moduli come from ``hypot``. The rounding of the Ritz values
+themselves (``eps ||T||`` each) is, like that of the Lanczos relation, not included.
 
 References: Frommer, Kahl, Lippert, Rittich (2013), *2-norm error bounds and estimates
 for Lanczos approximations to linear systems and rational matrix functions*, SIAM J.
@@ -86,10 +81,9 @@ __all__ = ["inverse_bound", "stieltjes_bound", "abs_power_density"]
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 _QUADRATURE_SAFETY = 1.1
 _TAIL_DECADES = 4.0
-# The Ritz-value sums multiply this many factors before a logarithm, while every factor
-# lies in this range (a chunk product then stays normal).
-_CHUNK = 8
-_CHUNK_RANGE = (1e-36, 1e36)
+# The Ritz-value sums square theta and t while every factor |theta - it| lies in this
+# range (no square over- or underflows), else they take hypot.
+_SQUARE_RANGE = (1e-150, 1e150)
 
 
 def abs_power_density(alpha: float) -> tuple[float, float]:
@@ -105,30 +99,18 @@ def _ritz_sums(theta: np.ndarray, t: np.ndarray
     bounds the rounding of each of the three (module docstring).
     """
     k, unit = theta.size, float(np.finfo(np.float64).eps) / 2
-    magnitudes, signs = np.abs(theta), np.sign(theta)
-    low = max(float(np.min(magnitudes)), float(t[0]))
-    high = math.sqrt(2.0) * max(float(np.max(magnitudes)), float(t[-1]))
-    if not (_CHUNK_RANGE[0] <= low and high <= _CHUNK_RANGE[1]):
-        # A chunk product could under- or overflow: the direct sums (hypot: no square
-        # under- or overflows either).
+    magnitudes = np.abs(theta)
+    low = max(float(np.min(magnitudes)), float(np.min(t)))
+    high = math.sqrt(2.0) * max(float(np.max(magnitudes)), float(np.max(t)))
+    if _SQUARE_RANGE[0] <= low and high <= _SQUARE_RANGE[1]:
+        log_det = 0.5 * np.sum(np.log(theta[None, :] ** 2 + t[:, None] ** 2), axis=1)
+    else:  # a square could over- or underflow
         log_det = np.sum(np.log(np.hypot(theta[None, :], t[:, None])), axis=1)
-        psi = np.sum(signs[None, :] * np.arctan(t[:, None] / magnitudes[None, :]), axis=1)
-        largest = float(np.max(np.abs(np.log(np.array([low, high])))))
-        return log_det, np.abs(np.sin(psi)), np.abs(np.cos(psi)), \
-            (4 * k + k * k * largest) * unit
-    pad = (-k) % _CHUNK  # padded with the factor 1 (theta = 1, no t)
-    rows = np.concatenate([magnitudes, np.ones(pad)]).reshape(_CHUNK, -1)
-    shifts = np.concatenate([signs, np.zeros(pad)]).reshape(_CHUNK, -1)
-    # product[i, c] = prod_r (|theta| + i sign t) over chunk c (entries c, c + k/8, ...)
-    product = rows[0] + 1j * (shifts[0] * t[:, None])
-    for row in range(1, _CHUNK):
-        product *= rows[row] + 1j * (shifts[row] * t[:, None])
-    modulus = np.abs(product)
-    logs = np.log(modulus)
-    phase = np.prod(product / modulus, axis=1)
-    chunks = product.shape[1]
-    delta = (4 * k + chunks * chunks * float(np.max(np.abs(logs)))) * unit
-    return np.sum(logs, axis=1), np.abs(phase.imag), np.abs(phase.real), delta
+    with np.errstate(over="ignore"):  # t / |theta| = inf: arctan gives pi / 2
+        psi = np.sum(np.sign(theta)[None, :] * np.arctan(t[:, None] / magnitudes[None, :]),
+                     axis=1)
+    largest = max(2.0, abs(math.log(low)), abs(math.log(high)))
+    return log_det, np.abs(np.sin(psi)), np.abs(np.cos(psi)), (4 * k + k * k * largest) * unit
 
 
 def inverse_bound(theta: np.ndarray, log_betas: float, a: float) -> float:

@@ -1,8 +1,8 @@
 """The Ritz-value sums of the Stieltjes error bound (matfun._lanczos_bounds).
 
-Oracles: the sums at 50 digits by mpmath from the same binary Ritz values; the direct
-eigenvalue formula (``2 k`` logarithms and arctangents per node, written out here);
-dense ``numpy.linalg.eigh`` for the end-to-end bound.
+Oracles: the sums at 50 digits by mpmath from the same binary Ritz values (within the
+rounding allowance delta the bound adds); dense ``numpy.linalg.eigh`` for the
+end-to-end bound.
 """
 
 import math
@@ -46,8 +46,8 @@ def test_ritz_sums_within_their_rounding_allowance(name):
     low = float(np.min(np.abs(theta)))
     t = np.geomspace(1e-4 * low, 1e4 * scale, 12)
     log_det, sine, cosine, delta = _ritz_sums(theta, t)
-    # delta: 4 k u plus the summation's share (module docstring); at most 1e-9 here.
-    assert 0 < delta <= 1e-9 or name in ("tiny", "huge", "wide")
+    # delta = (4 k + k^2 L) u (module docstring): at most 1e-8 here but at extreme scales.
+    assert 0 < delta <= 1e-8 or name in ("tiny", "huge", "wide")
     for i, node in enumerate(t):
         exact = mp_sums(theta, float(node))
         assert abs(log_det[i] - exact[0]) <= delta
@@ -55,23 +55,19 @@ def test_ritz_sums_within_their_rounding_allowance(name):
         assert abs(cosine[i] - exact[2]) <= delta
 
 
-def test_chunks_and_direct_sums_agree_where_both_apply():
-    """The chunked products (fast path) against the direct sums written out here."""
-    rng = np.random.default_rng(1)
-    for k in (1, 7, 8, 9, 64, 631):
-        theta = rng.choice([-1.0, 1.0], k) * np.geomspace(1e-3, 30.0, k)
-        t = np.geomspace(1e-7, 3e5, 50)
-        log_det, sine, cosine, delta = _ritz_sums(theta, t)
-        direct = 0.5 * np.sum(np.log(theta[None, :] ** 2 + t[:, None] ** 2), axis=1)
-        psi = np.sum(np.sign(theta)[None, :] * np.arctan(t[:, None] / np.abs(theta)), axis=1)
-        # Both within delta of the exact sums (the direct ones to k u per term as well).
-        assert np.allclose(log_det, direct, rtol=0, atol=2 * delta + 4 * k * 1.2e-16 * 20)
-        assert np.allclose(sine, np.abs(np.sin(psi)), rtol=0, atol=2 * delta + 4e-16 * k)
-        assert np.allclose(cosine, np.abs(np.cos(psi)), rtol=0, atol=2 * delta + 4e-16 * k)
+def test_sums_take_hypot_where_a_square_would_overflow():
+    theta = np.array([-3e200, 1e-200, 2e180])
+    t = np.array([1e-190, 1.0, 1e190])
+    log_det, sine, cosine, delta = _ritz_sums(theta, t)
+    assert np.all(np.isfinite(log_det))
+    for i, node in enumerate(t):
+        exact = mp_sums(theta, float(node))
+        assert abs(log_det[i] - exact[0]) <= delta
+        assert abs(sine[i] - exact[1]) <= delta and abs(cosine[i] - exact[2]) <= delta
 
 
 def direct_bound(theta, log_betas, a, b, density):
-    """The bound with the sums evaluated directly (the formula before the chunks)."""
+    """The bound without the rounding allowance delta."""
     import matfun._lanczos_bounds as bounds
 
     def direct(theta, t):
@@ -98,8 +94,9 @@ def test_bound_matches_the_direct_eigenvalue_formula(name, alpha):
     density = abs_power_density(alpha)
     fast, direct = stieltjes_bound(theta, log_betas, a, b, density), direct_bound(
         theta, log_betas, a, b, density)
-    # The allowance delta raises the bound by at most about 1e4 delta relative.
-    assert direct <= fast <= direct * (1 + 1e-6)
+    # The allowance delta raises the bound by at most about 1e4 delta relative (delta
+    # below 1e-8 on these sets but "wide", whose L is 69: 2e-9 there).
+    assert direct <= fast <= direct * (1 + 1e-4)
 
 
 def oracle(matrix, g, f):
