@@ -259,13 +259,16 @@ def main(argv: list[str] | None = None) -> None:
             "|T|^{-1} e_1 by an elliptic quadrature, the Ritz guard's eigenvector "
             "entries from determinants (matfun._lanczos_fast). The heuristic rule needs "
             "at least three full checks and a lag reference (the dense n = 1000 run "
-            "ends with five, 620 to 632, about 38 ms: after a missed lagged change the "
+            "ends with three full checks, 624, 630 and 632, 8-9 ms each, and two lag "
+            "references, 585 and 591, about 6 ms each: after a missed lagged change the "
             "next check waits for a newer reference, matfun._lanczos_frame), and the "
             "screens that decide when to do them (the Ritz pairs next to 0 by bisection "
             "to the radii's rounding floor, Sturm counts extended step by step, an O(k) "
             "bound estimate; spoilt ones far from a stop at least k // 16 apart; about "
-            "15 ms over the run) add the rest. It fades as n grows (a step costs O(k n), "
-            "a check O(k^2)).\n")
+            "20 ms over the run) add the rest. The Ritz values stay in a full check: "
+            "the guard's end entries take products over all of them (the bound alone "
+            "would not need them). It fades as n grows (a step costs O(k n), a check "
+            "O(k^2)).\n")
 
 
 if __name__ == "__main__":
