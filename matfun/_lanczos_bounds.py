@@ -59,8 +59,10 @@ t^2)|)``, each arctangent by ``2u`` relative, and a sum of ``k`` terms adds at m
 the sums is covered; ``delta`` raises the bound by at most about ``1e4 delta``
 relative (the ``|sin psi| / t`` term at the lowest node, ``1e4`` times below ``a``;
 measured ``1e-8`` there). Where a square could over- or underflow (a factor outside
-``[1e-150, 1e150]``) the moduli come from ``hypot``. The rounding of the Ritz values
-themselves (``eps ||T||`` each) is, like that of the Lanczos relation, not included.
+``[1e-150, 1e150]``) the moduli come from ``hypot``. Not included, like the rounding
+of the Lanczos relation: that of the Ritz values themselves (``eps ||T||`` each) and of
+the caller's ``ln(beta_1 ... beta_k)`` (a sum of ``k`` logarithms, of the order of
+``delta``).
 
 References: Frommer, Kahl, Lippert, Rittich (2013), *2-norm error bounds and estimates
 for Lanczos approximations to linear systems and rational matrix functions*, SIAM J.
