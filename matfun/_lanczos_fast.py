@@ -6,7 +6,7 @@ the Ritz-value guard: the first and last eigenvector entries ``u_1j``, ``u_kj`` 
 pairs whose interval ``|theta_j - pole| <= max(beta_k |u_kj|, floor)`` holds the pole.
 The eigendecomposition with vectors (LAPACK ``stemr``, ~15-18 ms at ``k = 620``) gives
 them all; for ``f = 1/|x|`` (pole 0) this module gets the same numbers from cheaper
-pieces (~6 ms there, nearly all of it the Ritz values):
+pieces (~6.5 ms there, three quarters of it the Ritz values):
 
 * the Ritz values alone (``eigvalsh_tridiagonal``, ~4.6 ms; the bound screen of
   :class:`matfun._lanczos_frame.Cadence` has often computed them already);
@@ -15,7 +15,7 @@ pieces (~6 ms there, nearly all of it the Ritz values):
   from determinants: ``u_kj^2 = |det(T_{k-1} - theta_j)| / prod_{i != j} |theta_j -
   theta_i|`` and ``|u_1j u_kj| = beta_1 ... beta_{k-1} / prod_{i != j} |theta_j -
   theta_i|`` (Parlett, *The Symmetric Eigenvalue Problem*, section 7.9; one LU of the
-  block-diagonal matrix of all shifts, ``O(k)`` per pair, ~0.5 ms for 60 pairs): the
+  block-diagonal matrix of all shifts, ``O(k)`` per pair, ~1 ms for 60 pairs): the
   guard and the smallest reliable ``|theta|`` are those of the eigendecomposition, up
   to rounding (``u_kj^2`` to ``10 k eps ||T|| / gap_j``, ``gap_j`` the distance of
   ``theta_j`` to the next Ritz value: a determinant of a block ``theta_j`` nearly
