@@ -14,7 +14,8 @@ compares any implementation's ``f(H) g`` with the eigendecomposition oracle of
 the forward error of a backward-stable method (Higham 2002, section 7.1), with
 :math:`\sqrt n` for the accumulation of rounding errors (probabilistically, Higham &
 Mary 2019), :math:`\kappa` the condition number of the matrix being inverted and
-:math:`\epsilon` the unit roundoff of the less precise of ``actual`` and ``g``.
+:math:`\epsilon` the unit roundoff of ``g`` (``actual`` must be at least as precise, unless
+``check_dtype=False``: then that of the less precise of the two).
 
 Hypothesis is a test-time dependency: ``pip install 'matfun-accel[oracle]'`` brings
 it (and nothing else).
@@ -136,6 +137,7 @@ def assert_matches_oracle(
     damping: float = 0.0,
     damping_kind: str = "abs",
     check_namespace: bool = True,
+    check_dtype: bool = True,
     err_msg: str = "",
 ) -> float:
     r"""Assert that ``actual`` is ``f(H) g`` to a tolerance derived from the conditioning.
@@ -173,6 +175,11 @@ def assert_matches_oracle(
         For ``"inv_sqrt_square"``.
     check_namespace : bool
         Also require ``actual`` to come from the same array library as ``g``.
+    check_dtype : bool
+        Also require ``actual`` to be at least as precise as ``g`` (float64 data give
+        a float64 or complex128 answer): an implementation that silently computes in
+        float32 fails here instead of being judged at float32's roundoff. ``False``
+        judges a less precise ``actual`` at its own ``eps``.
     err_msg : str
         Appended to the failure message.
 
@@ -216,7 +223,11 @@ def assert_matches_oracle(
         raise AssertionError(f"actual has shape {result.shape}, expected ({n},)")
     if not np.all(np.isfinite(result)):
         raise AssertionError(f"actual contains NaN or inf {err_msg}")
-    eps = max(_eps(result.dtype), _eps(_to_host(g, "g").dtype))
+    g_dtype = _to_host(g, "g").dtype
+    if check_dtype and _eps(result.dtype) > _eps(g_dtype):
+        raise AssertionError(f"actual is {result.dtype} but g is {g_dtype}: the answer lost "
+                             "precision (check_dtype=False judges it at its own eps)")
+    eps = max(_eps(result.dtype), _eps(g_dtype))
     derived = rtol is None
     if derived:
         rtol = safety * math.sqrt(n) * kappa * eps

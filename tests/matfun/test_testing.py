@@ -202,11 +202,31 @@ def test_tolerance_scales_with_kappa_and_the_dtype():
         assert_matches_oracle(exact * (1 + 2 * rtol), H, g)
     message = str(caught.value)
     assert f"rtol {rtol:.3g}" in message and "kappa = 100" in message and "n = 2" in message
-    # float32 results are held to float32's eps.
+    # float32 results are held to float32's eps (float32 data, or a float32 answer to
+    # float64 data with check_dtype=False).
     rtol32 = derived_rtol(2, 100.0, EPS32)
-    assert_matches_oracle((exact * (1 + 0.5 * rtol32)).astype(np.float32), H, g)
+    assert_matches_oracle((exact * (1 + 0.5 * rtol32)).astype(np.float32), H, g,
+                          check_dtype=False)
+    assert_matches_oracle((exact * (1 + 0.5 * rtol32)).astype(np.float32), H,
+                          g.astype(np.float32))
     with pytest.raises(AssertionError):
         assert_matches_oracle(exact * (1 + 2 * rtol32), H, g.astype(np.float32))
+
+
+@pytest.mark.parametrize("low, high", [(np.float32, np.float64), (np.complex64, np.complex128),
+                                       (np.float16, np.float32)])
+def test_an_answer_less_precise_than_g_fails_by_default(low, high):
+    # An implementation that silently computes in float32 for float64 data would pass
+    # at float32's roundoff; by default it fails, naming both dtypes. More precision
+    # than g (float64 answers to float32 data) is fine.
+    H = np.diag([2.0, -4.0])
+    g = np.ones(2, dtype=high)
+    exact = np.array([0.5, 0.25], dtype=high)
+    with pytest.raises(AssertionError, match=f"actual is {np.dtype(low)} but g is "
+                                             f"{np.dtype(high)}"):
+        assert_matches_oracle(exact.astype(low), H, g)
+    assert assert_matches_oracle(exact.astype(low), H, g, check_dtype=False) < 1e-3
+    assert assert_matches_oracle(exact.astype(np.complex128), H, g.astype(low)) == 0.0
 
 
 def test_named_functions_and_callables(xp):
