@@ -67,6 +67,24 @@ def namespace(*arrays: Any) -> Any:
     return xp
 
 
+def check_concrete(x: Any, name: str, library: str) -> None:
+    """``TypeError`` for a JAX tracer, ``ValueError`` for a dimension of unknown size.
+
+    Both would otherwise fail deep inside (``ConcretizationTypeError``, ``cannot
+    convert float NaN to integer``): ``library`` decides on the host from values
+    (stopping rules, statuses), so it runs on concrete arrays, and it needs their sizes
+    (a Dask array built by boolean indexing has ``nan`` chunk sizes until computed).
+    """
+    if any(c.__name__ == "Tracer" and c.__module__.startswith("jax") for c in type(x).__mro__):
+        raise TypeError(f"{name} is a JAX tracer (inside jax.jit, jax.grad or jax.vmap): "
+                        f"{library} decides on the host from values (stopping rules, "
+                        "statuses), so it runs on concrete arrays; call it outside the "
+                        "transformation (jit-compatible optimisers: matfun.optim.optax)")
+    if any(d is None or (isinstance(d, float) and math.isnan(d)) for d in x.shape):
+        raise ValueError(f"{name} has a dimension of unknown size (shape {tuple(x.shape)}); "
+                         f"for a Dask array call {name}.compute_chunk_sizes() first")
+
+
 def is_array(x: Any) -> bool:
     """Whether ``x`` can be an array of some library (lists, tuples, numbers cannot)."""
     return hasattr(x, "shape") and not isinstance(x, list | tuple)
@@ -84,6 +102,8 @@ def as_term(term: Any) -> tuple[Any, Any]:
     elif not is_array(term):
         raise TypeError("term must be a number or an array of an array-API library (NumPy, "
                         f"CuPy, JAX, ...), got {type(term).__name__}")
+    else:
+        check_concrete(term, "term", "accel")
     return namespace(term), term
 
 

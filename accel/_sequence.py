@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as array_device
 
-from ._backend import all_finite, as_float_array, is_array, namespace, real_dtype, to_float
+from ._backend import (
+    all_finite,
+    as_float_array,
+    check_concrete,
+    is_array,
+    namespace,
+    real_dtype,
+    to_float,
+)
 from ._result import AccelResult, Status
 from ._window import Windowed
 
@@ -102,6 +110,7 @@ def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
     if not is_array(seq):
         raise TypeError(f"{name} must be an array of an array-API library (NumPy, CuPy, "
                         f"JAX, ...), got {type(seq).__name__}; e.g. numpy.asarray({name})")
+    check_concrete(seq, name, "accel")
     xp = namespace(seq)
     if seq.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (m,) or (m, n), got shape {tuple(seq.shape)}")

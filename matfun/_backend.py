@@ -3,6 +3,7 @@
 from accel._backend import (
     all_finite,
     as_float_array,
+    check_concrete,
     compiled,
     fuses,
     inner,
@@ -52,6 +53,7 @@ def as_vector(g, name: str = "g"):
         xp = namespace(g)
     except TypeError:
         raise TypeError(f"{name} must be an array, got {type(g).__name__}") from None
+    check_concrete(g, name, "matfun")
     if g.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(g.shape)}")
     if g.shape[0] == 0:

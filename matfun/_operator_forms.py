@@ -17,6 +17,7 @@ from array_api_compat import device
 
 from ._backend import (
     all_finite,
+    check_concrete,
     compiled,
     conj_transpose,
     fuses,
@@ -94,6 +95,7 @@ def is_scipy_sparse(x: Any) -> bool:
 
 
 def square_shape(operator: Any, name: str) -> int:
+    check_concrete(operator, name, "matfun")
     shape = tuple(operator.shape)
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"{name} must be square, got shape {shape}")
