@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._backend import inner, is_complex, namespace, real_dtype, settle, to_float
-from ._lanczos import residual_norm, unit_start
+from ._lanczos import refuse_autograd, residual_norm, unit_start
 from ._validation import magnitude_unit
 from .operators import Operator
 
@@ -68,6 +68,7 @@ class LowMemoryProcess:
         w = self.op.matvec(current)
         if k == 0 and alpha is None:
             # Decision: the scale of H, from the first product (no extra matvec).
+            refuse_autograd(w, "op's product")
             self.scale = magnitude_unit(xp, w)
         if self.scale != 1.0:
             w = w / self.scale

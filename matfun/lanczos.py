@@ -109,7 +109,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import all_finite, as_vector, max_abs, real_dtype, to_float
-from ._lanczos import LanczosProcess, largest_magnitude
+from ._lanczos import LanczosProcess, largest_magnitude, refuse_autograd
 from ._lanczos_bounds import abs_power_density
 from ._lanczos_checks import MIN_STEPS, Check, Stopping, evaluate
 from ._lanczos_frame import (
@@ -291,6 +291,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     (True, 'breakdown')
     """
     xp, g = as_vector(g, "g")
+    refuse_autograd(g, "g")
     H = as_operator(op, like=g, name="op")
     function = ritz_function(f)
     eps = float(xp.finfo(real_dtype(xp, g)).eps)
