@@ -94,6 +94,23 @@ def is_scipy_sparse(x: Any) -> bool:
     return sparse is not None and sparse.issparse(x)
 
 
+def check_sparse_symmetric(matrix: Any, name: str) -> None:
+    """``ValueError`` unless the SciPy sparse ``matrix`` is symmetric (Hermitian).
+
+    The same test as for a dense array, ``max|A - A^H| <= sqrt(eps) max|A|``, in
+    ``O(nnz)`` (a transpose and a difference: about the cost of a few products).
+    """
+    import numpy as np
+
+    difference = matrix - matrix.conj().T
+    worst = float(abs(difference).max()) if difference.nnz else 0.0
+    magnitude = float(abs(matrix).max()) if matrix.nnz else 0.0
+    dtype = matrix.dtype if np.issubdtype(matrix.dtype, np.inexact) else np.float64
+    if worst > float(np.finfo(dtype).eps) ** 0.5 * magnitude:
+        raise ValueError(f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
+                         f"against max|A| = {magnitude:.3g}")
+
+
 def square_shape(operator: Any, name: str) -> int:
     check_concrete(operator, name, "matfun")
     shape = tuple(operator.shape)

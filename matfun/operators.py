@@ -24,6 +24,7 @@ from ._operator_checks import validated_product
 from ._operator_counter import Counter as _Counter
 from ._operator_deferred import DeferredChecks
 from ._operator_forms import (
+    check_sparse_symmetric,
     dense_apply,
     is_array,
     is_scipy_sparse,
@@ -275,8 +276,11 @@ def as_operator(
     check : bool
         Validate every product (see :class:`Operator`).
     check_symmetric : bool
-        For a dense array, check ``A`` is symmetric (Hermitian) to within
-        ``sqrt(eps) * max|A|`` -- every function of this library assumes it.
+        For a dense array or a SciPy sparse matrix, check ``A`` is symmetric
+        (Hermitian) to within ``sqrt(eps) * max|A|`` -- every function of this library
+        assumes it. A callable, a ``matvec`` object or a sparse torch tensor cannot be
+        checked without extra products: a nonsymmetric one gives a meaningless answer,
+        which may still be reported converged.
 
     Returns
     -------
@@ -299,6 +303,8 @@ def as_operator(
         result = operator._view()
     elif is_scipy_sparse(operator):
         result = _from_shaped(operator, lambda v: operator @ v, name, check)
+        if check_symmetric:
+            check_sparse_symmetric(operator, name)
         result._propagates = True
     elif hasattr(operator, "matvec"):
         if hasattr(operator, "shape"):

@@ -292,6 +292,23 @@ def test_a_wider_product_is_rounded_to_the_vector(xp):
     assert op.matvec(xp.ones(2, dtype=xp.float32)).dtype == xp.float32
 
 
+@pytest.mark.parametrize("kind", ["csr_array", "csc_matrix", "coo_array"])
+def test_a_nonsymmetric_sparse_matrix_is_refused(kind):
+    # It was accepted: inv_sqrt returned [0.233, 0.552, 1.519] "converged" for a
+    # nonsymmetric matrix, for which |H|^{-1} g means nothing.
+    make = getattr(sp, kind)
+    A = np.array([[2.0, 1.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 0.5]])
+    with pytest.raises(ValueError, match=r"op must be symmetric \(Hermitian\)"):
+        matfun.inv_sqrt(make(A), np.ones(3))
+    with pytest.raises(ValueError, match="must be symmetric"):
+        as_operator(make(np.array([[2.0, 1j], [1j, 3.0]])))  # symmetric, not Hermitian
+    # Symmetric to rounding passes, and check_symmetric=False skips the test.
+    S = A + A.T + 1e-12 * np.triu(np.ones((3, 3)), 1)
+    np.testing.assert_allclose(matfun.inv_sqrt(make(S), np.ones(3)), matfun.inv_sqrt(
+        (S + S.T) / 2, np.ones(3)), rtol=1e-8)
+    assert as_operator(make(A), check_symmetric=False).size == 3
+
+
 def test_no_mT_attribute_in_owned_modules():
     # Dask arrays have no .mT: the portable transpose of matfun._backend is used instead.
     from pathlib import Path
