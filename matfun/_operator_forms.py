@@ -102,9 +102,11 @@ def check_sparse_symmetric(matrix: Any, name: str) -> None:
     """
     import numpy as np
 
-    difference = matrix - matrix.conj().T
-    worst = float(abs(difference).max()) if difference.nnz else 0.0
-    magnitude = float(abs(matrix).max()) if matrix.nnz else 0.0
+    # Entries through COO, which every format converts to (DIA has no max()).
+    difference = (matrix - matrix.conj().T).tocoo().data
+    entries = matrix.tocoo().data
+    worst = float(np.max(np.abs(difference))) if difference.size else 0.0
+    magnitude = float(np.max(np.abs(entries))) if entries.size else 0.0
     dtype = matrix.dtype if np.issubdtype(matrix.dtype, np.inexact) else np.float64
     if worst > float(np.finfo(dtype).eps) ** 0.5 * magnitude:
         raise ValueError(f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
