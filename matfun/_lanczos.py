@@ -286,6 +286,8 @@ class LanczosProcess:
         self.alphas.append(alpha)
         self.betas.append(beta)
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + self.betas[-2])
+        _check_symmetry(float(first[k - 1]), self.betas[-2], self._size_of_t, self._eps,
+                        self.op.name, k)
         if beta <= self.op.size * self._eps * self._size_of_t or k + 1 >= self.op.size:
             self.breakdown = True
             return True
@@ -392,3 +394,27 @@ def refuse_autograd(x: Any, what: str) -> None:
                         "where autograd cannot follow it (its gradient would be wrong); "
                         "pass detached tensors, or use method='series' or 'chebyshev', "
                         "whose arithmetic autograd does follow")
+
+
+# A symmetric operator satisfies q_{k-1}^T H q_k = beta_{k-1} to rounding (full
+# reorthogonalisation keeps the basis orthonormal to O(eps)); a gap above this many
+# sqrt(eps) ||T|| means the operator is not symmetric. Generous: a dense matrix that
+# passes as_operator's entrywise sqrt(eps) test may, over n entries, differ by more.
+_SYMMETRY_SLACK = 100.0
+
+
+def _check_symmetry(coupling: float, beta: float, size: float, eps: float, name: str,
+                    k: int) -> None:
+    """``ValueError`` when ``q_{k-1}^T (H q_k) / s`` is not ``beta_{k-1}`` (NumPy steps).
+
+    The first projection pass computes ``q_{k-1}^T H q_k`` anyway; for a symmetric
+    ``H`` it is ``q_k^T H q_{k-1} = beta_{k-1}``. A callable, a ``matvec`` object or a
+    sparse matrix given with ``check_symmetric=False`` is not checked otherwise, and
+    a nonsymmetric one gave a meaningless answer reported converged.
+    """
+    gap = abs(coupling - beta)
+    if gap > _SYMMETRY_SLACK * math.sqrt(eps) * size:
+        raise ValueError(f"{name} is not symmetric (Hermitian): at Lanczos step {k + 1}, "
+                         f"q_{{k-1}}^T H q_k differs from beta_{{k-1}} by {gap:.3g} against "
+                         f"||T|| ~ {size:.3g} (rounding would leave about {eps * size:.1g}); "
+                         "every function of this library assumes a symmetric operator")

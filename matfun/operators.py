@@ -279,8 +279,10 @@ def as_operator(
         For a dense array or a SciPy sparse matrix, check ``A`` is symmetric
         (Hermitian) to within ``sqrt(eps) * max|A|`` -- every function of this library
         assumes it. A callable, a ``matvec`` object or a sparse torch tensor cannot be
-        checked without extra products: a nonsymmetric one gives a meaningless answer,
-        which may still be reported converged.
+        checked here without extra products: Lanczos on NumPy vectors checks the
+        symmetry of its own coefficients (``q_{k-1}^T H q_k = beta_{k-1}``) and refuses
+        a nonsymmetric operator; elsewhere one gives a meaningless answer, which may
+        still be reported converged.
 
     Returns
     -------

@@ -310,6 +310,29 @@ def test_a_nonsymmetric_sparse_matrix_is_refused(kind):
     assert as_operator(make(A), check_symmetric=False).size == 3
 
 
+@pytest.mark.parametrize("form", ["callable", "linear_operator", "sparse_unchecked",
+                                  "dense_unchecked"])
+def test_lanczos_refuses_an_operator_it_finds_nonsymmetric(form):
+    # Operators as_operator cannot (or was told not to) check: Lanczos returned
+    # [0.233, 0.552, 1.519] "converged". A symmetric operator satisfies
+    # q_{k-1}^T H q_k = beta_{k-1} to rounding; this one misses it by 0.81 at step 2.
+    N = np.array([[2.0, 1.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 0.5]])
+    op = {"callable": lambda v: N @ v, "linear_operator": spla.aslinearoperator(N),
+          "sparse_unchecked": as_operator(sp.csr_array(N), check_symmetric=False),
+          "dense_unchecked": as_operator(N, check_symmetric=False)}[form]
+    with pytest.raises(ValueError, match="is not symmetric .* at Lanczos step 2"):
+        matfun.inv_sqrt(op, np.ones(3))
+    # A symmetric callable of a larger size (random basis, so the check sees every
+    # coupling) runs to its answer.
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((300, 300))
+    S = (A + A.T) / 2
+    w, V = np.linalg.eigh(S)
+    x = matfun.inv_sqrt(lambda v: S @ v, np.ones(300), rtol=1e-10)
+    exact = V @ ((V.T @ np.ones(300)) / np.abs(w))
+    assert np.linalg.norm(x - exact) <= 1e-6 * np.linalg.norm(exact)
+
+
 def test_no_mT_attribute_in_owned_modules():
     # Dask arrays have no .mT: the portable transpose of matfun._backend is used instead.
     from pathlib import Path
