@@ -108,9 +108,7 @@ def check_sparse_symmetric(matrix: Any, name: str) -> None:
     worst = float(np.max(np.abs(difference))) if difference.size else 0.0
     magnitude = float(np.max(np.abs(entries))) if entries.size else 0.0
     dtype = matrix.dtype if np.issubdtype(matrix.dtype, np.inexact) else np.float64
-    if worst > float(np.finfo(dtype).eps) ** 0.5 * magnitude:
-        raise ValueError(f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
-                         f"against max|A| = {magnitude:.3g}")
+    _require_symmetric(float(np.finfo(dtype).eps), name, worst, magnitude)
 
 
 def square_shape(operator: Any, name: str) -> int:
@@ -124,14 +122,12 @@ def square_shape(operator: Any, name: str) -> int:
 
 
 def check_symmetric(xp: Any, array: Any, name: str) -> None:
-    _require_symmetric(xp, array, name, *asymmetry(xp, array))
+    _require_symmetric(xp.finfo(array.dtype).eps, name, *asymmetry(xp, array))
 
 
-def _require_symmetric(xp: Any, array: Any, name: str, worst: float, magnitude: float
-                       ) -> None:
+def _require_symmetric(eps: float, name: str, worst: float, magnitude: float) -> None:
     # sqrt(eps) leaves room for matrices symmetrised in floating point while
     # catching a matrix that is not symmetric at all.
-    eps = xp.finfo(array.dtype).eps
     if worst > eps**0.5 * magnitude:
         raise ValueError(
             f"{name} must be symmetric (Hermitian): max|A - A^H| = {worst:.3g} "
@@ -198,7 +194,7 @@ def dense_apply(array: Any, name: str, symmetric: bool
         finite, worst, magnitude = compiled(xp, _finite_asymmetry)(matrix)  # one kernel
         if not bool(finite):
             raise ValueError(f"{name} contains NaN or inf")
-        _require_symmetric(xp, matrix, name, float(worst), float(magnitude))
+        _require_symmetric(xp.finfo(matrix.dtype).eps, name, float(worst), float(magnitude))
     elif symmetric:
         # One read of the matrix: the tiles' maxima are finite only if every entry is
         # (asymmetry's docstring); otherwise the entries decide, the NaN/inf error first.
@@ -206,7 +202,7 @@ def dense_apply(array: Any, name: str, symmetric: bool
         if not (math.isfinite(worst) and math.isfinite(magnitude)) and not all_finite(
                 xp, matrix):
             raise ValueError(f"{name} contains NaN or inf")
-        _require_symmetric(xp, matrix, name, worst, magnitude)
+        _require_symmetric(xp.finfo(matrix.dtype).eps, name, worst, magnitude)
     elif not all_finite(xp, matrix):
         raise ValueError(f"{name} contains NaN or inf")
 
