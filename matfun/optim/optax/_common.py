@@ -27,6 +27,7 @@ from jax.flatten_util import ravel_pytree
 from ...errors import SeriesDivergenceError, SeriesRangeError
 from .._base import NonFiniteError, SingularCurvatureError
 from .._cubic import UnboundedModelError
+from .._saddle_free_rules import _eigh
 
 __all__ = ["OK", "NONFINITE", "DIVERGED", "SINGULAR", "UNBOUNDED", "RANGE", "DEGENERATE",
            "STATUS", "Inputs", "raise_for_status", "step_inputs", "power_of_two", "norm",
@@ -208,17 +209,12 @@ def keep_on_failure(failed: Any, old: Any, new: Any) -> Any:
 def working_dtype(dtype: Any) -> Any:
     """``dtype``, or float32 for half precision (float16, bfloat16).
 
-    LAPACK has no half-precision routines and bfloat16 rounds ``0.999`` to ``1``: the
-    few small quantities that need more (a small dense eigendecomposition, Adam's bias
-    corrections) are computed in float32 and rounded back, as :func:`optax.adam` does.
+    bfloat16 rounds ``0.999`` to ``1``: Adam's bias corrections are computed in
+    float32 and rounded back, as :func:`optax.adam` does.
     """
     return jnp.promote_types(dtype, jnp.float32)
 
 
 def eigh(matrix: Any) -> tuple[Any, Any]:
-    """``jnp.linalg.eigh``, a half-precision matrix decomposed in float32 (rounded back)."""
-    work = working_dtype(matrix.dtype)
-    if work == matrix.dtype:
-        return jnp.linalg.eigh(matrix)
-    values, vectors = jnp.linalg.eigh(matrix.astype(work))
-    return values.astype(matrix.dtype), vectors.astype(matrix.dtype)
+    """``jnp.linalg.eigh``, a half-precision matrix in float32: the NumPy forms' rule."""
+    return _eigh(jnp, matrix)
