@@ -125,13 +125,17 @@ def test_the_range_check_reads_the_entries_only_when_the_norm_proves_nothing():
         check_result_range(np, info, x, 2.0**-1024, float(np.linalg.vector_norm(x)))
 
 
-def test_eager_vectors_are_not_settled(monkeypatch):
-    # settle() is the identity on NumPy: skipping it changes no float.
-    rng = np.random.default_rng(3)
+def definite_problem(seed):
+    """``(H, g)``: a 20 x 20 symmetric ``H`` with eigenvalues in ``[1, 3]``, random ``g``."""
+    rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((20, 20)))
     H = (q * rng.uniform(1.0, 3.0, 20)) @ q.T
-    H = (H + H.T) / 2
-    g = rng.standard_normal(20)
+    return (H + H.T) / 2, rng.standard_normal(20)
+
+
+def test_eager_vectors_are_not_settled(monkeypatch):
+    # settle() is the identity on NumPy: skipping it changes no float.
+    H, g = definite_problem(3)
     expected = matfun.chebyshev_inv_sqrt(H, g, interval=(1.0, 9.0))
     calls = []
 
@@ -159,13 +163,8 @@ def test_check_real_fast_path_keeps_every_refusal():
             check_real(bad, "a")
 
 
-
 def test_eager_series_terms_are_not_settled(monkeypatch):
-    rng = np.random.default_rng(4)
-    q, _ = np.linalg.qr(rng.standard_normal((20, 20)))
-    H = (q * rng.uniform(1.0, 3.0, 20)) @ q.T
-    H = (H + H.T) / 2
-    g = rng.standard_normal(20)
+    H, g = definite_problem(4)
     expected = [matfun.inv_sqrt_series(H, g), matfun.inv_sqrt_series(H, g, accelerate="levin")]
     calls = []
 
