@@ -18,6 +18,7 @@ from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
 from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
 from ._lanczos_guard import _near_poles
+from ._lanczos_probe import provisional_iterate
 from ._lanczos_values import ritz_values_of
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
@@ -56,11 +57,15 @@ class Check:
     bound: float  # relative error bound or bound-type estimate (inf if none)
     screened: bool = False
     spoilt: bool = False
+    # A check screened out by its lag (matfun._lanczos_probe): (lagged change, j).
+    lag: tuple[float, int] | None = None
 
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None, fast: float = 0.0, bound: bool = True) -> Check:
+             steps: int | None = None, fast: float = 0.0, bound: bool = True,
+             probe: Callable[[int, np.ndarray], tuple[float, int] | None] | None = None,
+             iterate: np.ndarray | None = None) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -73,13 +78,18 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     only): a full check without eigenvectors where it applies, with a quadrature error
     of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`). ``bound=False``
     (a lag reference, whose bound nothing reads): an unscreened check's bound is left
-    infinite instead of computed (``O(N k)``).
+    infinite instead of computed (``O(N k)``). ``probe(j, coefficients)`` (``1/|x|``
+    without bounds, a screened check): after the guard screen and a bound estimate at
+    most the tolerance over 1.1, the lagged change of the iterate by quadrature
+    (:mod:`matfun._lanczos_probe`); a ``(lag, j)`` it returns screens the check out.
+    ``iterate``: that provisional ``y`` (unit start) already computed for step ``j``,
+    reused by the ``1/|x|`` full check.
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
-    theta, absolute, near = None, None, np.zeros(0)
+    theta, absolute, near, provisional = None, None, np.zeros(0), iterate
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
@@ -87,14 +97,23 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
                                          homogeneous)
             if not spurious / size <= guard:
                 return Check(j, None, math.inf, near, 0.0, math.inf, True, True)
+        estimated = math.inf  # the bound's O(k) estimate, relative to size
         if math.isfinite(limit) and fast > 0 and near.size:
             # 1/|x|: the bound's estimate in O(k) first, with a margin over its error.
             estimate = inv_abs_bound_estimate(alphas, betas, residual,
                                               float(np.min(np.abs(near))))
-            if estimate is not None and estimate[0] * process.unit_norm / size > \
-                    _ESTIMATE_MARGIN * limit:
-                return Check(j, None, math.inf, estimate[1], 0.0,
-                             estimate[0] * process.unit_norm / size, True)
+            if estimate is not None:
+                estimated = estimate[0] * process.unit_norm / size
+                if estimated > _ESTIMATE_MARGIN * limit:
+                    return Check(j, None, math.inf, estimate[1], 0.0, estimated, True)
+        if probe is not None and fast > 0 and (
+                math.isinf(limit) or _ESTIMATE_MARGIN * estimated <= guard):
+            # The bound passes: the lagged change, from cheap iterates, may rule out a hit.
+            provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
+            found = None if provisional is None else probe(
+                j, process.unit_norm * provisional)
+            if found is not None:
+                return Check(j, None, math.inf, near, 0.0, estimated, True, lag=found)
         if math.isfinite(limit):
             import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
@@ -102,7 +121,8 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
             if absolute / size > limit:
                 return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
     pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
-        process, j, theta), function, fast) if fast > 0 and j > 1 and not breakdown else None
+        process, j, theta), function, fast, provisional) \
+        if fast > 0 and j > 1 and not breakdown else None
     if pieces is not None:
         y, theta, spurious, reliable_min = pieces
         coefficients = process.unit_norm * y
@@ -190,6 +210,8 @@ class Stopping:
         self.bounded = bounded
         self.screened = screened  # False: f has no bound, a screen could never pass
         self.references: dict[int, Check] = {}  # lag references from leading blocks
+        # Provisional references of the lag screen by (step, size, tol): _lanczos_probe
+        self.probes: dict[tuple[int, float, float], Any] = {}
         self.partial: set[int] = set()  # steps of clean checks recorded without the lag
         self._earlier: Callable[..., Check] | None = None
         self.clean: list[Check] = []
@@ -233,6 +255,9 @@ class Stopping:
         ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
         """
         if check.screened:
+            if check.lag is not None:  # a miss of the lag, from the probe: as a clean miss
+                self.lag = (check.steps, *check.lag)
+                self.hits = 0
             return False
         if check.coefficients is not None:
             self.sizes.append((check.steps, float(np.linalg.norm(check.coefficients))))
@@ -281,27 +306,19 @@ class Stopping:
         block of ``T_k`` and kept for later checks, else (all spoilt) that of ``k - d``.
         ``earlier(j, False)`` evaluates without the guard screen.
         """
-        target = check.steps - max(1, check.steps // _LAG_DIVISOR)
-        if target < 1:
+        reference, candidates = self.lag_window(check.steps, tol)
+        if not candidates:
             return math.inf, None
-        oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
-        # Reused only if recent: the lagged change is about the error of y_j, so an
-        # older reference delays the stop.
-        recent = reuse_start(check.steps)
-        known = [c for c in self.clean if recent <= c.steps <= target] + [
-            c for j, c in self.references.items() if recent <= j <= target and
-            self.is_clean(c, tol)]
-        reference = max(known, key=lambda c: c.steps, default=None)
         if reference is None:
             # Clean references are sought down the window (a spoilt one costs only its
             # guard screen); if none of the first few is, the full iterate of k - d.
-            for j in range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1):
+            for j in candidates:
                 reference = self.references.get(j) or earlier(j)
                 self.references[j] = reference
                 if self.is_clean(reference, tol):
                     break
             else:
-                reference = earlier(target, False)
+                reference = earlier(candidates[0], False)
         if reference.coefficients is None:
             return math.inf, reference
         difference = check.coefficients.copy()
@@ -309,6 +326,25 @@ class Stopping:
         size = float(np.linalg.norm(check.coefficients))
         change = float(np.linalg.norm(difference))
         return (change / size if size > 0 else (0.0 if change == 0 else math.inf)), reference
+
+    def lag_window(self, steps: int, tol: float) -> tuple[Check | None, list[int]]:
+        """The lag reference of step ``k = steps`` already at hand, and the steps to try.
+
+        ``(a clean check or reference in [k - d - max(2, k // 128), k - d], or None;
+        k - d, ..., k - d - 3 in the window)``; no steps when ``k - d < 1``.
+        """
+        target = steps - max(1, steps // _LAG_DIVISOR)
+        if target < 1:
+            return None, []
+        oldest = steps - max(2, steps // (_LAG_DIVISOR // 2))
+        # Reused only if recent: the lagged change is about the error of y_j, so an
+        # older reference delays the stop.
+        recent = reuse_start(steps)
+        known = [c for c in self.clean if recent <= c.steps <= target] + [
+            c for j, c in self.references.items() if recent <= j <= target and
+            self.is_clean(c, tol)]
+        return max(known, key=lambda c: c.steps, default=None), list(
+            range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1))
 
     def outcome(self, latest: Check, breakdown: bool, tol: float
                 ) -> tuple[Check | None, str, float]:

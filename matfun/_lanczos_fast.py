@@ -100,14 +100,17 @@ def _end_entries(alphas: np.ndarray, betas: np.ndarray, theta: np.ndarray,
 
 
 def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
-                   theta: np.ndarray | None, floor: Any, function: Any, budget: float
+                   theta: np.ndarray | None, floor: Any, function: Any, budget: float,
+                   iterate: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """``(y, theta, spurious, reliable_min)`` of ``T_k`` for ``f = 1/|x|``, or ``None``.
 
     ``y = f(T_k) e_1`` (unit start), ``theta`` all Ritz values (computed unless given),
     ``spurious = ||f(theta) u_1||`` over the unreliable pairs; ``floor(theta)`` is the
     rounding floor of the Ritz residuals; ``function.evaluate`` gives ``f``. ``None``
-    also when the quadrature's error bound exceeds ``budget`` (relative).
+    also when the quadrature's error bound exceeds ``budget`` (relative). ``iterate``:
+    ``y`` already computed by the same quadrature on an interval holding every
+    ``|theta|``, within ``budget`` (:func:`matfun._lanczos_probe.provisional_iterate`).
     """
     from scipy.linalg import eigvalsh_tridiagonal  # lazy: SciPy submodules are slow to import
 
@@ -143,6 +146,8 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
         flagged[window[unreliable]] = True
         reliable = magnitudes[~flagged]
         reliable_min = float(np.min(reliable)) if reliable.size else 0.0
+    if iterate is not None:
+        return iterate, theta, spurious, reliable_min
     try:
         y, error = inv_abs_e1(alphas, betas, low, high)
     except np.linalg.LinAlgError:

@@ -106,12 +106,16 @@ def spacing(steps: int, size: int) -> int:
     return max(1, steps // _EVERY_STEP_UNTIL, (8 * steps) // size)
 
 
-def relative_target(check: Check, rtol: float, atol: float, process: LanczosProcess,
-                    function: Any) -> float:
-    """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled)."""
-    if atol == 0 or check.coefficients is None:
+def relative_target(check: Check | np.ndarray, rtol: float, atol: float,
+                    process: LanczosProcess, function: Any) -> float:
+    """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled).
+
+    ``check`` may also be the coefficients of an iterate.
+    """
+    coefficients = check if isinstance(check, np.ndarray) else check.coefficients
+    if atol == 0 or coefficients is None:
         return rtol
-    size = float(np.linalg.norm(check.coefficients))
+    size = float(np.linalg.norm(coefficients))
     if size == 0:
         return rtol
     # ||x|| = d s^p ||y||, in logarithms (it may be out of range while x is not).
@@ -257,15 +261,20 @@ class Cadence:
         """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
         screen = self.stopping.screen(tol, steps)
         last = self.previous
-        if screen is not None and last is not None and not last.screened and \
-                last.bound <= screen[1]:
+        if screen is not None and last is not None and (
+                not last.screened or last.lag is not None) and last.bound <= screen[1]:
             return screen[0], math.inf, screen[2]
         return screen
 
     def wait(self, latest: Check, tol: float) -> int:
         """Steps from ``latest`` (not a stop) to the next check."""
         stopping = self.stopping
-        clean = stopping.is_clean(latest, tol)
+        # A check the lag probe screened out counts as a clean miss of the lag, its
+        # estimate max(lag, bound estimate) (matfun._lanczos_probe).
+        probed = latest.lag is not None
+        clean = stopping.is_clean(latest, tol) or probed
+        estimate = max(latest.lag[0], latest.bound if math.isfinite(latest.bound) else 0.0) \
+            if probed else (stopping.estimates[-1] if stopping.estimates else None)
         self.spoilt = 0 if (latest.screened and not latest.spoilt) or clean else \
             self.spoilt + 1
         retry = self.spoilt == 1 or stopping.hits > 0
@@ -275,12 +284,13 @@ class Cadence:
             self.bounds.append((latest.steps, latest.bound))
         screen = stopping.screen(tol, 0)
         limit = screen[1] if screen is not None and math.isfinite(screen[1]) else tol
-        far = latest.screened or (math.isfinite(latest.bound) and latest.bound > limit)
+        far = (latest.screened and not probed) or (
+            math.isfinite(latest.bound) and latest.bound > limit)
         if not retry and far and len(self.bounds) > 1:
             # Nothing can stop before the bound meets the screen: wait half the steps
             # its trend predicts (a spoilt check has no bound: the last two known).
             step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
-        near = bool(stopping.estimates) and stopping.estimates[-1] <= _NEAR_FACTOR * tol
+        near = estimate is not None and estimate <= _NEAR_FACTOR * tol
         if not retry and self.spoilt > 1 and not near:
             # A run of spoilt checks far from a stop (no clean estimate near the
             # tolerance): each costs a guard screen and none can stop; spaced wider.
@@ -291,15 +301,15 @@ class Cadence:
         lagging = not retry and clean and lag is not None and lag[0] == latest.steps and \
             lag[1] > tol
         wait = None
-        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and \
-                stopping.clean and stopping.clean[-1] is latest:
-            if len(stopping.clean) > 1:
-                wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
-                                (latest.steps, stopping.estimates[-1]),
-                                stopping.estimates[-1], tol)
+        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and (
+                probed or (stopping.clean and stopping.clean[-1] is latest)):
+            before = len(stopping.clean) - (1 if probed else 2)  # the clean check before
+            if before >= 0:
+                wait = crossing((stopping.clean[before].steps, stopping.estimates[before]),
+                                (latest.steps, estimate), estimate, tol)
             if wait is None and previous is not None:
                 wait = crossing((previous.steps, previous.bound),
-                                (latest.steps, latest.bound), stopping.estimates[-1], tol)
+                                (latest.steps, latest.bound), estimate, tol)
             step = min(step, max(1, wait or step))
         if near and not (
                 lagging and wait is not None):
