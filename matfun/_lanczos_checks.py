@@ -59,6 +59,7 @@ class Check:
     spoilt: bool = False
     # A check screened out by its lag (matfun._lanczos_probe): (lagged change, j).
     lag: tuple[float, int] | None = None
+    size: float | None = None  # ||coefficients|| measured by a screen by quadrature
 
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
@@ -90,13 +91,22 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     residual = 0.0 if breakdown else process.betas[j - 1]
     alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
     theta, absolute, near, provisional = None, None, np.zeros(0), iterate
+    measured = None  # ||y|| measured here (a NaN size in screen)
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
             near, spurious = _near_poles(alphas, betas, residual, function, process,
                                          homogeneous)
-            if not spurious / size <= guard:
-                return Check(j, None, math.inf, near, 0.0, math.inf, True, True)
+            if math.isnan(size) and fast > 0:
+                provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
+                if provisional is not None:
+                    measured = size = process.unit_norm * float(np.linalg.norm(provisional))
+            if math.isnan(size):
+                screen = None  # no size to screen with: the full check
+            elif not spurious / size <= guard:
+                return Check(j, None, math.inf, near, 0.0, math.inf, True, True,
+                             size=measured)
+    if screen is not None and j > 1 and not breakdown:
         estimated = math.inf  # the bound's O(k) estimate, relative to size
         if math.isfinite(limit) and fast > 0 and near.size:
             # 1/|x|: the bound's estimate in O(k) first, with a margin over its error.
@@ -105,21 +115,25 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
             if estimate is not None:
                 estimated = estimate[0] * process.unit_norm / size
                 if estimated > _ESTIMATE_MARGIN * limit:
-                    return Check(j, None, math.inf, estimate[1], 0.0, estimated, True)
+                    return Check(j, None, math.inf, estimate[1], 0.0, estimated, True,
+                                 size=measured)
         if probe is not None and fast > 0 and (
                 math.isinf(limit) or _ESTIMATE_MARGIN * estimated <= guard):
             # The bound passes: the lagged change, from cheap iterates, may rule out a hit.
-            provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
+            if provisional is None:
+                provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
             found = None if provisional is None else probe(
                 j, process.unit_norm * provisional)
             if found is not None:
-                return Check(j, None, math.inf, near, 0.0, estimated, True, lag=found)
+                return Check(j, None, math.inf, near, 0.0, estimated, True, lag=found,
+                             size=measured)
         if math.isfinite(limit):
             import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
             absolute = _absolute_bound(function, theta, process, bounds, j)
             if absolute / size > limit:
-                return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
+                return Check(j, None, math.inf, theta, 0.0, absolute / size, True,
+                             size=measured)
     pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
         process, j, theta), function, fast, provisional) \
         if fast > 0 and j > 1 and not breakdown else None
@@ -226,17 +240,22 @@ class Stopping:
         """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
         return check.coefficients is not None and check.guard <= tol
 
-    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
-        """``(size, limit, guard)`` for :func:`evaluate`: the last full ``||y||``, margins.
+    def screen(self, tol: float, steps: int, measure: bool = False
+               ) -> tuple[float, float, float] | None:
+        """``(size, limit, guard)`` for :func:`evaluate`: the last known ``||y||``, margins.
 
-        ``None`` (a full check) when the last full check is older than ``steps / 2``:
-        ``||y||`` grows as the Krylov space finds small eigenvalues, and a stale size
-        would keep screening out checks that could stop. ``limit`` is infinite when
-        ``f`` has no bound; ``guard`` is infinite with spectral bounds (a bounded stop
-        does not look at the guard).
+        ``None`` (a full check) when the last size is older than ``steps / 2``: ``||y||``
+        grows as the Krylov space finds small eigenvalues, and a stale size would keep
+        screening out checks that could stop -- or, with ``measure`` (``1/|x|``
+        without bounds), a NaN size: the screen measures ``||y||`` by quadrature
+        (:mod:`matfun._lanczos_probe`). ``limit`` is infinite when ``f`` has no bound;
+        ``guard`` is infinite with spectral bounds (a bounded stop does not look at
+        the guard).
         """
         if not self.sizes or self.sizes[-1][0] < steps // 2:
-            return None
+            if not (measure and self.screened and not self.bounded):
+                return None
+            return math.nan, tol * _SCREEN_FACTOR, tol
         limit = tol * _SCREEN_FACTOR if self.screened else math.inf
         guard = math.inf if self.bounded else tol
         if math.isinf(limit) and math.isinf(guard):
@@ -254,6 +273,8 @@ class Stopping:
 
         ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
         """
+        if check.size is not None:  # measured by the screen (a full check: its own)
+            self.sizes.append((check.steps, check.size))
         if check.screened:
             if check.lag is not None:  # a miss of the lag, from the probe: as a clean miss
                 self.lag = (check.steps, *check.lag)

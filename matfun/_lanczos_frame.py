@@ -257,9 +257,10 @@ class Cadence:
         self.previous: Check | None = None  # the last check not spoilt
         self.bounds: list[tuple[int, float]] = []  # (steps, bound) of checks not spoilt
 
-    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
+    def screen(self, tol: float, steps: int, measure: bool = False
+               ) -> tuple[float, float, float] | None:
         """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
-        screen = self.stopping.screen(tol, steps)
+        screen = self.stopping.screen(tol, steps, measure)
         last = self.previous
         if screen is not None and last is not None and (
                 not last.screened or last.lag is not None) and last.bound <= screen[1]:

@@ -344,7 +344,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         if process.breakdown or process.steps < next_check:
             continue
         latest = evaluate(process, function, bounds, homogeneous,
-                          cadence.screen(target, process.steps), None, fast, True,
+                          cadence.screen(target, process.steps, fast > 0), None, fast, True,
                           probe if fast > 0 else None)
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)

@@ -141,9 +141,13 @@ def test_fast_checks_make_the_same_decisions(n, kappa, seed, monkeypatch):
 
     pieces = checks.inv_abs_pieces
     monkeypatch.setattr(checks, "inv_abs_pieces", counted)
-    # The lag screen (matfun._lanczos_probe) runs on the fast path only and moves which
-    # steps are checked (tests/matfun/test_lanczos_probe.py): the checks are compared here.
+    # The lag screen and the screens' sizes by quadrature (matfun._lanczos_probe) run on
+    # the fast path only and move which steps are checked
+    # (tests/matfun/test_lanczos_probe.py): the checks themselves are compared here.
     monkeypatch.setattr(matfun.lanczos, "lag_probe", lambda *args: None)
+    screen = checks.Stopping.screen
+    monkeypatch.setattr(checks.Stopping, "screen",
+                        lambda self, tol, steps, measure=False: screen(self, tol, steps))
     rng = np.random.default_rng(seed)
     eigenvalues = rng.choice([-1.0, 1.0], n) * np.geomspace(1.0, kappa, n)
     H = np.diag(eigenvalues)

@@ -33,7 +33,7 @@ def indefinite(n, seed, kappa):
 def every_step(monkeypatch):
     """The same rule, fully checked at every step: no screen, no cadence."""
     monkeypatch.setattr(frame.Cadence, "wait", lambda self, latest, tol: 1)
-    monkeypatch.setattr(checks.Stopping, "screen", lambda self, tol, steps: None)
+    monkeypatch.setattr(checks.Stopping, "screen", lambda self, tol, steps, measure=False: None)
     monkeypatch.setattr(checks.Stopping, "reference_screen", lambda self, tol: None)
 
 
