@@ -17,7 +17,7 @@ import numpy as np
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
 from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
-from ._lanczos_guard import _near_poles
+from ._lanczos_guard import _near_poles, leading_block
 from ._lanczos_probe import provisional_iterate
 from ._lanczos_values import ritz_values_of
 
@@ -89,7 +89,7 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
-    alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    alphas, betas = leading_block(process, j)
     theta, absolute, near, provisional = None, None, np.zeros(0), iterate
     measured = None  # ||y|| measured here (a NaN size in screen)
     if screen is not None and j > 1 and not breakdown:
@@ -197,7 +197,7 @@ def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
         if a == 0:
             return math.inf
     with np.errstate(divide="ignore"):
-        log_betas = float(np.sum(np.log(np.asarray(process.betas[:j]))))
+        log_betas = float(np.sum(np.log(leading_block(process, j + 1)[1])))  # beta_1..k
     kind = function.bound
     if kind[0] == "inverse":
         value = inverse_bound(theta, log_betas, a)

@@ -28,10 +28,19 @@ elliptic quadrature (:mod:`matfun._lanczos_fast`). It is reached only past two s
   bound above twice the tolerance (the factor covers the growth of ``||y||``, measured
   below ``1 + 1e-6`` between the last full check and a stop on the fuzz of
   :mod:`matfun.lanczos`) ends the
-  check. It is skipped right after a full check that passed it.
+  check. It is skipped right after a full check that passed it (or a lag-screened
+  one whose estimate did);
+* **lag screen** (``1/|x|`` without ``bounds``, :mod:`matfun._lanczos_probe`): once
+  the bound's estimate is within the tolerance over 1.1 (or the bound screen is
+  skipped), the lagged change of the iterate against the rule's reference, both by
+  the quadrature in ``O(N k)`` (the reference provisionally: its guard screen only);
+  above 1.01 times the tolerance no hit is possible, and the check is screened out
+  as a clean miss of the lag (no Ritz values, no full reference). Otherwise the full
+  check and reference reuse the quadrature's iterates.
 
-Both use the last full check's ``||y||``, so a full check is forced when it is older
-than ``k / 2``; ``f`` without a bound has no bound screen. The lag's reference is an
+Both use the last known ``||y||``, so when it is older than ``k / 2`` a full check is
+forced -- for ``1/|x|`` without ``bounds`` the screen measures ``||y||`` by the
+quadrature instead; ``f`` without a bound has no bound screen. The lag's reference is an
 earlier full check or an iterate of a leading block (the first clean one of
 ``k - d, ..., k - d - 3``), reused while it is within ``max(2, k // 128)`` steps of
 ``k - d`` (an older one inflates the lagged change and delays the stop); a clean check
@@ -240,7 +249,10 @@ class Cadence:
       the tolerance. A first hit is confirmed at the next step.
     * After a clean miss of the lagged change, the next check uses a newer reference
       (:func:`renewal`) and comes where the estimate's
-      trend meets the tolerance (not capped at ``k // 128``).
+      trend meets the tolerance (not capped at ``k // 128``). A check the lag screen
+      screened out counts as such a miss, its estimate ``max(lag, bound estimate)``
+      (not recorded by :class:`~matfun._lanczos_checks.Stopping`: a later hit's
+      growth test compares with the last full check's).
     * Otherwise every :func:`spacing` steps, pushed back while no stop is possible (a
       screened or spoilt check, or a bound above the screen) by half the steps the
       trend of the last two known bounds needs to meet the screen (:func:`halfway`),

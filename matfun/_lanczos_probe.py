@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ._lanczos_guard import _near_poles
+from ._lanczos_guard import _near_poles, leading_block
 from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1
 
 __all__ = ["LAG_SCREEN_MARGIN", "lag_probe", "provisional_iterate"]
@@ -117,7 +117,7 @@ def lag_probe(process: Any, function: Any, stopping: Any, steps: int,
 def _reference(process: Any, function: Any, j: int, size: float, tol: float,
                budget: float) -> np.ndarray | bool | None:
     """The provisional ``y_j`` (unit start); False when its guard screen is spoilt."""
-    alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
+    alphas, betas = leading_block(process, j)
     near, spurious = _near_poles(alphas, betas, process.betas[j - 1], function, process,
                                  True)
     if not spurious / size <= tol:

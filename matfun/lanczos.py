@@ -330,11 +330,14 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
 
     def earlier(steps: int, screened: bool = True) -> Check:
         # A lag reference: its iterate, guard and Ritz values are read, not its bound
-        # (its y reused from the lag screen's probe where it made one).
+        # (its y and passed guard screen reused from the lag screen's probe where it
+        # made one: with the screen passed, the evaluation is the unscreened one).
         screen = stopping.reference_screen(target) if screened else None
         known = None if screen is None else stopping.probes.get((steps, screen[0], target))
-        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, False,
-                        iterate=known if isinstance(known, np.ndarray) else None)
+        if isinstance(known, np.ndarray):
+            return evaluate(process, function, bounds, homogeneous, None, steps, fast, False,
+                            iterate=known)
+        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, False)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
