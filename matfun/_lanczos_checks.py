@@ -113,9 +113,9 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
             estimate = inv_abs_bound_estimate(alphas, betas, residual,
                                               float(np.min(np.abs(near))))
             if estimate is not None:
-                estimated = estimate[0] * process.unit_norm / size
+                estimated = estimate * process.unit_norm / size
                 if estimated > _ESTIMATE_MARGIN * limit:
-                    return Check(j, None, math.inf, estimate[1], 0.0, estimated, True,
+                    return Check(j, None, math.inf, near, 0.0, estimated, True,
                                  size=measured)
         if probe is not None and fast > 0 and (
                 math.isinf(limit) or _ESTIMATE_MARGIN * estimated <= guard):

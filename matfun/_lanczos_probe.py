@@ -7,11 +7,12 @@ and a lag reference's (two ``O(k^2)`` evaluations, ~15 ms at ``k = 620`` on the 
 For ``f = 1/|x|`` both iterates are ``|T_i|^{-1} e_1``, which the elliptic quadrature
 of :mod:`matfun._lanczos_quadrature` gives in ``O(N k)`` from any interval
 ``[low, high]`` that holds every ``|theta|``: ``low`` from the guard screen's Ritz
-values next to 0 (bisected to the radii's floor, so ``min |theta| >= low - 2 floor``),
-``high`` from the bisected extremes (``max |theta| <= high + 2 accuracy``). Each
-iterate is then within the quadrature's error bound (at most ``1e-3 rtol``) of the
-full check's, so the probe's lagged change is within about ``2e-3`` of the tolerance
-of the rule's.
+values next to 0 (bisected to the radii's floor, so ``min |theta| >= low`` once
+``2 floor`` is taken off), ``high`` Gershgorin's bound on ``||T||``. Each iterate is
+then within the quadrature's error bound (at most ``1e-3 rtol``) of the full check's,
+so the probe's lagged change is within about ``2e-3`` of the tolerance of the rule's.
+The same iterate gives the screens' size ``||y||`` when the last one is stale
+(:meth:`Stopping.screen <matfun._lanczos_checks.Stopping.screen>`).
 
 The reference is the one the rule would take (:meth:`Stopping._lagged_change
 <matfun._lanczos_checks.Stopping._lagged_change>`): a clean check or reference already
