@@ -224,8 +224,7 @@ class Stopping:
         self.bounded = bounded
         self.screened = screened  # False: f has no bound, a screen could never pass
         self.references: dict[int, Check] = {}  # lag references from leading blocks
-        # Provisional references of the lag screen by (step, size, tol): _lanczos_probe
-        self.probes: dict[tuple[int, float, float], Any] = {}
+        self.probes: dict[int, Any] = {}  # the lag screen's references (_lanczos_probe)
         self.partial: set[int] = set()  # steps of clean checks recorded without the lag
         self._earlier: Callable[..., Check] | None = None
         self.clean: list[Check] = []
@@ -349,10 +348,10 @@ class Stopping:
         return (change / size if size > 0 else (0.0 if change == 0 else math.inf)), reference
 
     def lag_window(self, steps: int, tol: float) -> tuple[Check | None, list[int]]:
-        """The lag reference of step ``k = steps`` already at hand, and the steps to try.
+        """The lag's reference of step ``k`` at hand (or None), and the steps to try.
 
-        ``(a clean check or reference in [k - d - max(2, k // 128), k - d], or None;
-        k - d, ..., k - d - 3 in the window)``; no steps when ``k - d < 1``.
+        A clean check or reference in ``[k - d - max(2, k // 128), k - d]``; the steps
+        ``k - d, ..., k - d - 3`` in the window (none when ``k - d < 1``).
         """
         target = steps - max(1, steps // _LAG_DIVISOR)
         if target < 1:

@@ -40,7 +40,6 @@ __all__ = ["LAG_SCREEN_MARGIN", "lag_probe", "provisional_iterate"]
 # The probe screens a check out only above this multiple of the tolerance: each
 # provisional iterate is within the quadrature's budget (1e-3 rtol) of the full one.
 LAG_SCREEN_MARGIN = 1.01
-_MISSING = object()
 
 
 def provisional_iterate(alphas: np.ndarray, betas: np.ndarray, near: np.ndarray,
@@ -95,15 +94,14 @@ def lag_probe(process: Any, function: Any, stopping: Any, steps: int,
                 continue
             if j < 2:
                 return None
-            cached = stopping.probes.get((j, size, tol), _MISSING)
-            if cached is _MISSING:
-                cached = stopping.probes[(j, size, tol)] = _reference(
-                    process, function, j, size, tol, budget)
-            if cached is False:
+            if j not in stopping.probes:
+                stopping.probes[j] = _reference(process, function, j, budget)
+            spurious, y = stopping.probes[j]
+            if not spurious / size <= tol:
                 continue  # its guard screen is spoilt: the rule, too, tries the next
-            if cached is None:
+            if y is None:
                 return None
-            earlier = process.unit_norm * cached
+            earlier = process.unit_norm * y
             break
         if earlier is None:
             return None
@@ -115,12 +113,15 @@ def lag_probe(process: Any, function: Any, stopping: Any, steps: int,
     return float(np.linalg.norm(difference)) / norm, j
 
 
-def _reference(process: Any, function: Any, j: int, size: float, tol: float,
-               budget: float) -> np.ndarray | bool | None:
-    """The provisional ``y_j`` (unit start); False when its guard screen is spoilt."""
+def _reference(process: Any, function: Any, j: int, budget: float
+               ) -> tuple[float, np.ndarray | None]:
+    """``(the guard screen's weight, the provisional y_j or None)`` of step ``j``.
+
+    Both depend on ``T_j`` only (the screen's decision, weight over size against the
+    tolerance, is taken by the caller, as :func:`~matfun._lanczos_checks.evaluate`
+    takes it).
+    """
     alphas, betas = leading_block(process, j)
     near, spurious = _near_poles(alphas, betas, process.betas[j - 1], function, process,
                                  True)
-    if not spurious / size <= tol:
-        return False
-    return provisional_iterate(alphas, betas, near, process.eps, budget)
+    return spurious, provisional_iterate(alphas, betas, near, process.eps, budget)

@@ -333,8 +333,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         # (its y and passed guard screen reused from the lag screen's probe where it
         # made one: with the screen passed, the evaluation is the unscreened one).
         screen = stopping.reference_screen(target) if screened else None
-        known = None if screen is None else stopping.probes.get((steps, screen[0], target))
-        if isinstance(known, np.ndarray):
+        spurious, known = stopping.probes.get(steps, (math.inf, None))
+        if screen is not None and known is not None and spurious / screen[0] <= screen[2]:
             return evaluate(process, function, bounds, homogeneous, None, steps, fast, False,
                             iterate=known)
         return evaluate(process, function, bounds, homogeneous, screen, steps, fast, False)
