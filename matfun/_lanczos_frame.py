@@ -66,18 +66,19 @@ step fully (``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cas
 ``n = 400..2000``.
 
 **Measured cost** (dense ``n = 1000``, ``kappa = 100``, 632 steps, one BLAS thread,
-``benchmarks/bench_lanczos.py``): about 64 ms of checks over a 0.19 s bare run -- 9
-full checks (the three near the stop, 624, 630 and 632, 8-9 ms each), 2 lag references
-(585 and 591, ~6.3 ms each), 55 spoilt guard screens (13 ms; 0.4-0.6 ms at ``k = 600``:
-a Sturm count extended from the last screen's, two bisections to the radii's rounding
-floor, inverse iteration) and 4 bound screens (~1.5 ms each). By piece: the Ritz values
-of the 11 full evaluations (LAPACK ``sterf``, 27 ms; 4.3-4.9 ms each at ``k >= 585``),
-64 guard screens (15 ms), the guard's end entries (5.6 ms), the iterate's quadrature
-(4.3 ms), the Stieltjes bound (4.2 ms) and its ``O(k)`` estimate (4.8 ms). The Ritz
-values cannot be dropped from a full check: besides the bound (which needs only
-determinants of ``T_k - it``) the guard's end entries take the product of all
-``|theta_j - theta_i|`` for the ~60 pairs within ``beta_k`` of 0, whose values by
-bisection cost 9 ms against 4.8 ms for all of them.
+``benchmarks/bench_lanczos.py``): about 45 ms of checks over a 0.19 s bare run (64 ms
+before the lag screen and the measured sizes) -- 2 full checks (630 and 632, 7.5-9.5
+ms each, 630 with the probe's work) and 1 lag reference (591, ~5 ms), all three
+mostly the Ritz values (LAPACK ``sterf``, 4.3-4.9 ms each at ``k >= 585``); one
+lag-screened check (624, ~3 ms: its quadrature iterate and the reference 585's, guard
+screens and bound estimate; it replaced a full check and a full reference, ~15 ms);
+73 spoilt guard screens (13 ms; 0.4-0.6 ms at ``k = 600``: a Sturm count extended from
+the last screen's, two bisections to the radii's rounding floor, inverse iteration)
+and 8 screens by the bound estimate or a measured size (~1 ms each). The Ritz values
+cannot be dropped from a full check: besides the bound (which needs only determinants
+of ``T_k - it``) the guard's end entries take the product of all ``|theta_j -
+theta_i|`` for the ~60 pairs within ``beta_k`` of 0, whose values by bisection cost 9
+ms against 4.8 ms for all of them.
 """
 
 from __future__ import annotations
