@@ -273,17 +273,16 @@ def main(argv: list[str] | None = None) -> None:
             "bare steps of the dense n = 1000 run) and O(k) pieces: the iterate "
             "|T|^{-1} e_1 by an elliptic quadrature, the Ritz guard's eigenvector "
             "entries from determinants (matfun._lanczos_fast). The heuristic rule needs "
-            "at least three full checks and a lag reference (the dense n = 1000 run "
-            "ends with three full checks, 624, 630 and 632, 8-9 ms each, and two lag "
-            "references, 585 and 591, about 6 ms each: after a missed lagged change the "
-            "next check waits for a newer reference, matfun._lanczos_frame), and the "
-            "screens that decide when to do them (the Ritz pairs next to 0 by bisection "
-            "to the radii's rounding floor, Sturm counts extended step by step, an O(k) "
-            "bound estimate; spoilt ones far from a stop at least k // 16 apart; about "
-            "20 ms over the run) add the rest. The Ritz values stay in a full check: "
-            "the guard's end entries take products over all of them (the bound alone "
-            "would not need them). It fades as n grows (a step costs O(k n), a check "
-            "O(k^2)).\n")
+            "at least two full checks and a lag reference: the dense n = 1000 run ends "
+            "with full checks at 630 and 632 (8-9 ms each) and the reference 591 (about "
+            "6 ms). Most checks that cannot stop cost no Ritz values: a miss of the lagged "
+            "change is found from quadrature iterates of the check and of the rule's "
+            "reference (624, about 3 ms; matfun._lanczos_probe), the bound by an O(k) "
+            "estimate, a spoilt guard by the Ritz pairs next to 0 (bisection to the "
+            "radii's rounding floor, Sturm counts extended step by step; spoilt ones far "
+            "from a stop at least k // 16 apart), and the screens' size ||y|| by the "
+            "same quadrature when it is stale (about 20 ms over the run). It fades as n "
+            "grows (a step costs O(k n), a check O(k^2)).\n")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import numpy as np
 from ._lanczos import LanczosProcess
 from ._lanczos_bounds import inverse_bound, stieltjes_bound
 from ._lanczos_fast import inv_abs_bound_estimate, inv_abs_pieces
-from ._lanczos_guard import _near_poles
+from ._lanczos_guard import _near_poles, leading_block
+from ._lanczos_probe import provisional_iterate
 from ._lanczos_values import ritz_values_of
 
 # Heuristic rule (no spectral bounds): no stop before this many steps, two consecutive
@@ -56,11 +57,16 @@ class Check:
     bound: float  # relative error bound or bound-type estimate (inf if none)
     screened: bool = False
     spoilt: bool = False
+    # A check screened out by its lag (matfun._lanczos_probe): (lagged change, j).
+    lag: tuple[float, int] | None = None
+    size: float | None = None  # ||coefficients|| measured by a screen by quadrature
 
 
 def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float] | None,
              homogeneous: bool, screen: tuple[float, float, float] | None = None,
-             steps: int | None = None, fast: float = 0.0, bound: bool = True) -> Check:
+             steps: int | None = None, fast: float = 0.0, bound: bool = True,
+             probe: Callable[[int, np.ndarray], tuple[float, int] | None] | None = None,
+             iterate: np.ndarray | None = None) -> Check:
     """``f(T_j) e_1`` in the scaled frame, its Ritz guard and its bound (estimate).
 
     ``steps = j``: the iterate of an earlier step (``T_j`` is the leading block of
@@ -73,36 +79,64 @@ def evaluate(process: LanczosProcess, function: Any, bounds: tuple[float, float]
     only): a full check without eigenvectors where it applies, with a quadrature error
     of ``y`` at most ``fast`` relative (:mod:`matfun._lanczos_fast`). ``bound=False``
     (a lag reference, whose bound nothing reads): an unscreened check's bound is left
-    infinite instead of computed (``O(N k)``).
+    infinite instead of computed (``O(N k)``). ``probe(j, coefficients)`` (``1/|x|``
+    without bounds, a screened check): after the guard screen and a bound estimate at
+    most the tolerance over 1.1, the lagged change of the iterate by quadrature
+    (:mod:`matfun._lanczos_probe`); a ``(lag, j)`` it returns screens the check out.
+    ``iterate``: that provisional ``y`` (unit start) already computed for step ``j``,
+    reused by the ``1/|x|`` full check.
     """
     j = process.steps if steps is None else steps
     breakdown = process.breakdown and j == process.steps
     residual = 0.0 if breakdown else process.betas[j - 1]
-    alphas, betas = np.asarray(process.alphas[:j]), np.asarray(process.betas[: j - 1])
-    theta, absolute, near = None, None, np.zeros(0)
+    alphas, betas = leading_block(process, j)
+    theta, absolute, near, provisional = None, None, np.zeros(0), iterate
+    measured = None  # ||y|| measured here (a NaN size in screen)
     if screen is not None and j > 1 and not breakdown:
         size, limit, guard = screen
         if function.poles and math.isfinite(guard):
             near, spurious = _near_poles(alphas, betas, residual, function, process,
                                          homogeneous)
-            if not spurious / size <= guard:
-                return Check(j, None, math.inf, near, 0.0, math.inf, True, True)
+            if math.isnan(size) and fast > 0:
+                provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
+                if provisional is not None:
+                    measured = size = process.unit_norm * float(np.linalg.norm(provisional))
+            if math.isnan(size):
+                screen = None  # no size to screen with: the full check
+            elif not spurious / size <= guard:
+                return Check(j, None, math.inf, near, 0.0, math.inf, True, True,
+                             size=measured)
+    if screen is not None and j > 1 and not breakdown:
+        estimated = math.inf  # the bound's O(k) estimate, relative to size
         if math.isfinite(limit) and fast > 0 and near.size:
             # 1/|x|: the bound's estimate in O(k) first, with a margin over its error.
             estimate = inv_abs_bound_estimate(alphas, betas, residual,
                                               float(np.min(np.abs(near))))
-            if estimate is not None and estimate[0] * process.unit_norm / size > \
-                    _ESTIMATE_MARGIN * limit:
-                return Check(j, None, math.inf, estimate[1], 0.0,
-                             estimate[0] * process.unit_norm / size, True)
+            if estimate is not None:
+                estimated = estimate * process.unit_norm / size
+                if estimated > _ESTIMATE_MARGIN * limit:
+                    return Check(j, None, math.inf, near, 0.0, estimated, True,
+                                 size=measured)
+        if probe is not None and fast > 0 and (
+                math.isinf(limit) or _ESTIMATE_MARGIN * estimated <= guard):
+            # The bound passes: the lagged change, from cheap iterates, may rule out a hit.
+            if provisional is None:
+                provisional = provisional_iterate(alphas, betas, near, process.eps, fast)
+            found = None if provisional is None else probe(
+                j, process.unit_norm * provisional)
+            if found is not None:
+                return Check(j, None, math.inf, near, 0.0, estimated, True, lag=found,
+                             size=measured)
         if math.isfinite(limit):
             import scipy.linalg  # lazy: SciPy submodules are slow to import
             theta = scipy.linalg.eigvalsh_tridiagonal(alphas, betas)
             absolute = _absolute_bound(function, theta, process, bounds, j)
             if absolute / size > limit:
-                return Check(j, None, math.inf, theta, 0.0, absolute / size, True)
+                return Check(j, None, math.inf, theta, 0.0, absolute / size, True,
+                             size=measured)
     pieces = inv_abs_pieces(alphas, betas, residual, theta, lambda theta: _floor(
-        process, j, theta), function, fast) if fast > 0 and j > 1 and not breakdown else None
+        process, j, theta), function, fast, provisional) \
+        if fast > 0 and j > 1 and not breakdown else None
     if pieces is not None:
         y, theta, spurious, reliable_min = pieces
         coefficients = process.unit_norm * y
@@ -163,7 +197,7 @@ def _absolute_bound(function: Any, theta: np.ndarray, process: LanczosProcess,
         if a == 0:
             return math.inf
     with np.errstate(divide="ignore"):
-        log_betas = float(np.sum(np.log(np.asarray(process.betas[:j]))))
+        log_betas = float(np.sum(np.log(leading_block(process, j + 1)[1])))  # beta_1..k
     kind = function.bound
     if kind[0] == "inverse":
         value = inverse_bound(theta, log_betas, a)
@@ -190,6 +224,7 @@ class Stopping:
         self.bounded = bounded
         self.screened = screened  # False: f has no bound, a screen could never pass
         self.references: dict[int, Check] = {}  # lag references from leading blocks
+        self.probes: dict[int, Any] = {}  # the lag screen's references (_lanczos_probe)
         self.partial: set[int] = set()  # steps of clean checks recorded without the lag
         self._earlier: Callable[..., Check] | None = None
         self.clean: list[Check] = []
@@ -204,17 +239,22 @@ class Stopping:
         """Finite, and the unreliable Ritz pairs weigh at most ``tol``."""
         return check.coefficients is not None and check.guard <= tol
 
-    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
-        """``(size, limit, guard)`` for :func:`evaluate`: the last full ``||y||``, margins.
+    def screen(self, tol: float, steps: int, measure: bool = False
+               ) -> tuple[float, float, float] | None:
+        """``(size, limit, guard)`` for :func:`evaluate`: the last known ``||y||``, margins.
 
-        ``None`` (a full check) when the last full check is older than ``steps / 2``:
-        ``||y||`` grows as the Krylov space finds small eigenvalues, and a stale size
-        would keep screening out checks that could stop. ``limit`` is infinite when
-        ``f`` has no bound; ``guard`` is infinite with spectral bounds (a bounded stop
-        does not look at the guard).
+        ``None`` (a full check) when the last size is older than ``steps / 2``: ``||y||``
+        grows as the Krylov space finds small eigenvalues, and a stale size would keep
+        screening out checks that could stop -- or, with ``measure`` (``1/|x|``
+        without bounds), a NaN size: the screen measures ``||y||`` by quadrature
+        (:mod:`matfun._lanczos_probe`). ``limit`` is infinite when ``f`` has no bound;
+        ``guard`` is infinite with spectral bounds (a bounded stop does not look at
+        the guard).
         """
         if not self.sizes or self.sizes[-1][0] < steps // 2:
-            return None
+            if not (measure and self.screened and not self.bounded):
+                return None
+            return math.nan, tol * _SCREEN_FACTOR, tol
         limit = tol * _SCREEN_FACTOR if self.screened else math.inf
         guard = math.inf if self.bounded else tol
         if math.isinf(limit) and math.isinf(guard):
@@ -232,7 +272,12 @@ class Stopping:
 
         ``earlier(j)`` evaluates the iterate of step ``j`` (the lag's reference).
         """
+        if check.size is not None:  # measured by the screen (a full check: its own)
+            self.sizes.append((check.steps, check.size))
         if check.screened:
+            if check.lag is not None:  # a miss of the lag, from the probe: as a clean miss
+                self.lag = (check.steps, *check.lag)
+                self.hits = 0
             return False
         if check.coefficients is not None:
             self.sizes.append((check.steps, float(np.linalg.norm(check.coefficients))))
@@ -281,27 +326,19 @@ class Stopping:
         block of ``T_k`` and kept for later checks, else (all spoilt) that of ``k - d``.
         ``earlier(j, False)`` evaluates without the guard screen.
         """
-        target = check.steps - max(1, check.steps // _LAG_DIVISOR)
-        if target < 1:
+        reference, candidates = self.lag_window(check.steps, tol)
+        if not candidates:
             return math.inf, None
-        oldest = check.steps - max(2, check.steps // (_LAG_DIVISOR // 2))
-        # Reused only if recent: the lagged change is about the error of y_j, so an
-        # older reference delays the stop.
-        recent = reuse_start(check.steps)
-        known = [c for c in self.clean if recent <= c.steps <= target] + [
-            c for j, c in self.references.items() if recent <= j <= target and
-            self.is_clean(c, tol)]
-        reference = max(known, key=lambda c: c.steps, default=None)
         if reference is None:
             # Clean references are sought down the window (a spoilt one costs only its
             # guard screen); if none of the first few is, the full iterate of k - d.
-            for j in range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1):
+            for j in candidates:
                 reference = self.references.get(j) or earlier(j)
                 self.references[j] = reference
                 if self.is_clean(reference, tol):
                     break
             else:
-                reference = earlier(target, False)
+                reference = earlier(candidates[0], False)
         if reference.coefficients is None:
             return math.inf, reference
         difference = check.coefficients.copy()
@@ -309,6 +346,25 @@ class Stopping:
         size = float(np.linalg.norm(check.coefficients))
         change = float(np.linalg.norm(difference))
         return (change / size if size > 0 else (0.0 if change == 0 else math.inf)), reference
+
+    def lag_window(self, steps: int, tol: float) -> tuple[Check | None, list[int]]:
+        """The lag's reference of step ``k`` at hand (or None), and the steps to try.
+
+        A clean check or reference in ``[k - d - max(2, k // 128), k - d]``; the steps
+        ``k - d, ..., k - d - 3`` in the window (none when ``k - d < 1``).
+        """
+        target = steps - max(1, steps // _LAG_DIVISOR)
+        if target < 1:
+            return None, []
+        oldest = steps - max(2, steps // (_LAG_DIVISOR // 2))
+        # Reused only if recent: the lagged change is about the error of y_j, so an
+        # older reference delays the stop.
+        recent = reuse_start(steps)
+        known = [c for c in self.clean if recent <= c.steps <= target] + [
+            c for j, c in self.references.items() if recent <= j <= target and
+            self.is_clean(c, tol)]
+        return max(known, key=lambda c: c.steps, default=None), list(
+            range(target, max(oldest, target - _REFERENCE_TRIES, 1) - 1, -1))
 
     def outcome(self, latest: Check, breakdown: bool, tol: float
                 ) -> tuple[Check | None, str, float]:

@@ -28,10 +28,19 @@ elliptic quadrature (:mod:`matfun._lanczos_fast`). It is reached only past two s
   bound above twice the tolerance (the factor covers the growth of ``||y||``, measured
   below ``1 + 1e-6`` between the last full check and a stop on the fuzz of
   :mod:`matfun.lanczos`) ends the
-  check. It is skipped right after a full check that passed it.
+  check. It is skipped right after a full check that passed it (or a lag-screened
+  one whose estimate did);
+* **lag screen** (``1/|x|`` without ``bounds``, :mod:`matfun._lanczos_probe`): once
+  the bound's estimate is within the tolerance over 1.1 (or the bound screen is
+  skipped), the lagged change of the iterate against the rule's reference, both by
+  the quadrature in ``O(N k)`` (the reference provisionally: its guard screen only);
+  above 1.01 times the tolerance no hit is possible, and the check is screened out
+  as a clean miss of the lag (no Ritz values, no full reference). Otherwise the full
+  check and reference reuse the quadrature's iterates.
 
-Both use the last full check's ``||y||``, so a full check is forced when it is older
-than ``k / 2``; ``f`` without a bound has no bound screen. The lag's reference is an
+Both use the last known ``||y||``, so when it is older than ``k / 2`` a full check is
+forced -- for ``1/|x|`` without ``bounds`` the screen measures ``||y||`` by the
+quadrature instead; ``f`` without a bound has no bound screen. The lag's reference is an
 earlier full check or an iterate of a leading block (the first clean one of
 ``k - d, ..., k - d - 3``), reused while it is within ``max(2, k // 128)`` steps of
 ``k - d`` (an older one inflates the lagged change and delays the stop); a clean check
@@ -57,18 +66,19 @@ step fully (``tests/matfun/test_lanczos_schedule.py``): within 1.1% on dense cas
 ``n = 400..2000``.
 
 **Measured cost** (dense ``n = 1000``, ``kappa = 100``, 632 steps, one BLAS thread,
-``benchmarks/bench_lanczos.py``): about 64 ms of checks over a 0.19 s bare run -- 9
-full checks (the three near the stop, 624, 630 and 632, 8-9 ms each), 2 lag references
-(585 and 591, ~6.3 ms each), 55 spoilt guard screens (13 ms; 0.4-0.6 ms at ``k = 600``:
-a Sturm count extended from the last screen's, two bisections to the radii's rounding
-floor, inverse iteration) and 4 bound screens (~1.5 ms each). By piece: the Ritz values
-of the 11 full evaluations (LAPACK ``sterf``, 27 ms; 4.3-4.9 ms each at ``k >= 585``),
-64 guard screens (15 ms), the guard's end entries (5.6 ms), the iterate's quadrature
-(4.3 ms), the Stieltjes bound (4.2 ms) and its ``O(k)`` estimate (4.8 ms). The Ritz
-values cannot be dropped from a full check: besides the bound (which needs only
-determinants of ``T_k - it``) the guard's end entries take the product of all
-``|theta_j - theta_i|`` for the ~60 pairs within ``beta_k`` of 0, whose values by
-bisection cost 9 ms against 4.8 ms for all of them.
+``benchmarks/bench_lanczos.py``): about 45 ms of checks over a 0.19 s bare run (64 ms
+before the lag screen and the measured sizes) -- 2 full checks (630 and 632, 7.5-9.5
+ms each, 630 with the probe's work) and 1 lag reference (591, ~5 ms), all three
+mostly the Ritz values (LAPACK ``sterf``, 4.3-4.9 ms each at ``k >= 585``); one
+lag-screened check (624, ~3 ms: its quadrature iterate and the reference 585's, guard
+screens and bound estimate; it replaced a full check and a full reference, ~15 ms);
+73 spoilt guard screens (13 ms; 0.4-0.6 ms at ``k = 600``: a Sturm count extended from
+the last screen's, two bisections to the radii's rounding floor, inverse iteration)
+and 8 screens by the bound estimate or a measured size (~1 ms each). The Ritz values
+cannot be dropped from a full check: besides the bound (which needs only determinants
+of ``T_k - it``) the guard's end entries take the product of all ``|theta_j -
+theta_i|`` for the ~60 pairs within ``beta_k`` of 0, whose values by bisection cost 9
+ms against 4.8 ms for all of them.
 """
 
 from __future__ import annotations
@@ -106,12 +116,16 @@ def spacing(steps: int, size: int) -> int:
     return max(1, steps // _EVERY_STEP_UNTIL, (8 * steps) // size)
 
 
-def relative_target(check: Check, rtol: float, atol: float, process: LanczosProcess,
-                    function: Any) -> float:
-    """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled)."""
-    if atol == 0 or check.coefficients is None:
+def relative_target(check: Check | np.ndarray, rtol: float, atol: float,
+                    process: LanczosProcess, function: Any) -> float:
+    """The relative tolerance ``rtol + atol / ||x||`` at this check (``||x||`` unscaled).
+
+    ``check`` may also be the coefficients of an iterate.
+    """
+    coefficients = check if isinstance(check, np.ndarray) else check.coefficients
+    if atol == 0 or coefficients is None:
         return rtol
-    size = float(np.linalg.norm(check.coefficients))
+    size = float(np.linalg.norm(coefficients))
     if size == 0:
         return rtol
     # ||x|| = d s^p ||y||, in logarithms (it may be out of range while x is not).
@@ -236,7 +250,10 @@ class Cadence:
       the tolerance. A first hit is confirmed at the next step.
     * After a clean miss of the lagged change, the next check uses a newer reference
       (:func:`renewal`) and comes where the estimate's
-      trend meets the tolerance (not capped at ``k // 128``).
+      trend meets the tolerance (not capped at ``k // 128``). A check the lag screen
+      screened out counts as such a miss, its estimate ``max(lag, bound estimate)``
+      (not recorded by :class:`~matfun._lanczos_checks.Stopping`: a later hit's
+      growth test compares with the last full check's).
     * Otherwise every :func:`spacing` steps, pushed back while no stop is possible (a
       screened or spoilt check, or a bound above the screen) by half the steps the
       trend of the last two known bounds needs to meet the screen (:func:`halfway`),
@@ -253,19 +270,25 @@ class Cadence:
         self.previous: Check | None = None  # the last check not spoilt
         self.bounds: list[tuple[int, float]] = []  # (steps, bound) of checks not spoilt
 
-    def screen(self, tol: float, steps: int) -> tuple[float, float, float] | None:
+    def screen(self, tol: float, steps: int, measure: bool = False
+               ) -> tuple[float, float, float] | None:
         """The ``screen`` argument of :func:`~matfun._lanczos_checks.evaluate`."""
-        screen = self.stopping.screen(tol, steps)
+        screen = self.stopping.screen(tol, steps, measure)
         last = self.previous
-        if screen is not None and last is not None and not last.screened and \
-                last.bound <= screen[1]:
+        if screen is not None and last is not None and (
+                not last.screened or last.lag is not None) and last.bound <= screen[1]:
             return screen[0], math.inf, screen[2]
         return screen
 
     def wait(self, latest: Check, tol: float) -> int:
         """Steps from ``latest`` (not a stop) to the next check."""
         stopping = self.stopping
-        clean = stopping.is_clean(latest, tol)
+        # A check the lag probe screened out counts as a clean miss of the lag, its
+        # estimate max(lag, bound estimate) (matfun._lanczos_probe).
+        probed = latest.lag is not None
+        clean = stopping.is_clean(latest, tol) or probed
+        estimate = max(latest.lag[0], latest.bound if math.isfinite(latest.bound) else 0.0) \
+            if probed else (stopping.estimates[-1] if stopping.estimates else None)
         self.spoilt = 0 if (latest.screened and not latest.spoilt) or clean else \
             self.spoilt + 1
         retry = self.spoilt == 1 or stopping.hits > 0
@@ -275,12 +298,13 @@ class Cadence:
             self.bounds.append((latest.steps, latest.bound))
         screen = stopping.screen(tol, 0)
         limit = screen[1] if screen is not None and math.isfinite(screen[1]) else tol
-        far = latest.screened or (math.isfinite(latest.bound) and latest.bound > limit)
+        far = (latest.screened and not probed) or (
+            math.isfinite(latest.bound) and latest.bound > limit)
         if not retry and far and len(self.bounds) > 1:
             # Nothing can stop before the bound meets the screen: wait half the steps
             # its trend predicts (a spoilt check has no bound: the last two known).
             step = max(step, halfway(self.bounds[-2], self.bounds[-1], limit, latest.steps))
-        near = bool(stopping.estimates) and stopping.estimates[-1] <= _NEAR_FACTOR * tol
+        near = estimate is not None and estimate <= _NEAR_FACTOR * tol
         if not retry and self.spoilt > 1 and not near:
             # A run of spoilt checks far from a stop (no clean estimate near the
             # tolerance): each costs a guard screen and none can stop; spaced wider.
@@ -291,15 +315,15 @@ class Cadence:
         lagging = not retry and clean and lag is not None and lag[0] == latest.steps and \
             lag[1] > tol
         wait = None
-        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and \
-                stopping.clean and stopping.clean[-1] is latest:
-            if len(stopping.clean) > 1:
-                wait = crossing((stopping.clean[-2].steps, stopping.estimates[-2]),
-                                (latest.steps, stopping.estimates[-1]),
-                                stopping.estimates[-1], tol)
+        if not (not retry and far and len(self.bounds) > 1) and not retry and clean and (
+                probed or (stopping.clean and stopping.clean[-1] is latest)):
+            before = len(stopping.clean) - (1 if probed else 2)  # the clean check before
+            if before >= 0:
+                wait = crossing((stopping.clean[before].steps, stopping.estimates[before]),
+                                (latest.steps, estimate), estimate, tol)
             if wait is None and previous is not None:
                 wait = crossing((previous.steps, previous.bound),
-                                (latest.steps, latest.bound), stopping.estimates[-1], tol)
+                                (latest.steps, latest.bound), estimate, tol)
             step = min(step, max(1, wait or step))
         if near and not (
                 lagging and wait is not None):

@@ -63,6 +63,53 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
     return np.concatenate(found), process.unit_norm * float(np.linalg.norm(weight))
 
 
+def leading_block(process: Any, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha_1..j, beta_1..j-1)`` of ``T_j`` as float64 arrays (read-only views).
+
+    The coefficients are only appended, so they are copied from the process' lists
+    once per run (a list of 600 floats takes ~45 us to convert, at every check); the
+    views must not be written to.
+    """
+    try:
+        buffers = _Coefficients.of(process)
+    except TypeError:  # not weakly referable: convert
+        return np.asarray(process.alphas[:j], dtype=np.float64), np.asarray(
+            process.betas[: j - 1], dtype=np.float64)
+    return buffers.block(process, j)
+
+
+class _Coefficients:
+    """The Lanczos coefficients of a run as arrays, extended as the run grows."""
+
+    _runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.alphas = np.zeros(0)
+        self.betas = np.zeros(0)
+        self.length = 0
+
+    @classmethod
+    def of(cls, process: Any) -> _Coefficients:
+        found = cls._runs.get(process)
+        if found is None:
+            found = cls._runs[process] = cls()
+        return found
+
+    def block(self, process: Any, j: int) -> tuple[np.ndarray, np.ndarray]:
+        steps = len(process.alphas)
+        if self.length < steps:
+            if self.alphas.size < steps:
+                capacity = max(2 * self.alphas.size, steps, 64)
+                alphas, betas = np.zeros(capacity), np.zeros(capacity)
+                alphas[: self.length] = self.alphas[: self.length]
+                betas[: self.length] = self.betas[: self.length]
+                self.alphas, self.betas = alphas, betas
+            self.alphas[self.length: steps] = process.alphas[self.length: steps]
+            self.betas[self.length: steps] = process.betas[self.length: steps]
+            self.length = steps
+        return self.alphas[:j], self.betas[: max(j - 1, 0)]
+
+
 class _SturmCache:
     """Pivots of ``T_j - shift`` by ``j`` for each shift, kept per run (weakly).
 

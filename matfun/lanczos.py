@@ -122,6 +122,7 @@ from ._lanczos_frame import (
     relative_target,
 )
 from ._lanczos_low_memory import LowMemoryProcess
+from ._lanczos_probe import LAG_SCREEN_MARGIN, lag_probe
 from ._lanczos_result import LanczosInfo, SingularFunctionError
 from ._validation import check_tolerances
 from .errors import ResultRangeError
@@ -321,9 +322,22 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
               steps: int | None = None, bound: bool = True) -> Check:
         return evaluate(process, function, bounds, homogeneous, screen, steps, fast, bound)
 
+    def probe(steps: int, coefficients: np.ndarray) -> tuple[float, int] | None:
+        # The lag screen (matfun._lanczos_probe): a sure miss of the lagged change.
+        tol = relative_target(coefficients, rtol, atol, process, function)
+        found = lag_probe(process, function, stopping, steps, coefficients, tol, fast)
+        return found if found is not None and found[0] > LAG_SCREEN_MARGIN * tol else None
+
     def earlier(steps: int, screened: bool = True) -> Check:
-        # A lag reference: its iterate, guard and Ritz values are read, not its bound.
-        return check(stopping.reference_screen(target) if screened else None, steps, False)
+        # A lag reference: its iterate, guard and Ritz values are read, not its bound
+        # (its y and passed guard screen reused from the lag screen's probe where it
+        # made one: with the screen passed, the evaluation is the unscreened one).
+        screen = stopping.reference_screen(target) if screened else None
+        spurious, known = stopping.probes.get(steps, (math.inf, None))
+        if screen is not None and known is not None and spurious / screen[0] <= screen[2]:
+            return evaluate(process, function, bounds, homogeneous, None, steps, fast, False,
+                            iterate=known)
+        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, False)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
@@ -332,7 +346,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = check(cadence.screen(target, process.steps))
+        latest = evaluate(process, function, bounds, homogeneous,
+                          cadence.screen(target, process.steps, fast > 0), None, fast, True,
+                          probe if fast > 0 else None)
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):

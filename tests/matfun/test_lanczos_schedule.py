@@ -33,7 +33,7 @@ def indefinite(n, seed, kappa):
 def every_step(monkeypatch):
     """The same rule, fully checked at every step: no screen, no cadence."""
     monkeypatch.setattr(frame.Cadence, "wait", lambda self, latest, tol: 1)
-    monkeypatch.setattr(checks.Stopping, "screen", lambda self, tol, steps: None)
+    monkeypatch.setattr(checks.Stopping, "screen", lambda self, tol, steps, measure=False: None)
     monkeypatch.setattr(checks.Stopping, "reference_screen", lambda self, tol: None)
 
 
@@ -140,7 +140,15 @@ def test_lag_references_lie_in_the_documented_window(monkeypatch):
             pairs.append((check.steps, reference.steps))
         return change, reference
 
+    def probing(process, function, stopping, steps, *args):
+        found = probe(process, function, stopping, steps, *args)
+        if found is not None:
+            pairs.append((steps, found[1]))
+        return found
+
+    probe = matfun.lanczos.lag_probe  # the lag screen's references, too
     monkeypatch.setattr(checks.Stopping, "_lagged_change", recording)
+    monkeypatch.setattr(matfun.lanczos, "lag_probe", probing)
     H, _, _ = indefinite(300, 7, 100.0)
     lanczos_apply(H, np.random.default_rng(8).standard_normal(300), "inv_abs", rtol=1e-10)
     assert len(pairs) >= 3
