@@ -264,7 +264,7 @@ def _steps_allow_convergence(xp: Any, window: Any, ulp: float, eps: float,
     magnitudes = xp.linalg.vector_norm(xp.reshape(window + scaled_center, (m, -1)), axis=1)
     term_ulp = eps * to_float(xp.max(magnitudes))
     return not last > earlier and settled(first, last, min(earlier, last), m - 1, ulp,
-                                          term_ulp=term_ulp)
+                                          term_ulp=term_ulp, earlier=earlier)
 
 
 def _raw_tail(xp: Any, unit: Any) -> float:

@@ -72,15 +72,15 @@ SHRINK_ULPS = 4.0
 
 
 def settled(first: float, last: float, smallest: float, count: int, ulp: float, *,
-            term_ulp: float = 0.0) -> bool:
+            term_ulp: float = 0.0, earlier: float | None = None) -> bool:
     r"""Whether ``count`` steps (oldest ``first``, newest ``last``) support a CONVERGED claim.
 
     ``smallest`` is the least step size, ``ulp = eps ||estimate||`` and ``term_ulp =
     eps max_j ||s_j||`` over the terms the steps join.
     True when every step is at least ``RESOLVED_ULPS * ulp`` (the data resolve the
-    differences a transform works with) *and* the newest step is smaller than the
-    oldest by more than ``SHRINK_ULPS * term_ulp``, the most rounding can change a
-    step norm; or when the steps' own geometric tail
+    differences a transform works with) *and* the newest step is smaller than every
+    earlier one (the least of them is ``earlier``; ``first`` when not given) by more
+    than ``SHRINK_ULPS * term_ulp``, the most rounding can change a step norm; or when the steps' own geometric tail
     :math:`\|\Delta_m\| q / (1 - q)`, with :math:`q = (\|\Delta_m\| /
     \|\Delta_1\|)^{1/(k-1)}` read over all ``k`` steps (robust to steps quantised to a
     few ulps, where the ratio of the last two is noise), is within
@@ -94,14 +94,19 @@ def settled(first: float, last: float, smallest: float, count: int, ulp: float, 
     happily "sum" (Shanks maps ``c (-1)^n`` to 0, four agreeing runs): "the last step
     no larger than every earlier one" alone held there about half the time, by the
     roundings of equal steps (``benchmarks/fuzz_accel.py``, families drift and
-    oscillating). A convergent sequence is refused only when it moves by
-    ``RESOLVED_ULPS`` ulps or more per step yet shrinks its steps by less than
-    ``SHRINK_ULPS`` ulps across the window, i.e. a contraction ``q`` within
-    ``1/(16 k)`` of 1: its own tail is then above ``16 k * 64`` ulps, and an honest
-    ACCELERATING is what such a claim deserves.
+    oscillating). The *newest* step is compared, not the oldest: on ``L + a r^n +
+    delta n`` the steps ``delta + O(r^n)`` still shrink across a window that reaches
+    back to where ``a r^n`` was visible, while the newest two are equal to rounding
+    (theta and Levin v were CONVERGED there). A convergent sequence is refused only
+    when it moves by ``RESOLVED_ULPS`` ulps or more per step yet its newest step
+    is within ``SHRINK_ULPS`` ulps of an earlier one, i.e. a contraction ``q``
+    within ``1/16`` of 1 (or steps that do not shrink monotonically): its own tail
+    is then above ``16 * 64`` ulps, and an honest ACCELERATING is what such a claim
+    deserves.
     """
     if smallest >= RESOLVED_ULPS * ulp:
-        return bool(first - last > SHRINK_ULPS * term_ulp)
+        reference = first if earlier is None else earlier
+        return bool(reference - last > SHRINK_ULPS * term_ulp)
     if last == 0.0:
         return True
     if count < 2 or first == 0.0 or last >= first:
@@ -119,7 +124,8 @@ def steps_allow_convergence(sizes: list[float], ulp: float, *, term_ulp: float =
     """
     earlier = min(sizes[:-1])
     return not sizes[-1] > earlier and settled(sizes[0], sizes[-1], min(earlier, sizes[-1]),
-                                               len(sizes), ulp, term_ulp=term_ulp)
+                                               len(sizes), ulp, term_ulp=term_ulp,
+                                               earlier=earlier)
 
 
 def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:

@@ -42,8 +42,8 @@ vectors; ``eps`` is the data's dtype's.)
 
 Usage (from the repository root)::
 
-    python benchmarks/fuzz_accel.py                 # 80 sequences, ~1.5 min
-    python benchmarks/fuzz_accel.py --quick         # 16 sequences, ~6 s
+    python benchmarks/fuzz_accel.py                 # 80 sequences, about 1 min
+    python benchmarks/fuzz_accel.py --quick         # 16 sequences, about 8 s
     python benchmarks/fuzz_accel.py --seed 3 --count 500 --show 5
 """
 

@@ -60,3 +60,23 @@ def test_no_convergence_without_a_limit(method, order, kind):
     terms = 0.3 + 0.8 * 0.2 ** n + extra
     for m, result in enumerate(_statuses(method, terms, order)):
         assert result.status is not Status.CONVERGED, (m, result)
+
+
+@pytest.mark.parametrize("ratio", [0.1755, 0.3])
+@pytest.mark.parametrize("delta", [-9.4e-10, 1e-9, -3e-9])
+@pytest.mark.parametrize("method, options, order", [
+    ("theta", {}, 1), ("levin", {"variant": "v"}, 2), ("levin", {"variant": "v"}, 3)])
+def test_no_convergence_on_a_drift(ratio, delta, method, options, order):
+    # s_n = 0.5 + 0.6 r^n + delta n: no limit. Judged once 0.6 r^n < 1e-16 (below an
+    # ulp of 0.5 at the newest term): the newest steps are delta to rounding, while
+    # the window still reaches back to where r^n moved the steps. Before: theta and
+    # Levin v CONVERGED there (the window's oldest step larger than its newest; a
+    # prefix run broken down on equal steps landing on the main estimate).
+    n = np.arange(45)
+    terms = 0.5 + 0.6 * ratio ** n + delta * n
+    acc = accel.accelerator(method, order=order, **options)
+    for m in range(45):
+        acc.push(terms[m])
+        result = acc.result()
+        if 0.6 * ratio ** m < 1e-16:
+            assert result.status is not Status.CONVERGED, (m, result)
