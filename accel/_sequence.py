@@ -80,14 +80,15 @@ def settled(first: float, last: float, smallest: float, count: int, ulp: float, 
     True when every step is at least ``RESOLVED_ULPS * ulp`` (the data resolve the
     differences a transform works with) *and* the newest step is smaller than every
     earlier one (the least of them is ``earlier``; ``first`` when not given) by more
-    than ``SHRINK_ULPS * term_ulp``, the most rounding can change a step norm; or when the steps' own geometric tail
-    :math:`\|\Delta_m\| q / (1 - q)`, with :math:`q = (\|\Delta_m\| /
-    \|\Delta_1\|)^{1/(k-1)}` read over all ``k`` steps (robust to steps quantised to a
-    few ulps, where the ratio of the last two is noise), is within
+    than ``SHRINK_ULPS * term_ulp``, the most rounding can change a step norm; or
+    when the steps' own geometric tail :math:`\|\Delta_m\| q / (1 - q)`, with
+    :math:`q = (\|\Delta_m\| / \|\Delta_1\|)^{1/(k-1)}` read over all ``k`` steps
+    (robust to steps quantised to a few ulps, where the ratio of the last two is
+    noise), is within
     ``CONVERGED_ULPS * ulp``: the sequence has settled by itself.
 
     Why the resolved steps must shrink: the steps of a convergent sequence tend to
-    zero, so across a window its newest step is, beyond rounding, below its oldest.
+    zero, so its newest step is, beyond rounding, below the earlier ones.
     Steps that stay the same size to rounding are those of a sequence without a
     limit -- a linear drift ``s_n = L + a r^n + delta n`` or a bounded oscillation
     ``L + a r^n + c (-1)^n`` once ``a r^n`` has died out -- which the transforms

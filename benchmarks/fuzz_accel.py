@@ -35,10 +35,11 @@ path of :mod:`accel._scalar`). Counted per method, one count per stream:
 sequence with no limit; ``honest``: CONVERGED off the limit by more than
 ``160 eps |limit|`` but within ``10 error`` (informative: the error says so);
 ``nonfinite``: a NaN/inf estimate or NaN error; ``unclear``: an exception other
-than ``ValueError``/``TypeError`` (those are ``clear``, documented refusals); ``hang``: a stream over 20 s; ``warned`` (informative): a warning (NumPy's
-overflow, say) was emitted during the stream. ``wrong``,
-``nonfinite``, ``unclear`` and ``hang`` must be 0. (Norms are Euclidean for
-vectors; ``eps`` is the data's dtype's.)
+than ``ValueError``/``TypeError`` (those are ``clear``, documented refusals);
+``hang``: a stream over 20 s; ``warned`` (informative): a warning (NumPy's
+overflow, say) was emitted during the stream. ``wrong``, ``nonfinite``,
+``unclear`` and ``hang`` must be 0. (Norms are Euclidean for vectors; ``eps`` is
+the data's dtype's.)
 
 Usage (from the repository root)::
 
