@@ -126,13 +126,20 @@ def prefix_error(xp: Any, main: AccelResult, earlier: list[AccelResult]
     the other ratio still count. No credit (``max(d_1, d_2, d_3)``) when the
     estimates do not contract or when the newest is not a genuine transform
     (order 0, or a breakdown). Returns the error and whether all three shorter
-    runs transformed (the check was made).
+    runs transformed without a breakdown (the check was made): a broken-down run
+    returns its last finite estimate, often the raw newest term, and a main
+    estimate that lands on it is one coincidence, not agreement. (On ``s_n = L +
+    a r^n + delta n``, a drift without a limit, Levin's v transform broke down on
+    the window without the newest term, equal steps, and its order-3 estimate on
+    the whole window came out exactly that window's newest term: CONVERGED with
+    the rounding floor as error; ``benchmarks/fuzz_accel.py``.)
     """
     if not earlier:
         return 0.0, False
     estimates = [main.estimate] + [result.estimate for result in earlier]
     distances = [total_norm(xp, newer - older) for newer, older in itertools.pairwise(estimates)]
-    verified = len(earlier) == PREFIX_RUNS
+    verified = len(earlier) == PREFIX_RUNS and not any(
+        result.status is Status.BREAKDOWN for result in earlier)
     genuine = main.order >= 1 and main.status is not Status.BREAKDOWN
     return prefix_tail(distances, verified=verified, genuine=genuine), verified
 

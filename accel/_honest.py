@@ -31,15 +31,19 @@ is part of the reported error.
 The reported error is the largest of the three. The status is
 
 * ``BREAKDOWN`` / ``INSUFFICIENT_TERMS``: as the transform reported;
-* ``CONVERGED`` only when (a) the prefix estimates exist (four evaluations
-  of the transform agree: never one coincidence), (b) both
+* ``CONVERGED`` only when (a) the prefix estimates exist and none of them is a
+  breakdown (four evaluations of the transform agree: never one coincidence, and
+  a broken-down run's estimate is a raw term, not a transform), (b) both
   truncation estimates (the transform's own and the prefix one) are below the
   rounding floor or ``16 eps |estimate|``, i.e. more terms cannot improve the
   estimate, with a floor of at most ``sqrt(eps) |estimate|`` (a transform that
   loses half the digits to rounding has not converged, it has stalled), and (c)
   the terms do not grow: the last step ``||s_m - s_{m-1}||`` is no larger than
   every earlier step among the terms the four runs read (a divergent series is
-  summed, never "converged");
+  summed, never "converged"), and steps of 64 ulps or more shrink across those
+  terms by more than rounding (a drift or a bounded oscillation, whose steps stay
+  equal, has no limit: :func:`accel._sequence.settled`). Equal terms count as
+  converged once there are as many as the four runs read (:func:`_constant`);
 * ``NOT_ACCELERATING`` when the error exceeds the raw sequence's own geometric
   tail estimate (:func:`accel._sequence.raw_tail_error`);
 * ``ACCELERATING`` otherwise.
@@ -187,7 +191,8 @@ def conclude(xp: Any, main: AccelResult, earlier: list[AccelResult], floor: floa
     elif (verified and truncation <= max(floor, CONVERGED_ULPS * eps * scaled_size)
           and floor <= math.sqrt(eps) * scaled_size
           and _steps_allow_convergence(xp, unit[-min(m, main.terms + PREFIX_RUNS):, ...],
-                                       eps * scaled_size)):
+                                       eps * scaled_size, eps,
+                                       scale_by_power_of_two(center, -exponent))):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING
@@ -217,21 +222,36 @@ def _size(xp: Any, x: Any) -> float:
 
 
 def _constant(run: Callable[..., AccelResult], terms: Any, center: Any) -> AccelResult:
-    """Every term equal: the limit is that term once three or more agree."""
+    """Every term equal: the limit is that term once the four runs of CONVERGED exist.
+
+    Rule (a) of CONVERGED asks for the transform on the terms and on them without
+    the newest one, two and three: as many terms as the method reads, and three
+    more. Equal terms are held to the same count. Three equal terms were enough
+    before, and three equal *first* terms are cheap to come by: a sequence whose
+    terms each repeat three times, ``s_0, s_0, s_0, s_1, ...``, was CONVERGED on
+    ``s_0`` at its third term by every method (``benchmarks/fuzz_accel.py``, family
+    repeated). Until then the result is INSUFFICIENT_TERMS: the last term, error
+    ``inf`` (the order and terms the transform read kept).
+    """
     m = terms.shape[0]
-    main = run(terms - center)  # zeros; also validates the transform's options
-    if m < 3:
+    zeros = terms - center
+    main = run(zeros)  # zeros; also validates the transform's options
+    if m < 3 or main.status is Status.INSUFFICIENT_TERMS:
         return AccelResult(center, math.inf, Status.INSUFFICIENT_TERMS, 0, m)
-    status = Status.CONVERGED if main.status is not Status.INSUFFICIENT_TERMS else main.status
+    enough = len(prefix_runs(run, zeros)) == PREFIX_RUNS
     return dataclasses.replace(main, estimate=center + main.estimate * 0,
-                               error=0.0 if status is Status.CONVERGED else math.inf,
-                               status=status, table=None)
+                               error=0.0 if enough else math.inf,
+                               status=Status.CONVERGED if enough else Status.INSUFFICIENT_TERMS,
+                               table=None)
 
 
-def _steps_allow_convergence(xp: Any, window: Any, ulp: float) -> bool:
+def _steps_allow_convergence(xp: Any, window: Any, ulp: float, eps: float,
+                             scaled_center: Any) -> bool:
     """:func:`accel._sequence.steps_allow_convergence` on the window's terms.
 
-    ``ulp = eps ||estimate||``; the step sizes computed once, three numbers read on the
+    ``window`` holds ``u_j = (s_j - c) / p`` and ``scaled_center`` is ``c / p``;
+    ``ulp = eps ||estimate||`` and ``eps max_j ||u_j + c / p||`` is the terms' own
+    rounding (their scale). The step sizes computed once, four numbers read on the
     host. False for fewer than three terms (no earlier step to compare the newest with).
     """
     m = window.shape[0]
@@ -241,7 +261,10 @@ def _steps_allow_convergence(xp: Any, window: Any, ulp: float) -> bool:
     sizes = xp.linalg.vector_norm(xp.reshape(steps, (m - 1, -1)), axis=1)
     first, last = to_float(sizes[0]), to_float(sizes[-1])  # decisions: the status
     earlier = to_float(xp.min(sizes[:-1]))
-    return not last > earlier and settled(first, last, min(earlier, last), m - 1, ulp)
+    magnitudes = xp.linalg.vector_norm(xp.reshape(window + scaled_center, (m, -1)), axis=1)
+    term_ulp = eps * to_float(xp.max(magnitudes))
+    return not last > earlier and settled(first, last, min(earlier, last), m - 1, ulp,
+                                          term_ulp=term_ulp, earlier=earlier)
 
 
 def _raw_tail(xp: Any, unit: Any) -> float:

@@ -19,10 +19,12 @@ class Status(enum.StrEnum):
 
     ``ACCELERATING``: a finite estimate from the full order requested.
     ``CONVERGED``: the limit is known to the reported error: four runs of the
-    transform (on the terms and without the newest one, two, three) agree to
-    the rounding floor, that floor is at most ``sqrt(eps)`` of the estimate,
-    and the terms do not grow (:mod:`accel._honest`). Never from one
-    coincidence of terms, never on a divergent series.
+    transform (on the terms and without the newest one, two, three; none a
+    breakdown) agree to the rounding floor, that floor is at most ``sqrt(eps)``
+    of the estimate, the terms do not grow and resolved steps shrink
+    (:mod:`accel._honest`). Never from one coincidence of terms, never on a
+    divergent, drifting or oscillating series; equal terms only once there are
+    as many as the four runs read.
     ``BREAKDOWN``: a zero or near-zero difference (singular table) that the
     method's rule could not pass; the estimate is the last finite one.
     ``NOT_ACCELERATING``: the error estimate exceeds the raw sequence's own

@@ -132,7 +132,7 @@ def finish(unit: np.ndarray, main: AccelResult, perturbed: list[float], prefix: 
           and floor <= math.sqrt(eps) * scaled_size
           and steps_allow_convergence(
               [norm(newer - older) for older, newer in zip(window, window[1:], strict=False)],
-              eps * scaled_size)):
+              eps * scaled_size, term_ulp=eps * max(norm(u + scaled_center) for u in window))):
         status = Status.CONVERGED
     else:
         status = Status.ACCELERATING

@@ -64,19 +64,50 @@ CONVERGED_ULPS = 16.0
 RESOLVED_ULPS = 64.0
 
 
-def settled(first: float, last: float, smallest: float, count: int, ulp: float) -> bool:
+# Resolved steps must also shrink by more than the rounding of two step norms: each
+# step of the data is off by at most eps max||s_j|| (two terms rounded to half an ulp
+# each), and the centring and scaling add at most as much again, so two step norms
+# differ by up to 4 eps max||s_j|| through rounding alone (see settled).
+SHRINK_ULPS = 4.0
+
+
+def settled(first: float, last: float, smallest: float, count: int, ulp: float, *,
+            term_ulp: float = 0.0, earlier: float | None = None) -> bool:
     r"""Whether ``count`` steps (oldest ``first``, newest ``last``) support a CONVERGED claim.
 
-    ``smallest`` is the least step size.
+    ``smallest`` is the least step size, ``ulp = eps ||estimate||`` and ``term_ulp =
+    eps max_j ||s_j||`` over the terms the steps join.
     True when every step is at least ``RESOLVED_ULPS * ulp`` (the data resolve the
-    differences a transform works with), or when the steps' own geometric tail
-    :math:`\|\Delta_m\| q / (1 - q)`, with :math:`q = (\|\Delta_m\| /
-    \|\Delta_1\|)^{1/(k-1)}` read over all ``k`` steps (robust to steps quantised to a
-    few ulps, where the ratio of the last two is noise), is within
+    differences a transform works with) *and* the newest step is smaller than every
+    earlier one (the least of them is ``earlier``; ``first`` when not given) by more
+    than ``SHRINK_ULPS * term_ulp``, the most rounding can change a step norm; or
+    when the steps' own geometric tail :math:`\|\Delta_m\| q / (1 - q)`, with
+    :math:`q = (\|\Delta_m\| / \|\Delta_1\|)^{1/(k-1)}` read over all ``k`` steps
+    (robust to steps quantised to a few ulps, where the ratio of the last two is
+    noise), is within
     ``CONVERGED_ULPS * ulp``: the sequence has settled by itself.
+
+    Why the resolved steps must shrink: the steps of a convergent sequence tend to
+    zero, so its newest step is, beyond rounding, below the earlier ones.
+    Steps that stay the same size to rounding are those of a sequence without a
+    limit -- a linear drift ``s_n = L + a r^n + delta n`` or a bounded oscillation
+    ``L + a r^n + c (-1)^n`` once ``a r^n`` has died out -- which the transforms
+    happily "sum" (Shanks maps ``c (-1)^n`` to 0, four agreeing runs): "the last step
+    no larger than every earlier one" alone held there about half the time, by the
+    roundings of equal steps (``benchmarks/fuzz_accel.py``, families drift and
+    oscillating). The *newest* step is compared, not the oldest: on ``L + a r^n +
+    delta n`` the steps ``delta + O(r^n)`` still shrink across a window that reaches
+    back to where ``a r^n`` was visible, while the newest two are equal to rounding
+    (theta and Levin v were CONVERGED there). A convergent sequence is refused only
+    when it moves by ``RESOLVED_ULPS`` ulps or more per step yet its newest step
+    is within ``SHRINK_ULPS`` ulps of an earlier one, i.e. a contraction ``q``
+    within ``1/16`` of 1 (or steps that do not shrink monotonically): its own tail
+    is then above ``16 * 64`` ulps, and an honest ACCELERATING is what such a claim
+    deserves.
     """
     if smallest >= RESOLVED_ULPS * ulp:
-        return True
+        reference = first if earlier is None else earlier
+        return bool(reference - last > SHRINK_ULPS * term_ulp)
     if last == 0.0:
         return True
     if count < 2 or first == 0.0 or last >= first:
@@ -85,15 +116,17 @@ def settled(first: float, last: float, smallest: float, count: int, ulp: float) 
     return bool(last * q / (1.0 - q) <= CONVERGED_ULPS * ulp)
 
 
-def steps_allow_convergence(sizes: list[float], ulp: float) -> bool:
+def steps_allow_convergence(sizes: list[float], ulp: float, *, term_ulp: float = 0.0) -> bool:
     """The window's part of CONVERGED, from its step sizes (oldest first, two or more).
 
     Terms that do not grow (the newest step no larger than every earlier one) and
-    steps that are resolved or settled (:func:`settled`).
+    steps that are resolved and shrinking or settled (:func:`settled`; ``term_ulp =
+    eps max_j ||s_j||`` over the window).
     """
     earlier = min(sizes[:-1])
     return not sizes[-1] > earlier and settled(sizes[0], sizes[-1], min(earlier, sizes[-1]),
-                                               len(sizes), ulp)
+                                               len(sizes), ulp, term_ulp=term_ulp,
+                                               earlier=earlier)
 
 
 def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:

@@ -87,8 +87,10 @@ def test_breakdown_is_per_component():
 
 
 def test_converged_sequence():
-    result = aitken(np.full(5, 3.0), full_output=True)
+    # CONVERGED needs the four runs: the 3 terms Aitken reads and 3 more (accel._honest)
+    result = aitken(np.full(6, 3.0), full_output=True)
     assert result.status is Status.CONVERGED and float(result.estimate) == 3.0
+    assert aitken(np.full(5, 3.0), full_output=True).status is Status.INSUFFICIENT_TERMS
 
 
 def test_insufficient_and_bad_order():

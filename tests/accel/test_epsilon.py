@@ -346,7 +346,7 @@ def test_breakdown_after_a_repeated_term_in_a_moving_sequence():
 
 
 def test_constant_sequence_has_converged():
-    result = shanks(np.full(5, 0.25), full_output=True)
+    result = shanks(np.full(6, 0.25), full_output=True)  # 3 terms read + 3 prefix runs
     assert result.status == Status.CONVERGED and float(result.estimate) == 0.25
     assert result.error == 0.0
 

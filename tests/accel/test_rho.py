@@ -83,7 +83,7 @@ def test_rho_breakdown_and_convergence():
     # s_n = n + 1 has rho_1 = 1 everywhere: rho_2 divides by an exact zero
     broken = rho(np.array([1.0, 2.0, 3.0]), full_output=True)
     assert broken.status == Status.BREAKDOWN and float(broken.estimate) == 3.0
-    assert rho(np.full(5, 2.0), full_output=True).status == Status.CONVERGED
+    assert rho(np.full(6, 2.0), full_output=True).status == Status.CONVERGED
 
 
 def test_rho_bad_input():

@@ -139,7 +139,7 @@ def test_full_output_table():
 
 
 def test_breakdown_and_convergence():
-    constant = topological_epsilon(np.ones((5, 3)), full_output=True)
+    constant = topological_epsilon(np.ones((6, 3)), full_output=True)
     assert constant.status == Status.CONVERGED
     np.testing.assert_array_equal(constant.estimate, np.ones(3))
     # s_1 = s_0 makes y = 0 while the sequence moves on: every pairing vanishes
