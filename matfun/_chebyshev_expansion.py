@@ -35,7 +35,8 @@ import numpy as np
 from ._backend import all_finite, is_lazy, norm, real_dtype, settle, to_float
 from .operators import Operator
 
-__all__ = ["Expansion", "chebyshev_sum", "expand_square", "fusable", "plan", "reciprocal_error"]
+__all__ = ["Expansion", "chebyshev_sum", "expand_square", "fusable", "plan", "propagation",
+           "reciprocal_error"]
 
 _EXTRA_POINTS = 64
 _MAX_ALIAS_POINTS_FACTOR = 4  # points beyond 2 * count: at most 4 * count + 4096
@@ -276,6 +277,48 @@ def fusable(exponent: int, dtype_max: float) -> bool:
     product by it.
     """
     return 16 * abs(exponent) <= math.frexp(dtype_max)[1]
+
+
+def propagation(coefficients: Any) -> tuple[float, float]:
+    r"""How far :func:`chebyshev_sum` carries its roundings: ``(correlated, independent)``.
+
+    The recurrence makes each ``T_j(L) g`` from the two before it; an error ``e`` made
+    there reaches every later ``T_k`` as ``U_{k-j}(L) e`` (the recurrence's own
+    solution, Chebyshev polynomials of the second kind) and so the result as
+    ``S_j(L) e``, ``S_j(t) = sum_{k >= j} c_k U_{k-j}(t)`` (``c_0`` halved, as summed).
+    ``|U_m(t)| <= m + 1``, with equality at ``t = +-1`` only: an eigenvalue at an end of
+    the interval carries step ``j``'s error with weight ``|S_j(+-1)|``, about
+    ``|c_j| / (1 - r)^2`` for coefficients that shrink by ``r`` a degree (the generating
+    function ``sum_m U_m(t) z^m = 1 / (1 - 2 t z + z^2)`` at ``z = -+r``), up to
+    ``1 / (1 - r) ~ sqrt(kappa) / 2`` times the function's largest value ``p_max``.
+    Two kinds of error reach it (the larger end of the two is taken for each):
+
+    * the rounding of the component of ``T_j g`` on that eigenvector, ``+-`` the
+      component of ``g`` (``|T_j(+-1)| = 1``): the same relative error at every step,
+      summed with its sign, ``sum_j |S_j|`` -- returned relative to ``p_max``, since
+      that component of ``g`` is at most ``||x|| / p_max``;
+    * the rest of each step's rounding, in no fixed direction: independent from step to
+      step, it adds up as ``sqrt(sum_j S_j^2)`` (a probabilistic estimate, as in Higham
+      and Mary 2019), to be multiplied by ``||g||``.
+
+    Both ends in ``O(d)``: ``S_j(+-1) = sum_{k >= j} (+-1)^{k-j} c_k (k - j + 1)`` from
+    suffix sums of ``c_k`` and ``k c_k`` (their cancellation costs at most
+    ``log10(d (1 - r))``, a digit or two, of an estimate).
+    """
+    c = np.array(coefficients, dtype=float)
+    if c.size == 0:
+        return 0.0, 0.0
+    c[0] /= 2
+    k = np.arange(c.size, dtype=float)
+    correlated = independent = 0.0
+    for signed in (c, c * np.where(k % 2 == 0, 1.0, -1.0)):
+        tail = np.cumsum(signed[::-1])[::-1]
+        carried = np.abs(np.cumsum((k * signed)[::-1])[::-1] - (k - 1) * tail)
+        peak = abs(float(tail[0]))  # |p(+-1)|: the expansion at that end
+        if peak > 0:
+            correlated = max(correlated, float(np.sum(carried)) / peak)
+        independent = max(independent, float(np.sqrt(np.sum(carried**2))))
+    return correlated, independent
 
 
 def reciprocal_error(half_width: float, low: float, exponent: float, eps: float) -> float:

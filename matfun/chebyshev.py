@@ -58,7 +58,18 @@ Degree and error bound
     ``||x||`` (at least ``||g|| / sqrt(hi)``). Measured on 40 hostile problems
     (``kappa(H) = 2.3e4``, ``d ~ 2.5e5``, ``g`` near a fast eigenvector, ``A`` about
     ``kappa / 2``; ``tests/matfun/test_honesty_chebyshev.py``) the error reached 0.75
-    of it (the former estimate ``2 eps (d + 1) sqrt(hi/lo)``: 1.5x). This
+    of it (the former estimate ``2 eps (d + 1) sqrt(hi/lo)``: 1.5x). That model misses
+    the recurrence itself: an error made at step ``j`` reaches the result through
+    ``S_j(L) = sum_{k >= j} c_k U_{k-j}(L)``, which at an end of the interval is up to
+    ``sqrt(kappa)/2`` times the function's largest value
+    (:func:`~matfun._chebyshev_expansion.propagation`). With eigenvalues clustered at
+    the ends (``kappa(H) = 1.9e4``, ``d ~ 2e5``) the error reached 28 times
+    ``8 eps (d + 1) A`` and a result 22 times its ``rtol`` was reported converged
+    (front-door fuzz seed 24); so the estimate is the larger of that and
+    ``4 eps max(1, growth) (||g|| / ||x||) sum_j max |S_j(+-1)|`` (four roundings a
+    step, each at most ``eps`` of vectors of norm at most ``growth ||g||``), which the
+    errors measured on such spectra reach up to a quarter of
+    (``tests/matfun/test_honesty_chebyshev.py``). This
     first-order estimate is reported in
     ``rounding``, is part of ``error_estimate`` and of ``converged``, not of the proof:
     a degree whose rounding exceeds the tolerance is not converged, however small ``B``.
@@ -117,6 +128,7 @@ from ._chebyshev_expansion import (
     Expansion,
     expand_square,
     plan,
+    propagation,
     reciprocal_error,
 )
 from ._chebyshev_interval import (
@@ -146,6 +158,9 @@ _EPS64 = float(np.finfo(float).eps)
 # The rounding estimate's constant (module docstring): on 40 hostile problems the
 # error reached 0.75 of the estimate (the former 2 eps d sqrt(hi/lo): 1.5x).
 _ROUNDING_FACTOR = 8.0
+# Roundings a recurrence step makes in forming T_{j+1}(L) g (the shift's product, the
+# sum, the division, the subtraction), each at most eps times the step's vectors.
+_STEP_ROUNDINGS = 4.0
 _UNBOUNDED_LIMIT = 1_000_000
 
 
@@ -171,8 +186,10 @@ class ChebyshevInfo:
         Relative truncation + aliasing bound on ``||x - x*|| / ||x*||``: *proven* in
         exact arithmetic when the spectrum lies in ``interval``.
     rounding : float
-        First-order estimate of the relative rounding error, ``8 eps (d + 1) A``
-        with ``A = min(sqrt(hi/lo), ||g|| / (sqrt(lo) ||x||))``, plus the map's
+        First-order estimate of the relative rounding error: the larger of
+        ``8 eps (d + 1) A``, ``A = min(sqrt(hi/lo), ||g|| / (sqrt(lo) ||x||))``, and
+        the rounding the recurrence carries to an eigenvalue at an end of the interval,
+        ``4 eps max(1, growth) (||g|| / ||x||) sum_j max |S_j(+-1)|``; plus the map's
         rounding where the recurrence multiplies by ``1/h`` (module docstring) (a
         heuristic).
     error_estimate : float
@@ -350,6 +367,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
         theory = expansion.degree(target)
         chosen = min(theory, max_degree)
         bound = expansion.bound(chosen)
+        coefficients = expansion.coefficients(chosen)
     else:
         coefficients, chosen, bound, theory = plan(lo_s, hi_s, target, max_degree, degree)
     if max_matvecs is None and degree is None and bound > target:
@@ -364,7 +382,7 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     reciprocal = map_error <= eps * (chosen + 1)
     if variable == "H":
         x_s, growth, x_norm_s = expand_inverse(xp, H, g_s, sign / s, a, b,
-                                               expansion.coefficients(chosen),
+                                               coefficients,
                                                float(finfo.max), reciprocal=reciprocal,
                                                g_norm=g_norm_s)
     else:
@@ -378,7 +396,12 @@ def chebyshev_inv_sqrt(op: Any, g: Any, *, rtol: float | None = None, atol: floa
     amplification = math.sqrt(hi_s / lo_s)
     if x_norm_s > 0:
         amplification = min(amplification, g_norm_s / (math.sqrt(lo_s) * x_norm_s))
-    rounding = (_ROUNDING_FACTOR * eps * (chosen + 1) * amplification
+    # And carried by the recurrence: up to sqrt(kappa)/2 times more where an eigenvalue
+    # sits at an end of the interval (propagation). The larger of the two.
+    correlated, independent = propagation(coefficients)
+    carried = _STEP_ROUNDINGS * eps * max(1.0, growth) * (
+        correlated + independent * (g_norm_s / x_norm_s if x_norm_s > 0 else math.sqrt(hi_s)))
+    rounding = (max(_ROUNDING_FACTOR * eps * (chosen + 1) * amplification, carried)
                 + (map_error if reciprocal else 0.0))
     relative = bound / (1 - bound) if bound < 1 else math.inf
     # The test in the scaled units (x_s = x / factor), so that nothing overflows.

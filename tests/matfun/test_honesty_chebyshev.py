@@ -154,6 +154,47 @@ def test_rounding_estimate_covers_the_worst_measured_hostile_case():
     assert not info.converged
 
 
+def _spectrum_at_the_ends(seed, kappa, kind):
+    """``H`` (eigenvalues +-1/kappa and +-1: the two ends of the interval) and random ``g``.
+
+    ``"cluster"``: about half the eigenvalues at each end (within 1e-6); ``"ends"``:
+    one fast eigenvalue, the rest at the slow end. Front-door fuzz seed 24, case 105
+    (``n = 8``, ``kappa = 1.9e4``, a cluster): converged at ``rtol = 5.7e-10`` with a true
+    error of 1.3e-8, the rounding estimate 4.7e-10.
+    """
+    rng = np.random.default_rng(seed)
+    n = 8
+    slow = (rng.random(n) < 0.5) if kind == "cluster" else np.arange(n) > 0
+    slow[0], slow[-1] = True, False
+    magnitudes = np.where(slow, 1.0 / kappa, 1.0) * (1 + 1e-6 * rng.random(n))
+    q = unitary(n, seed, False)
+    H = (q * (rng.choice([-1.0, 1.0], n) * magnitudes)) @ q.T
+    return (H + H.T) / 2, rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("kind", ["cluster", "ends"])
+@pytest.mark.parametrize("seed", range(3))
+def test_rounding_carried_to_the_ends_of_the_interval_is_estimated(seed, kind):
+    # An error made at step j of the recurrence reaches an eigenvalue at an end of the
+    # interval through S_j(+-1) = sum_k c_k U_{k-j}(+-1), up to sqrt(kappa)/2 times the
+    # function's largest value (matfun._chebyshev_expansion.propagation): the rounding
+    # grows like eps kappa(H)^2 / 4 here, not eps d max f. Measured before the fix (96
+    # such problems, kappa up to 3e4): the error beyond the proven truncation bound
+    # reached 22 times the rounding estimate, and results up to 22 times rtol were
+    # converged; 5 of these 6 cases fail on the old estimate. Now it covers them, and
+    # a converged result is within the documented twice the tolerance (both parts of
+    # the error at most rtol each).
+    H, g = _spectrum_at_the_ends(seed, 1.5e4, kind)
+    exact, _ = oracle(H, g, 0.0)
+    size = np.linalg.norm(exact)
+    for rtol in (1e-7, 1e-9):
+        x, info = chebyshev_inv_sqrt(H, g, rtol=rtol, full_output=True)
+        error = np.linalg.norm(x - exact) / size
+        assert error - info.error_bound <= info.rounding, (rtol, error, info)
+        if info.converged:
+            assert error <= 2 * rtol, (rtol, error, info)
+
+
 def test_float32_answer_beyond_its_range_raises():
     # Front-door fuzz reproducer: ||x|| ~ 1e44 fits a Python float but not float32; the
     # range check ran in float64 and the cast returned [-inf, inf].
@@ -217,3 +258,32 @@ def test_an_answer_near_the_top_of_the_range_is_still_computed():
                                  full_output=True)
     assert info.converged
     check(H, g, np.ldexp(x, -1000), info, 1e-10, 0.0, np.finfo(float).eps, 4.0)
+
+
+@given(coefficients=st.lists(st.floats(-10, 10), min_size=1, max_size=40))
+def test_propagation_sums_the_second_kind_polynomials_at_both_ends(coefficients):
+    # Oracle: S_j(t) = sum_{k >= j} c_k U_{k-j}(t) term by term, U from its own
+    # recurrence U_{m+1} = 2 t U_m - U_{m-1} at t = +-1, and p(t) = sum_k c_k T_k(t)
+    # (c_0 halved in both) -- not the suffix sums of the code.
+    from matfun._chebyshev_expansion import propagation
+
+    c = np.array(coefficients, dtype=float)
+    c[0] /= 2
+    d = c.size
+    correlated, independent, peaks = 0.0, 0.0, []
+    for t in (1.0, -1.0):
+        u = [1.0, 2 * t]
+        while len(u) < d:
+            u.append(2 * t * u[-1] - u[-2])
+        carried = np.array([sum(c[k] * u[k - j] for k in range(j, d)) for j in range(d)])
+        peak = abs(sum(c[k] * t**k for k in range(d)))
+        peaks.append(peak)
+        if peak > 0:
+            correlated = max(correlated, np.sum(np.abs(carried)) / peak)
+        independent = max(independent, np.sqrt(np.sum(carried**2)))
+    got_correlated, got_independent = propagation(coefficients)
+    # The suffix sums cancel by up to d^2 max|c| against the sums' size: 1e-12 of that.
+    slack = 1e-12 * d * d * np.max(np.abs(c))
+    assert abs(got_independent - independent) <= slack
+    if min(peaks) > 1e3 * slack:  # each ratio well defined in floating point
+        assert abs(got_correlated - correlated) <= 2 * slack / min(peaks) * (1 + correlated)
