@@ -90,12 +90,14 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as array_device
 
+from ._backend import is_complex, namespace
 from ._lanczos import LanczosProcess
 from ._lanczos_checks import Check, Stopping, reuse_start
 from ._validation import check_real, positive_integer
 
-__all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_values", "extremes",
-           "crossing", "halfway", "relative_target", "renewal", "spacing"]
+__all__ = ["Cadence", "assemble", "check_bounds", "check_budget", "check_ritz_values",
+           "choose_memory", "crossing", "extremes", "halfway", "relative_target", "renewal",
+           "spacing"]
 
 _EVERY_STEP_UNTIL = 32
 # Once a clean check's estimate is within this factor of the tolerance, checks come at
@@ -195,6 +197,42 @@ def check_budget(max_matvecs: int | None, size: int) -> int:
     if max_matvecs is None:
         return size
     return positive_integer(max_matvecs, "max_matvecs")
+
+
+# Vectors besides the basis: the full mode's working vectors (the product, the start,
+# the result and a temporary of the reorthogonalisation), the low mode's all of them
+# (q_{j-1}, q_j, the product, the start, the result and a temporary).
+_FULL_EXTRA_VECTORS = 4
+_LOW_VECTORS = 6
+
+
+def choose_memory(memory: Any, max_memory: Any, steps: int, size: int, g: Any) -> str:
+    """``"full"`` or ``"low"``: ``memory`` checked, ``"auto"`` decided under ``max_memory``.
+
+    ``"full"`` keeps ``steps + 1`` basis vectors and :data:`_FULL_EXTRA_VECTORS` more,
+    ``"low"`` :data:`_LOW_VECTORS`, each ``size`` entries of ``g``'s dtype.
+    """
+    if memory not in ("full", "low", "auto"):
+        raise ValueError(f"memory must be 'full', 'low' or 'auto', got {memory!r}")
+    if memory != "auto":
+        if max_memory is not None:
+            raise ValueError("max_memory is used by memory='auto' only; got memory="
+                             f"{memory!r}")
+        return memory
+    if max_memory is None:
+        raise ValueError("memory='auto' needs max_memory (bytes the vectors may take)")
+    budget = check_real(max_memory, "max_memory")
+    if not budget > 0:
+        raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
+    xp = namespace(g)
+    entry = size * xp.finfo(g.dtype).bits // 8 * (2 if is_complex(xp, g) else 1)
+    if (steps + 1 + _FULL_EXTRA_VECTORS) * entry <= budget:
+        return "full"
+    if _LOW_VECTORS * entry <= budget:
+        return "low"
+    raise ValueError(f"max_memory = {max_memory:.4g} bytes is below even memory='low' "
+                     f"({_LOW_VECTORS} vectors of {size} x {g.dtype}: {_LOW_VECTORS * entry}"
+                     " bytes)")
 
 
 def halfway(earlier: tuple[int, float], later: tuple[int, float], limit: float,

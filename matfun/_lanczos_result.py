@@ -56,6 +56,9 @@ class LanczosInfo:
         Relative weight of the unreliable Ritz pairs (see :mod:`matfun.lanczos`).
     smallest_ritz, largest_ritz : float
         ``min |theta|`` and ``max |theta|`` of the returned iterate's Ritz values.
+    memory : str
+        ``"full"`` or ``"low"``: the mode that ran (with ``memory="auto"``, the one
+        chosen under ``max_memory``).
     """
 
     function: str
@@ -68,3 +71,4 @@ class LanczosInfo:
     ritz_guard: float
     smallest_ritz: float
     largest_ritz: float
+    memory: str = "full"

@@ -109,8 +109,9 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
         ``accelerate``, ``order``...), :func:`~matfun.chebyshev.chebyshev_inv_sqrt`
         (``interval``, ``scale``, ``degree``); for Lanczos ``bounds=(a, b)``
         (``a <= |lambda(H)| <= b``: the stop then rests on a guaranteed error bound;
-        undamped only) and ``memory="low"`` (two passes, ``O(1)`` vectors), see
-        :func:`~matfun.lanczos_apply`.
+        undamped only), ``memory="low"`` (two passes, ``O(1)`` vectors) and
+        ``memory="auto"`` with ``max_memory`` (bytes: full memory if its basis fits),
+        see :func:`~matfun.lanczos_apply`.
 
     Returns
     -------
@@ -145,13 +146,14 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
     else:
         bounds = options.pop("bounds", None)
         memory = options.pop("memory", "full")
+        max_memory = options.pop("max_memory", None)
         if options:
-            raise TypeError(f"method='lanczos' takes no options other than bounds and "
-                            f"memory, got {sorted(options)}")
+            raise TypeError(f"method='lanczos' takes no options other than bounds, memory "
+                            f"and max_memory, got {sorted(options)}")
         if bounds is not None and lam:
             raise ValueError("bounds are supported for undamped Lanczos only (damping=0)")
-        x, details = _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam,
-                              damping_kind)
+        x, details = _lanczos(op, g, rtol, atol, bounds, (memory, max_memory), max_matvecs,
+                              lam, damping_kind)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,
                          details)
     return (x, info) if full_output else x
@@ -189,8 +191,8 @@ def _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam, kind):
         f = RitzFunction(lambda x: 1.0 / (np.abs(x) + lam), (), f"1/(|x| + {lam:g})")
     elif lam:
         f = RitzFunction(lambda x: (x * x + lam) ** -0.5, (), f"(x^2 + {lam:g})^(-1/2)")
-    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory,
-                         max_matvecs=max_matvecs, full_output=True)
+    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory[0],
+                         max_memory=memory[1], max_matvecs=max_matvecs, full_output=True)
 
 
 def _damping(damping: Any) -> float:

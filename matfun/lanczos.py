@@ -118,6 +118,7 @@ from ._lanczos_frame import (
     check_bounds,
     check_budget,
     check_ritz_values,
+    choose_memory,
     extremes,
     relative_target,
 )
@@ -220,7 +221,8 @@ def ritz_function(f: Any) -> RitzFunction:
 
 def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 0.0,
                   bounds: tuple[float, float] | None = None, max_matvecs: int | None = None,
-                  memory: str = "full", full_output: bool = False) -> Any:
+                  memory: str = "full", max_memory: float | None = None,
+                  full_output: bool = False) -> Any:
     r"""Apply ``f(H)`` to ``g`` by the Lanczos method, to a tolerance.
 
     .. math::
@@ -253,11 +255,19 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     max_matvecs : int, optional
         Budget of matvecs, both passes counted; default ``n`` steps (with full memory the
         Krylov space is then the whole space).
-    memory : {"full", "low"}
+    memory : {"full", "low", "auto"}
         ``"full"``: one pass, the basis kept (one vector per matvec) and fully
         reorthogonalised. ``"low"``: two passes with ``O(1)`` vectors and no
         reorthogonalisation, at most ``2 k - 1`` matvecs; the estimates (and the bound
         from ``bounds``) are then heuristics (:mod:`matfun._lanczos_low_memory`).
+        ``"auto"``: ``"full"`` if its basis for the whole step budget fits in
+        ``max_memory``, else ``"low"`` (``info.memory`` says which ran).
+    max_memory : float, optional
+        Bytes the vectors may take, for ``memory="auto"`` (required there, refused
+        otherwise): ``"full"`` needs ``(k + 4) n`` entries of ``g``'s dtype for a budget
+        of ``k`` steps (``max_matvecs``; ``n`` by default, so pass ``max_matvecs`` to let
+        a large problem run with full memory), ``"low"`` about ``6 n``; a
+        ``ValueError`` if neither fits. The choice is made before the first matvec.
     full_output : bool
         Also return a :class:`LanczosInfo`.
 
@@ -299,14 +309,13 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     rtol, atol = check_tolerances(rtol, atol, eps=eps, default_rtol=1e-8)
     bounds = check_bounds(bounds, function)
     limit = check_budget(max_matvecs, H.size)
-    if memory not in ("full", "low"):
-        raise ValueError(f"memory must be 'full' or 'low', got {memory!r}")
+    memory = choose_memory(memory, max_memory, limit, H.size, g)
     if memory == "low" and max_matvecs is not None:
         limit = (limit + 1) // 2  # k first-pass steps cost 2 k - 1 matvecs in all
     before = H.matvecs
     if to_float(max_abs(xp, g)) == 0.0:  # decision: f(H) 0 = 0, no matvec
         info = LanczosInfo(function.name, 0, 0, "zero", True, 0.0, bounds is not None, 0.0,
-                           0.0, 0.0)
+                           0.0, 0.0, memory)
         return (0.0 * g, info) if full_output else 0.0 * g
     process = (LanczosProcess if memory == "full" else LowMemoryProcess)(H, g)
     homogeneous = function.degree is not None
@@ -377,7 +386,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
                            0 if chosen is None else chosen.steps, status,
                            status in ("converged", "breakdown"), error,
                            bounds is not None and memory == "full", shown.guard,
-                           *extremes(shown, process.scale))
+                           *extremes(shown, process.scale), memory)
 
     if chosen is None:
         raise SingularFunctionError(

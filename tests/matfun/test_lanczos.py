@@ -8,6 +8,7 @@ import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
+import matfun
 from matfun._lanczos import LanczosProcess
 from matfun.lanczos import (
     FUNCTIONS,
@@ -274,6 +275,46 @@ def test_low_memory_mode_is_not_exact_after_n_steps():
             1e-10, 100.0, np.float64)
     with pytest.raises(ValueError, match="memory"):
         lanczos_apply(H, g, "inv_abs", memory="small")
+
+
+@pytest.mark.parametrize("budget", [None, 40])
+def test_auto_memory_keeps_the_basis_only_when_it_fits(xp, budget):
+    # memory="auto": full memory when (k + 1) basis vectors and 4 working ones fit in
+    # max_memory for the step budget k (max_matvecs, n by default), else low memory.
+    H, eigenvalues, q = indefinite(200, 6, 10.0)
+    g = np.random.default_rng(6).standard_normal(200)
+    exact = oracle(q, 1 / np.abs(eigenvalues), g)
+    steps = 200 if budget is None else budget
+    full_bytes = (steps + 1 + 4) * 200 * 8
+    for max_memory, expected in [(full_bytes, "full"), (full_bytes - 1, "low")]:
+        x, info = lanczos_apply(xp.asarray(H), xp.asarray(g), "inv_abs", rtol=1e-8,
+                                memory="auto", max_memory=max_memory, max_matvecs=budget,
+                                full_output=True)
+        assert info.memory == expected
+        if info.converged:
+            assert relative_error(x, exact) <= allowed(1e-8, 10.0, np.float64)
+    assert info.memory == "low" and info.matvecs <= (budget or 2 * 200)  # both passes
+
+
+def test_auto_memory_options_are_checked():
+    H, g = np.diag([1.0, -2.0, 3.0]), np.ones(3)
+    with pytest.raises(ValueError, match="needs max_memory"):
+        lanczos_apply(H, g, "inv_abs", memory="auto")
+    with pytest.raises(ValueError, match="max_memory is used by memory='auto' only"):
+        lanczos_apply(H, g, "inv_abs", max_memory=1e9)
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_memory"):
+            lanczos_apply(H, g, "inv_abs", memory="auto", max_memory=bad)
+    with pytest.raises(TypeError, match="max_memory"):
+        lanczos_apply(H, g, "inv_abs", memory="auto", max_memory="1GB")
+    with pytest.raises(ValueError, match="below even memory='low'"):
+        lanczos_apply(H, g, "inv_abs", memory="auto", max_memory=6 * 3 * 8 - 1)
+    x, info = lanczos_apply(H, g, "inv_abs", memory="auto", max_memory=6 * 3 * 8,
+                            full_output=True)
+    assert info.memory == "low"
+    x, info = matfun.inv_sqrt(H, g, method="lanczos", memory="auto", max_memory=1e6,
+                              full_output=True)
+    assert info.details.memory == "full" and np.allclose(x, [1, 1 / 2, 1 / 3])
 
 
 def test_fixed_shape_storage_for_immutable_arrays_gives_the_same_decomposition(xp):
