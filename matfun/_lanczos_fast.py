@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._lanczos_bounds import _QUADRATURE_SAFETY
-from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1, inv_abs_rule
+from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1_within, inv_abs_rule
 
 __all__ = ["inv_abs_bound_estimate", "inv_abs_pieces"]
 
@@ -150,13 +150,8 @@ def inv_abs_pieces(alphas: np.ndarray, betas: np.ndarray, residual: float,
         reliable_min = float(np.min(reliable)) if reliable.size else 0.0
     if iterate is not None:
         return iterate, theta, spurious, reliable_min
-    try:
-        y, error = inv_abs_e1(alphas, betas, low, high)
-    except np.linalg.LinAlgError:
-        return None
-    if not error <= budget or not np.all(np.isfinite(y)):
-        return None
-    return y, theta, spurious, reliable_min
+    y = inv_abs_e1_within(alphas, betas, low, high, budget)
+    return None if y is None else (y, theta, spurious, reliable_min)
 
 
 def inv_abs_bound_estimate(alphas: np.ndarray, betas: np.ndarray, residual: float,

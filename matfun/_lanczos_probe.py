@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._lanczos_guard import _near_poles, leading_block
-from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1
+from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1_within
 
 __all__ = ["LAG_SCREEN_MARGIN", "lag_probe", "provisional_iterate"]
 
@@ -59,13 +59,7 @@ def provisional_iterate(alphas: np.ndarray, betas: np.ndarray, near: np.ndarray,
     low, high = float(np.min(np.abs(near))) - 2 * floor, gershgorin
     if not 0 < low <= high or (high / low) ** 2 > RATIO_LIMIT:
         return None
-    try:
-        y, error = inv_abs_e1(alphas, betas, low, high)
-    except np.linalg.LinAlgError:
-        return None
-    if not error <= budget or not np.all(np.isfinite(y)):
-        return None
-    return y
+    return inv_abs_e1_within(alphas, betas, low, high, budget)
 
 
 def lag_probe(process: Any, function: Any, stopping: Any, steps: int,

@@ -71,7 +71,7 @@ import math
 
 import numpy as np
 
-__all__ = ["RATIO_LIMIT", "inv_abs_e1", "inv_abs_rule"]
+__all__ = ["RATIO_LIMIT", "inv_abs_e1", "inv_abs_e1_within", "inv_abs_rule"]
 
 RATIO_LIMIT = 1e14  # largest M / m = (high / low)^2 the rule is used for
 _ACCURACY = 1e-16  # target of 4 exp(-pi^2 N / K)
@@ -133,3 +133,17 @@ def inv_abs_e1(alphas: np.ndarray, betas: np.ndarray, low: float, high: float,
     solution = solution.reshape(count, k)
     y = (weights / nodes) @ solution.imag
     return y, error
+
+
+def inv_abs_e1_within(alphas: np.ndarray, betas: np.ndarray, low: float, high: float,
+                      budget: float) -> np.ndarray | None:
+    """:func:`inv_abs_e1`'s ``y`` when its error is at most ``budget`` and it is finite.
+
+    ``None`` otherwise, or when a shifted system is singular: the caller then takes the
+    eigendecomposition's way.
+    """
+    try:
+        y, error = inv_abs_e1(alphas, betas, low, high)
+    except np.linalg.LinAlgError:
+        return None
+    return y if error <= budget and np.all(np.isfinite(y)) else None
