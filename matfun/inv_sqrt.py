@@ -152,7 +152,7 @@ def inv_sqrt(op: Any, g: Any, *, method: str = "lanczos", rtol: float = 1e-8,
                             f"and max_memory, got {sorted(options)}")
         if bounds is not None and lam:
             raise ValueError("bounds are supported for undamped Lanczos only (damping=0)")
-        x, details = _lanczos(op, g, rtol, atol, bounds, (memory, max_memory), max_matvecs,
+        x, details = _lanczos(op, g, rtol, atol, bounds, memory, max_memory, max_matvecs,
                               lam, damping_kind)
         info = SolveInfo(method, details.matvecs, details.converged, details.error_estimate,
                          details)
@@ -182,7 +182,7 @@ def _chebyshev(op, g, rtol, atol, max_matvecs, lam, kind, options):
                               max_matvecs=max_matvecs, full_output=True, **options)
 
 
-def _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam, kind):
+def _lanczos(op, g, rtol, atol, bounds, memory, max_memory, max_matvecs, lam, kind):
     f: Any = "inv_abs"
     if lam and kind == "shift":
         _, g = as_vector(g, "g")
@@ -191,8 +191,8 @@ def _lanczos(op, g, rtol, atol, bounds, memory, max_matvecs, lam, kind):
         f = RitzFunction(lambda x: 1.0 / (np.abs(x) + lam), (), f"1/(|x| + {lam:g})")
     elif lam:
         f = RitzFunction(lambda x: (x * x + lam) ** -0.5, (), f"(x^2 + {lam:g})^(-1/2)")
-    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory[0],
-                         max_memory=memory[1], max_matvecs=max_matvecs, full_output=True)
+    return lanczos_apply(op, g, f, rtol=rtol, atol=atol, bounds=bounds, memory=memory,
+                         max_memory=max_memory, max_matvecs=max_matvecs, full_output=True)
 
 
 def _damping(damping: Any) -> float:
