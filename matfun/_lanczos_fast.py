@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._lanczos_bounds import _QUADRATURE_SAFETY
+from ._lanczos_guard import gershgorin
 from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1_within, inv_abs_rule
 
 __all__ = ["inv_abs_bound_estimate", "inv_abs_pieces"]
@@ -173,8 +174,7 @@ def inv_abs_bound_estimate(alphas: np.ndarray, betas: np.ndarray, residual: floa
     from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
 
     k = alphas.size
-    high = float(np.max(np.abs(alphas) + np.concatenate([[0.0], np.abs(betas)])
-                        + np.concatenate([np.abs(betas), [0.0]])))
+    high = gershgorin(alphas, betas)
     if not 0 < low <= high or (high / low) ** 2 > RATIO_LIMIT:
         return None
     nodes, weights, _ = inv_abs_rule(low, high, _ESTIMATE_ACCURACY)

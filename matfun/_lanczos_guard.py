@@ -33,9 +33,7 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
     from scipy.linalg import lapack  # lazy: SciPy submodules are slow to import
     j = alphas.size
     s = process.scale
-    gershgorin = float(np.max(np.abs(alphas) + np.concatenate([[0.0], betas])
-                              + np.concatenate([betas, [0.0]])))
-    floor = 10 * j * process.eps * max(1.0, gershgorin)
+    floor = radii_floor(alphas, betas, process.eps)
     found, weights = [], []
     for pole in function.poles:
         centre = pole if homogeneous else pole / s
@@ -61,6 +59,17 @@ def _near_poles(alphas: np.ndarray, betas: np.ndarray, residual: float, function
     if not np.all(np.isfinite(weight)):
         return np.concatenate(found), math.inf
     return np.concatenate(found), process.unit_norm * float(np.linalg.norm(weight))
+
+
+def gershgorin(alphas: np.ndarray, betas: np.ndarray) -> float:
+    """Gershgorin's bound on ``||T||``: ``max_i |alpha_i| + |beta_{i-1}| + |beta_i|``."""
+    return float(np.max(np.abs(alphas) + np.concatenate([[0.0], np.abs(betas)])
+                        + np.concatenate([np.abs(betas), [0.0]])))
+
+
+def radii_floor(alphas: np.ndarray, betas: np.ndarray, eps: float) -> float:
+    """The rounding floor of the guard screen's radii, ``10 j eps max(1, ||T||)``."""
+    return 10 * alphas.size * eps * max(1.0, gershgorin(alphas, betas))
 
 
 def leading_block(process: Any, j: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._lanczos_guard import _near_poles, leading_block
+from ._lanczos_guard import _near_poles, gershgorin, leading_block, radii_floor
 from ._lanczos_quadrature import RATIO_LIMIT, inv_abs_e1_within
 
 __all__ = ["LAG_SCREEN_MARGIN", "lag_probe", "provisional_iterate"]
@@ -53,10 +53,8 @@ def provisional_iterate(alphas: np.ndarray, betas: np.ndarray, near: np.ndarray,
     """
     if not near.size or alphas.size < 2:
         return None
-    gershgorin = float(np.max(np.abs(alphas) + np.concatenate([[0.0], betas])
-                              + np.concatenate([betas, [0.0]])))
-    floor = 10 * alphas.size * eps * max(1.0, gershgorin)  # the guard screen's
-    low, high = float(np.min(np.abs(near))) - 2 * floor, gershgorin
+    high = gershgorin(alphas, betas)
+    low = float(np.min(np.abs(near))) - 2 * radii_floor(alphas, betas, eps)
     if not 0 < low <= high or (high / low) ** 2 > RATIO_LIMIT:
         return None
     return inv_abs_e1_within(alphas, betas, low, high, budget)
