@@ -7,6 +7,8 @@ Run from the repository root::
     python benchmarks/bench_lanczos.py --large    # also sparse n = 1e6 (about 2 minutes)
     python benchmarks/bench_lanczos.py --write    # also writes docs/lanczos_benchmark.md
     python benchmarks/bench_lanczos.py --fuzz 300 --seed 1   # honesty counts instead
+    python benchmarks/bench_lanczos.py --fuzz 300 --memory low  # the same, two-pass mode
+    python benchmarks/bench_lanczos.py --memory-table --large  # full against low memory
 
 For each operator the library call runs first (its own stopping rule, default
 ``rtol = 1e-8``); the *bare* Lanczos then runs exactly as many steps: NumPy, the basis
@@ -141,6 +143,51 @@ def run(quick: bool, large: bool = False, spread: int = 1) -> list[dict]:
     return rows
 
 
+def memory_rows(large: bool) -> list[dict]:
+    """Full against low memory on the same problems: matvecs, steps, CPU time, error.
+
+    The error is against ``eigh`` for the dense cases; for the sparse ones against the
+    other mode's answer (both converged: then within ``rtol`` of each other).
+    """
+    cases = [("dense", 1000, 10.0), ("dense", 1000, 100.0), ("sparse", 100_000, 10.0)]
+    if large:
+        cases.append(("sparse", 100_000, 100.0))
+    rows = []
+    for kind, n, kappa in cases:
+        matrix = (dense_indefinite if kind == "dense" else sparse_indefinite)(n, kappa)
+        g = np.random.default_rng(1).standard_normal(n)
+        if kind == "dense":
+            values, vectors = np.linalg.eigh(matrix)
+            exact = vectors @ ((vectors.T @ g) / np.abs(values))
+        results = {}
+        for memory in ("full", "low"):
+            seconds, (x, info) = timed(lambda memory=memory, matrix=matrix, g=g:
+                                       matfun.lanczos_apply(matrix, g, "inv_abs",
+                                                            memory=memory, full_output=True))
+            results[memory] = (seconds, x, info)
+        for memory, (seconds, x, info) in results.items():
+            other = results["low" if memory == "full" else "full"][1]
+            reference = exact if kind == "dense" else other
+            error = np.linalg.norm(x - reference) / np.linalg.norm(reference)
+            first_pass = info.matvecs - (info.steps if memory == "low" else 0)
+            rows.append({"operator": f"{kind} n={n}, kappa={kappa:g}", "memory": memory,
+                         "matvecs": info.matvecs, "first_pass": first_pass,
+                         "vectors": info.steps + 5 if memory == "full" else 6,
+                         "seconds": seconds, "converged": info.converged, "error": error,
+                         "against": "eigh" if kind == "dense" else "other mode"})
+    return rows
+
+
+def memory_table(rows: list[dict]) -> str:
+    lines = ["| operator | memory | matvecs | first-pass steps | vectors kept | CPU s | "
+             "converged | relative error (against) |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['operator']} | {row['memory']} | {row['matvecs']} | "
+                     f"{row['first_pass']} | {row['vectors']} | {row['seconds']:.2f} | "
+                     f"{row['converged']} | {row['error']:.1e} ({row['against']}) |")
+    return "\n".join(lines)
+
+
 _FUZZ_FUNCTIONS = {"inv_abs": (lambda v: 1 / np.abs(v), -1.0),
                    "inv": (lambda v: 1 / v, -1.0),
                    "inv_sqrt_abs": (lambda v: np.abs(v) ** -0.5, -0.5)}
@@ -178,7 +225,7 @@ def hostile_case(rng: np.random.Generator) -> tuple:
     return signs * magnitudes, g, scale_h, scale_g, name, 10 ** rng.uniform(-10, -3)
 
 
-def fuzz(count: int, seed: int) -> dict:
+def fuzz(count: int, seed: int, memory: str = "full") -> dict:
     """Converged-but-wrong counts (error > 10 (rtol + 100 kappa eps)) without/with bounds."""
     rng = np.random.default_rng(seed)
     counts = {False: [0, 0, []], True: [0, 0, []]}  # converged, wrong, wrong cases
@@ -194,7 +241,7 @@ def fuzz(count: int, seed: int) -> dict:
             try:
                 x, info = matfun.lanczos_apply(np.diag(eigenvalues * scale_h), g * scale_g,
                                                name, rtol=rtol, bounds=bounds,
-                                               full_output=True)
+                                               memory=memory, full_output=True)
             except (matfun.lanczos.SingularFunctionError, matfun.errors.ResultRangeError,
                     OverflowError, FloatingPointError):
                 continue  # the answer is out of range: refused, not wrong
@@ -239,9 +286,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fuzz", type=int, default=0,
                         help="run this many hostile problems instead (honesty counts)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --fuzz")
+    parser.add_argument("--memory", choices=("full", "low"), default="full",
+                        help="the memory mode --fuzz runs")
+    parser.add_argument("--memory-table", action="store_true",
+                        help="full against low memory instead (--large: also sparse "
+                             "n = 1e5 at kappa = 100, about 5 minutes)")
     args = parser.parse_args(argv)
+    if args.memory_table:
+        print(memory_table(memory_rows(args.large)))
+        return
     if args.fuzz:
-        counts = fuzz(args.fuzz, args.seed)
+        counts = fuzz(args.fuzz, args.seed, args.memory)
         for bounded in (False, True):
             converged, wrong, cases = counts[bounded]
             print(f"bounds={bounded}: {args.fuzz} problems, {converged} converged, "

@@ -37,13 +37,15 @@ class LanczosInfo:
         Name of ``f``.
     matvecs : int
         Matvecs of the user's operator spent (= Lanczos steps; with ``memory="low"``
-        also the second pass).
+        also the second pass's ``steps``).
     steps : int
         Size ``k`` of the tridiagonal matrix the result uses.
     status : str
         ``"converged"`` (estimate met the tolerance), ``"breakdown"`` (invariant
-        subspace: exact up to rounding), ``"max_matvecs"`` (budget spent first) or
-        ``"zero"`` (``g = 0``).
+        subspace: exact up to rounding), ``"max_matvecs"`` (budget spent first),
+        ``"zero"`` (``g = 0``) or, with ``memory="low"`` only, ``"unverified"`` (the
+        first pass stopped, but on the basis the second pass regenerated the estimate
+        misses the tolerance: see :func:`matfun._lanczos_low_memory.verify`).
     converged : bool
         ``status in ("converged", "breakdown", "zero")``.
     error_estimate : float

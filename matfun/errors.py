@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ResultRangeError", "SeriesDivergenceError", "SeriesConvergenceWarning",
-           "SeriesRangeError"]
+__all__ = ["IrreproducibleOperatorError", "ResultRangeError", "SeriesDivergenceError",
+           "SeriesConvergenceWarning", "SeriesRangeError"]
 
 
 class SeriesDivergenceError(ArithmeticError):
@@ -55,3 +55,14 @@ class SeriesRangeError(ResultRangeError):
     def __init__(self, message: str, info: Any = None) -> None:
         super().__init__(message)
         self.info = info
+
+
+class IrreproducibleOperatorError(ArithmeticError):
+    """The second pass of two-pass Lanczos did not regenerate the first pass's basis.
+
+    ``memory="low"`` recomputes the basis from the stored recurrence coefficients; an
+    operator whose products change between calls (a nondeterministic parallel
+    reduction, a random sketch) makes the regenerated vectors drift away from unit
+    length -- a drift the recurrence amplifies at every step -- and the sum is then
+    meaningless (no error bound covers it). Use ``memory="full"``.
+    """

@@ -122,7 +122,7 @@ from ._lanczos_frame import (
     extremes,
     relative_target,
 )
-from ._lanczos_low_memory import LowMemoryProcess
+from ._lanczos_low_memory import LowMemoryProcess, first_pass_budget, verify
 from ._lanczos_probe import LAG_SCREEN_MARGIN, lag_probe
 from ._lanczos_result import LanczosInfo, SingularFunctionError
 from ._validation import check_tolerances
@@ -253,13 +253,17 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         the estimate a guaranteed bound (module docstring); only for ``"inv"``,
         ``"inv_abs"``, ``"inv_sqrt_abs"`` and ``("abs_power", alpha)``, ``0 < alpha < 2``.
     max_matvecs : int, optional
-        Budget of matvecs, both passes counted; default ``n`` steps (with full memory the
-        Krylov space is then the whole space).
+        Budget of matvecs, both passes counted (at least 2 with ``memory="low"``);
+        default ``n`` steps with full memory (the Krylov space is then the whole
+        space), ``4 n`` first-pass steps with low memory (without orthogonality ``n``
+        steps do not span it).
     memory : {"full", "low", "auto"}
         ``"full"``: one pass, the basis kept (one vector per matvec) and fully
         reorthogonalised. ``"low"``: two passes with ``O(1)`` vectors and no
-        reorthogonalisation, at most ``2 k - 1`` matvecs; the estimates (and the bound
-        from ``bounds``) are then heuristics (:mod:`matfun._lanczos_low_memory`).
+        reorthogonalisation, ``2 k`` matvecs for ``k`` steps (more steps than
+        ``"full"``: ghost Ritz values delay convergence); the bound from ``bounds``
+        stays a guarantee, checked on the regenerated basis, and a stop it does not
+        confirm is reported ``"unverified"`` (:mod:`matfun._lanczos_low_memory`).
         ``"auto"``: ``"full"`` if its basis for the whole step budget fits in
         ``max_memory``, else ``"low"`` (``info.memory`` says which ran).
     max_memory : float, optional
@@ -310,8 +314,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     bounds = check_bounds(bounds, function)
     limit = check_budget(max_matvecs, H.size)
     memory = choose_memory(memory, max_memory, limit, H.size, g)
-    if memory == "low" and max_matvecs is not None:
-        limit = (limit + 1) // 2  # k first-pass steps cost 2 k - 1 matvecs in all
+    if memory == "low":
+        limit = first_pass_budget(max_matvecs, H.size)  # 2 k matvecs for k steps
     before = H.matvecs
     if to_float(max_abs(xp, g)) == 0.0:  # decision: f(H) 0 = 0, no matvec
         info = LanczosInfo(function.name, 0, 0, "zero", True, 0.0, bounds is not None, 0.0,
@@ -385,7 +389,7 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         return LanczosInfo(function.name, H.matvecs - before,
                            0 if chosen is None else chosen.steps, status,
                            status in ("converged", "breakdown"), error,
-                           bounds is not None and memory == "full", shown.guard,
+                           bounds is not None, shown.guard,
                            *extremes(shown, process.scale), memory)
 
     if chosen is None:
@@ -394,6 +398,9 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
             f"{latest.guard:.3g} after {process.steps} matvecs): f(H) g is undefined; add "
             "damping", report())
     x = assemble(xp, process, chosen.coefficients, g, function)  # memory="low": 2nd pass
+    if memory == "low":
+        status, error = verify(process, chosen.coefficients, status, error, rtol,
+                               relative_target(chosen, rtol, atol, process, function))
     if not all_finite(xp, x):  # decisions: two syncs per call
         raise ResultRangeError(f"f(H) g is out of the range of {g.dtype} (the data are finite, "
                             "the answer is not representable)")

