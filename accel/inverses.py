@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
 from array_api_compat import device as array_device
 
 from ._backend import as_float_array, is_complex, namespace, real_dtype, vecdot
@@ -287,7 +288,8 @@ def _guarded_inverse(xp: Any, upper: Any, lower: Any, *, joint: bool,
     near = size <= scale
     del scale
     difference = xp.where(small, xp.asarray(1, dtype=difference.dtype), difference)
-    inverse = 1.0 / difference
+    with np.errstate(over="ignore"):  # an overflowing inverse is refused below (not ok)
+        inverse = 1.0 / difference
     del difference
     ok = ~small & xp.isfinite(inverse)
     return _Inverted(inverse, ok, small, near, size)

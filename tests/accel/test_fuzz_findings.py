@@ -5,6 +5,8 @@ definition of a limit -- a sequence that drifts or oscillates forever has none, 
 CONVERGED there is wrong whatever the estimate.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,17 @@ def test_no_convergence_on_a_drift(ratio, delta, method, options, order):
         result = acc.result()
         if 0.6 * ratio ** m < 1e-16:
             assert result.status is not Status.CONVERGED, (m, result)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_repeated_float32_terms_settling_on_a_value_warn_nothing(method):
+    # fuzz_accel seed 5, case 72: each term of L + a r^n (r = -0.021) twice, float32,
+    # constant from term 8 on. The epsilon table's inverses of differences a few ulps
+    # wide overflowed float32: refused as before, but NumPy warned "overflow encountered".
+    n = np.arange(30)
+    terms = (15.2129335 + 0.0975 * (-0.0213624) ** (n // 2)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = getattr(accel, method)(terms, full_output=True)
+        _statuses(method, terms, 2)
+    assert abs(float(result.estimate) - float(terms[-1])) <= 10 * max(result.error, 2e-6)
