@@ -179,12 +179,19 @@ def memory_rows(large: bool) -> list[dict]:
 
 
 def memory_table(rows: list[dict]) -> str:
-    lines = ["| operator | memory | matvecs | first-pass steps | vectors kept | CPU s | "
-             "converged | relative error (against) |", "|---|---|---|---|---|---|---|---|"]
+    return markdown(rows, [
+        ("operator", "{operator}"), ("memory", "{memory}"), ("matvecs", "{matvecs}"),
+        ("first-pass steps", "{first_pass}"), ("vectors kept", "{vectors}"),
+        ("CPU s", "{seconds:.2f}"), ("converged", "{converged}"),
+        ("relative error (against)", "{error:.1e} ({against})")])
+
+
+def markdown(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    """A Markdown table: a header and a format string (of the row's keys) per column."""
+    lines = ["| " + " | ".join(name for name, _ in columns) + " |",
+             "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append(f"| {row['operator']} | {row['memory']} | {row['matvecs']} | "
-                     f"{row['first_pass']} | {row['vectors']} | {row['seconds']:.2f} | "
-                     f"{row['converged']} | {row['error']:.1e} ({row['against']}) |")
+        lines.append("| " + " | ".join(form.format(**row) for _, form in columns) + " |")
     return "\n".join(lines)
 
 
@@ -258,13 +265,10 @@ def fuzz(count: int, seed: int, memory: str = "full") -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| operator | steps | library (CPU s) | bare (CPU s) | ratio | converged | "
-             "library vs bare |", "|---|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['operator']} | {row['steps']} | {row['library_s']:.3f} | "
-                     f"{row['bare_s']:.3f} | {row['ratio']:.2f} | {row['converged']} | "
-                     f"{row['difference']:.1e} |")
-    return "\n".join(lines)
+    return markdown(rows, [
+        ("operator", "{operator}"), ("steps", "{steps}"), ("library (CPU s)", "{library_s:.3f}"),
+        ("bare (CPU s)", "{bare_s:.3f}"), ("ratio", "{ratio:.2f}"),
+        ("converged", "{converged}"), ("library vs bare", "{difference:.1e}")])
 
 
 def spread_note(row: dict) -> str:
