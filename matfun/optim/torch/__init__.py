@@ -64,6 +64,19 @@ _GROUP_KEYS = {"learning_rate": "lr"}
 _OPTION_NAMES = {key: option for option, key in _GROUP_KEYS.items()}
 
 
+class _Group(dict):
+    """A param group whose missing ``"lr"`` says why (torch's schedulers read the key)."""
+
+    owner = "this optimiser"
+
+    def __missing__(self, key: Any) -> Any:
+        if key == "lr":
+            raise KeyError(f"'lr': {self.owner} chooses its step lengths itself and has no "
+                           "learning rate, so torch's learning-rate schedulers do not apply "
+                           "to it (SFNSeries and ExactSFN have one)")
+        raise KeyError(key)
+
+
 class _MatfunOptimizer(_Base):
     """A :mod:`matfun.optim` method on the flat vector of all parameters (internal)."""
 
@@ -96,8 +109,15 @@ class _MatfunOptimizer(_Base):
             raise ValueError(f"{type(self).__name__}: add_param_group after the first step "
                              "is not supported (the state covers the flat vector of all "
                              "parameters); build a new optimiser")
-        super().add_param_group(param_group)
+        super().add_param_group(self._group(param_group))
         check_parameters(self._parameters(), type(self).__name__)
+
+    def _group(self, param_group: Any) -> Any:
+        if not isinstance(param_group, dict):
+            return param_group  # torch's own TypeError
+        group = _Group(param_group)
+        group.owner = type(self).__name__
+        return group
 
     def _parameters(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
@@ -117,6 +137,7 @@ class _MatfunOptimizer(_Base):
         groups = [{_GROUP_KEYS.get(key, key): value for key, value in group.items()}
                   for group in state_dict["param_groups"]]
         super().load_state_dict({**state_dict, "param_groups": groups})
+        self.param_groups[:] = [self._group(group) for group in self.param_groups]
 
     def _current_method(self) -> Any:
         options = self._options()

@@ -437,6 +437,26 @@ def test_torch_learning_rate_schedulers_drive_the_learning_rate(name):
     assert rates == [0.8, 0.4, 0.2]
 
 
+@pytest.mark.parametrize("name", ["adaptive", "grouped_newton", "adamqlr"])
+def test_a_scheduler_on_a_method_without_learning_rate_is_told_why(name):
+    # These choose their step lengths: no "lr" in the groups. Before: torch's scheduler
+    # stopped with a bare KeyError: 'lr'. Also after a state_dict round trip.
+    A, b, x0, _ = saddle()
+    params, closure = saddle_model(A, b, x0)
+    optimizer = {"adaptive": lambda: AdaptiveSFN(params, base=exact_sfn()),
+                 "grouped_newton": lambda: GroupedNewton(params),
+                 "adamqlr": lambda: AdamQLR(params)}[name]()
+    for _ in range(2):
+        with pytest.raises(KeyError, match="chooses its step lengths itself"):
+            torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        with pytest.raises(KeyError, match="schedulers do not apply"):
+            torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+        optimizer.step(closure)
+        optimizer.load_state_dict(optimizer.state_dict())
+    with pytest.raises(KeyError, match="'no_such_key'"):
+        optimizer.param_groups[0]["no_such_key"]  # other keys: the plain KeyError
+
+
 def test_state_saved_with_the_old_learning_rate_key_loads():
     A, b, x0, _ = saddle()
     params, closure = saddle_model(A, b, x0)
