@@ -244,9 +244,24 @@ def expand_square(xp: Any, H: Operator, g: Any, s: float, mu: float, lo: float, 
         return chebyshev_sum(xp, _checked_square(xp, H), (mu - center) * s * s,
                              half_width * s * s, g, coefficients, reciprocal=reciprocal,
                              g_norm=g_norm)
-    return chebyshev_sum(xp, lambda v: H.matvec(H.matvec(v) * inverse) * inverse,
-                         mu - center, half_width, g, coefficients, reciprocal=reciprocal,
-                         g_norm=g_norm)
+    return chebyshev_sum(xp, _scaled_square(H, inverse), mu - center, half_width, g,
+                         coefficients, reciprocal=reciprocal, g_norm=g_norm)
+
+
+def _scaled_square(H: Operator, inverse: float) -> Callable[[Any], Any]:
+    """``v -> (H/s) ((H/s) v)``, each product divided by ``s`` as it comes (``1/s`` exact).
+
+    The first square checks ``H``'s symmetry where it is unchecked
+    (:meth:`~matfun.Operator._check_square`).
+    """
+
+    def apply(v: Any) -> Any:
+        inner = H.matvec(v) * inverse
+        outer = H.matvec(inner) * inverse
+        H._check_square(v, inner, outer)
+        return outer
+
+    return apply
 
 
 def _checked_square(xp: Any, H: Operator) -> Callable[[Any], Any]:

@@ -62,6 +62,7 @@ from ._backend import (
     settle,
     to_float,
 )
+from ._symmetry import check_coupling
 from ._validation import magnitude_unit, power_of_two
 from .operators import Operator
 
@@ -144,6 +145,7 @@ class LanczosProcess:
         self.scale = 1.0
         self.value_unit: float | None = None  # matfun._lanczos_values
         self._eps = float(xp.finfo(real_dtype(xp, start)).eps)
+        self._check_symmetry = op._symmetry_unverified  # generic steps (NumPy: always)
         self._size_of_t = 0.0
         self._capacity = min(op.size + 1, capacity or _INITIAL_CAPACITY)
         self._lazy = is_lazy(first)
@@ -241,8 +243,9 @@ class LanczosProcess:
             w = w / self.scale
         # Fixed-shape storage projects on every row (the unused ones are zero).
         Q = self.rows(k + 1 if self._in_place or self._lazy else self._capacity)
-        w, alpha, beta = compiled(xp, _orthogonalise)(Q, w, k)
-        # Decisions follow (alpha, beta and the breakdown test): two syncs per step.
+        w, alpha, beta, coupling = compiled(xp, _orthogonalise)(Q, w, k)
+        # Decisions follow (alpha, beta, the breakdown test and, from the second step,
+        # the symmetry check where as_operator could not make it): two or three syncs.
         alpha, beta = to_float(alpha), to_float(beta)
         if not math.isfinite(beta):
             beta = residual_norm(xp, w)
@@ -250,6 +253,9 @@ class LanczosProcess:
         self.betas.append(beta)
         previous = self.betas[-2] if k > 0 else 0.0
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + previous)
+        if k > 0 and self._check_symmetry:
+            coupling = complex(coupling) if is_complex(xp, w) else to_float(coupling)
+            check_coupling(coupling, previous, self._size_of_t, self._eps, self.op.name, k)
         if beta <= self.breakdown_threshold or self.steps >= self.op.size:
             self.breakdown = True
         else:
@@ -286,7 +292,7 @@ class LanczosProcess:
         self.alphas.append(alpha)
         self.betas.append(beta)
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + self.betas[-2])
-        _check_symmetry(float(first[k - 1]), self.betas[-2], self._size_of_t, self._eps,
+        check_coupling(float(first[k - 1]), self.betas[-2], self._size_of_t, self._eps,
                         self.op.name, k)
         if beta <= self.op.size * self._eps * self._size_of_t or k + 1 >= self.op.size:
             self.breakdown = True
@@ -353,11 +359,13 @@ class LanczosProcess:
         return self.scaled_residual * self.scale
 
 
-def _orthogonalise(Q: Any, w: Any, k: int) -> tuple[Any, Any, Any]:
-    """``(w', alpha, ||w'||)``: two Gram-Schmidt passes of ``w`` against the rows ``Q``.
+def _orthogonalise(Q: Any, w: Any, k: int) -> tuple[Any, Any, Any, Any]:
+    """``(w', alpha, ||w'||, coupling)``: two Gram-Schmidt passes of ``w`` against ``Q``.
 
     ``w' = (I - Q^H Q)^2 w`` by ``c = Q^H w, w <- w - Q c`` twice (conjugating the
-    vector, not the basis), and ``alpha = Re(c_1 + c_2)_k``. Zero rows of ``Q`` change
+    vector, not the basis), ``alpha = Re(c_1 + c_2)_k`` and the coupling
+    ``(c_1)_{k-1} = q_{k-1}^H H q_k / s`` (``beta_{k-1}`` for a symmetric ``H``; for
+    ``k = 0`` the entry of the last row, unused). Zero rows of ``Q`` change
     nothing. One kernel on JAX (:func:`matfun._backend.compiled`); on Dask every
     intermediate is persisted (:func:`matfun._backend.settle`), so the decisions
     computed from them do not recompute the step.
@@ -370,7 +378,8 @@ def _orthogonalise(Q: Any, w: Any, k: int) -> tuple[Any, Any, Any]:
         w = settle(w - c @ Q)
         projections.append(c)
     alpha = projections[0][k] + projections[1][k]
-    return w, xp.real(alpha) if complex_basis else alpha, norm(xp, w)
+    return (w, xp.real(alpha) if complex_basis else alpha, norm(xp, w),
+            projections[0][k - 1])
 
 
 def _set_row(buffer: Any, row: int, q: Any) -> Any:
@@ -395,26 +404,3 @@ def refuse_autograd(x: Any, what: str) -> None:
                         "pass detached tensors, or use method='series' or 'chebyshev', "
                         "whose arithmetic autograd does follow")
 
-
-# A symmetric operator satisfies q_{k-1}^T H q_k = beta_{k-1} to rounding (full
-# reorthogonalisation keeps the basis orthonormal to O(eps)); a gap above this many
-# sqrt(eps) ||T|| means the operator is not symmetric. Generous: a dense matrix that
-# passes as_operator's entrywise sqrt(eps) test may, over n entries, differ by more.
-_SYMMETRY_SLACK = 100.0
-
-
-def _check_symmetry(coupling: float, beta: float, size: float, eps: float, name: str,
-                    k: int) -> None:
-    """``ValueError`` when ``q_{k-1}^T (H q_k) / s`` is not ``beta_{k-1}`` (NumPy steps).
-
-    The first projection pass computes ``q_{k-1}^T H q_k`` anyway; for a symmetric
-    ``H`` it is ``q_k^T H q_{k-1} = beta_{k-1}``. A callable, a ``matvec`` object or a
-    sparse matrix given with ``check_symmetric=False`` is not checked otherwise, and
-    a nonsymmetric one gave a meaningless answer reported converged.
-    """
-    gap = abs(coupling - beta)
-    if gap > _SYMMETRY_SLACK * math.sqrt(eps) * size:
-        raise ValueError(f"{name} is not symmetric (Hermitian): at Lanczos step {k + 1}, "
-                         f"q_{{k-1}}^T H q_k differs from beta_{{k-1}} by {gap:.3g} against "
-                         f"||T|| ~ {size:.3g} (rounding would leave about {eps * size:.1g}); "
-                         "every function of this library assumes a symmetric operator")

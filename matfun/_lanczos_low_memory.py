@@ -48,6 +48,7 @@ import numpy as np
 
 from ._backend import inner, is_complex, namespace, real_dtype, settle, to_float
 from ._lanczos import refuse_autograd, residual_norm, unit_start
+from ._symmetry import check_transposed
 from ._validation import magnitude_unit
 from .errors import IrreproducibleOperatorError
 from .operators import Operator
@@ -72,6 +73,10 @@ class LowMemoryProcess:
         self.value_unit: float | None = None  # matfun._lanczos_values
         self.eps = float(xp.finfo(real_dtype(xp, start)).eps)
         self._size_of_t = 0.0
+        # The first pass checks symmetry where as_operator could not (two inner
+        # products a step; matfun._symmetry).
+        self._check_symmetry = op._symmetry_unverified
+        self._backward: Any = None  # q_k^H H q_{k-1} / s, from the last step
 
     @property
     def steps(self) -> int:
@@ -79,35 +84,37 @@ class LowMemoryProcess:
         return len(self.alphas)
 
     def _advance(self, previous: Any, current: Any, k: int, alpha: float | None
-                 ) -> tuple[Any, float]:
-        """``(w, alpha)``: ``w = H q_k / s - alpha_k q_k - beta_{k-1} q_{k-1}``."""
+                 ) -> tuple[Any, float, Any]:
+        """``(w, alpha, H q_k / s)``: ``w = H q_k / s - alpha_k q_k - beta_{k-1} q_{k-1}``."""
         xp = self.xp
-        w = self.op.matvec(current)
+        product = self.op.matvec(current)
         if k == 0 and alpha is None:
             # Decision: the scale of H, from the first product (no extra matvec).
-            refuse_autograd(w, "op's product")
-            self.scale = magnitude_unit(xp, w)
+            refuse_autograd(product, "op's product")
+            self.scale = magnitude_unit(xp, product)
         if self.scale != 1.0:
-            w = w / self.scale
+            product = product / self.scale
         if alpha is None:
-            product = inner(xp, current, w)
-            alpha = to_float(xp.real(product) if self._complex else product)
-        w = w - alpha * current
+            value = inner(xp, current, product)
+            alpha = to_float(xp.real(value) if self._complex else value)
+        w = product - alpha * current
         if previous is not None:
             w = w - self.betas[k - 1] * previous
-        return w, alpha
+        return w, alpha, product
 
     def step(self) -> bool:
         """One step of the first pass; False (and nothing done) after a breakdown."""
         if self.breakdown:
             return False
         k = self.steps
-        w, alpha = self._advance(self._previous, self._current, k, None)
+        w, alpha, product = self._advance(self._previous, self._current, k, None)
         beta = residual_norm(self.xp, w)
         self.alphas.append(alpha)
         self.betas.append(beta)
         previous = self.betas[-2] if k > 0 else 0.0
         self._size_of_t = max(self._size_of_t, abs(alpha) + beta + previous)
+        if self._check_symmetry:
+            self._check_transposed(product, w, beta, k)
         # Only a vanishing beta is an invariant subspace here: without orthogonality
         # k = n steps do not span the space (the run may go on past n).
         if beta <= self.breakdown_threshold:
@@ -115,6 +122,22 @@ class LowMemoryProcess:
         else:
             self._previous, self._current = self._current, settle(w / beta)
         return True
+
+    def _check_transposed(self, product: Any, w: Any, beta: float, k: int) -> None:
+        """``q_{k-1}^H H q_k = conj(q_k^H H q_{k-1})``, or a ``ValueError`` (two inner products).
+
+        ``q_k^H H q_{k-1}`` was kept from the step before (``w`` there is ``beta_{k-1}
+        q_k``); no orthogonality is assumed, which the plain recurrence does not keep.
+        """
+        xp = self.xp
+        if k > 0:
+            forward, backward = inner(xp, self._previous, product), self._backward
+            if self._complex:
+                forward, backward = complex(forward), complex(backward).conjugate()
+            else:
+                forward, backward = to_float(forward), to_float(backward)
+            check_transposed(forward, backward, self._size_of_t, self.eps, self.op.name, k)
+        self._backward = inner(xp, w, product) / beta if beta > 0 else None
 
     @property
     def breakdown_threshold(self) -> float:
@@ -144,11 +167,11 @@ class LowMemoryProcess:
         previous, current = None, self._first
         total = weights[0] * current
         for j in range(k - 1):
-            w, _ = self._advance(previous, current, j, self.alphas[j])
+            w, _, _ = self._advance(previous, current, j, self.alphas[j])
             _check_length(residual_norm(self.xp, w) / self.betas[j], j + 2)
             previous, current = current, settle(w / self.betas[j])
             total = settle(total + weights[j + 1] * current)
-        w, _ = self._advance(previous, current, k - 1, self.alphas[k - 1])
+        w, _, _ = self._advance(previous, current, k - 1, self.alphas[k - 1])
         self.regenerated = (residual_norm(self.xp, total), residual_norm(self.xp, w))
         return total
 

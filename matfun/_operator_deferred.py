@@ -26,8 +26,10 @@ class DeferredChecks:
     """The deferred-check products of :class:`matfun.Operator` (a mixin).
 
     Uses the operator's ``_apply``, ``_counter``, ``_counted``, ``check``, ``name``,
-    ``matvec``, ``_validate`` and ``_propagates`` (a matrix this library applies, whose
-    products carry a NaN/inf of the vector into the result wherever it matters).
+    ``matvec``, ``_validate``, ``_check_square`` and ``_symmetry_pending`` (the first
+    square checks symmetry, see :mod:`matfun._symmetry`), and ``_propagates`` (a matrix
+    this library applies, whose products carry a NaN/inf of the vector into the result
+    wherever it matters).
 
     Examples
     --------
@@ -77,11 +79,15 @@ class DeferredChecks:
         ``H v`` gives "matvec returned NaN or inf" for whichever product failed first,
         since ``H v`` is blamed only when it is itself finite. So ``confirm`` needs
         neither ``H v`` nor an order, and ``H v`` is freed as soon as it is used (the
-        caller's next vector takes its cache-warm memory).
+        caller's next vector takes its cache-warm memory). The first call on an operator
+        whose symmetry is unchecked (``_symmetry_pending``) takes the route with ``H v``
+        checked and tests ``v^H H (H v) = ||H v||^2`` (:meth:`_check_square`).
         """
-        if not self._propagates:
+        if not self._propagates or self._symmetry_pending:
             inner = self.matvec(v)
             outer = self._product(inner)
+            if self._symmetry_pending:  # once, where as_operator did not check
+                self._check_square(v, inner, outer)
             return outer, functools.partial(self._confirm, inner, outer)
         outer = self._product(self._product(v))
         return outer, functools.partial(self._confirm, v, outer)

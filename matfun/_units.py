@@ -83,7 +83,13 @@ def unscaled_products(op: Operator, g: Any, product: Any, squared: bool) -> Oper
                 return result
             return base.matvec(v)
 
-        return (lambda v: base.matvec(inner(v))) if squared else inner
+        def square(v: Any) -> Any:
+            first = inner(v)
+            result = base.matvec(first)
+            base._check_square(v, first, result)  # once: H is symmetric (matfun._symmetry)
+            return result
+
+        return square if squared else inner
 
     return op._derived(recipe, f"({op.name})^2" if squared else op.name)
 

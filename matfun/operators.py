@@ -34,6 +34,7 @@ from ._operator_forms import (
     square_shape,
     vector_length,
 )
+from ._symmetry import check_square
 from ._validation import check_real
 
 __all__ = ["Operator", "as_operator", "square", "shift", "scale"]
@@ -123,6 +124,10 @@ class Operator(DeferredChecks):
         # in ``v`` reaches ``A v`` (IEEE: 0 * inf and 0 * NaN are NaN) wherever it can
         # change a later product. Set by :func:`as_operator`; see ``_propagates_to``.
         self._propagates = False
+        # Whether the symmetry is still to be checked from the first square H (H v)
+        # (matfun._symmetry.check_square): cleared by as_operator where it checked the
+        # matrix entrywise, and by the first check.
+        self._symmetry_pending = True
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -179,7 +184,33 @@ class Operator(DeferredChecks):
                               array=self.array, check=self.check,
                               counter=_Counter(parent=self._counter), counted=self._counted)
         view._propagates = self._propagates
+        view._symmetry_pending = self._symmetry_pending
         return view
+
+    @property
+    def _symmetry_unverified(self) -> bool:
+        """Whether the base operator's symmetry is unchecked (a callable, for instance)."""
+        return self._root()._symmetry_pending
+
+    def _root(self) -> Operator:
+        root = self
+        while root._base is not None:
+            root = root._base
+        return root
+
+    def _check_square(self, v: Any, inner: Any, outer: Any) -> None:
+        """Check ``v^H H (H v) = ||H v||^2`` once per operator (a ``ValueError`` if not).
+
+        ``inner = H v`` and ``outer = H (H v)`` of this operator, or of one derived from
+        the same base by a shift or a power-of-two scale (both keep symmetry, and the
+        test is homogeneous). Only the first call of a solve pays (three reductions,
+        one synchronisation); an operator whose matrix :func:`as_operator` checked
+        entrywise never does. See :mod:`matfun._symmetry`.
+        """
+        root = self._root()
+        if root._symmetry_pending:
+            root._symmetry_pending = False
+            check_square(v, inner, outer, root.name)
 
     def __repr__(self) -> str:
         return f"<Operator {self.name!r} shape={self.shape} matvecs={self.matvecs}>"
@@ -187,6 +218,11 @@ class Operator(DeferredChecks):
 
 def square(op: Operator) -> Operator:
     """``H^2`` as an operator: two matvecs of ``op`` per product, none extra.
+
+    Where ``op``'s symmetry is unchecked (a callable, for instance: see
+    :func:`as_operator`), the first product checks ``v^H H (H v) = ||H v||^2``, which
+    holds for every ``v`` when ``H`` is symmetric, and raises a ``ValueError`` when the
+    two differ by more than ``100 sqrt(eps) (||v|| ||H H v|| + ||H v||^2)``.
 
     Examples
     --------
@@ -234,7 +270,13 @@ def _check_operator(op: Any, name: str) -> None:
 
 
 def _square_recipe(base: Operator) -> Callable[[Any], Any]:
-    return lambda v: base.matvec(base.matvec(v))
+    def apply(v: Any) -> Any:
+        inner = base.matvec(v)
+        outer = base.matvec(inner)
+        base._check_square(v, inner, outer)
+        return outer
+
+    return apply
 
 
 def _shift_recipe(lam: float, base: Operator) -> Callable[[Any], Any]:
@@ -278,11 +320,14 @@ def as_operator(
     check_symmetric : bool
         For a dense array or a SciPy sparse matrix, check ``A`` is symmetric
         (Hermitian) to within ``sqrt(eps) * max|A|`` -- every function of this library
-        assumes it. A callable, a ``matvec`` object or a sparse torch tensor cannot be
-        checked here without extra products: Lanczos on NumPy vectors checks the
-        symmetry of its own coefficients (``q_{k-1}^T H q_k = beta_{k-1}``) and refuses
-        a nonsymmetric operator; elsewhere one gives a meaningless answer, which may
-        still be reported converged.
+        assumes it. A callable, a ``matvec`` object, a sparse torch tensor, or a
+        matrix given with ``check_symmetric=False`` cannot be checked here without
+        extra products; the methods check it from the products they compute anyway
+        and raise a ``ValueError`` for an operator that is not symmetric at all
+        (Lanczos from every step's coefficients, the series and Chebyshev once, from
+        their first ``H (H v)``: see :func:`square`). These are necessary conditions
+        on the vectors of the solve, with a threshold of ``100 sqrt(eps)`` relative:
+        a small asymmetry, or one invisible from those vectors, passes.
 
     Returns
     -------
@@ -308,6 +353,7 @@ def as_operator(
         if check_symmetric:
             check_sparse_symmetric(operator, name)
         result._propagates = True
+        result._symmetry_pending = not check_symmetric
     elif hasattr(operator, "matvec"):
         if hasattr(operator, "shape"):
             result = _from_shaped(operator, operator.matvec, name, check)
@@ -349,4 +395,5 @@ def _from_array(array: Any, name: str, check: bool, check_symmetric: bool) -> Op
     apply, size, array = dense_apply(array, name, check_symmetric)
     result = Operator(apply, size, dtype=array.dtype, name=name, array=array, check=check)
     result._propagates = True
+    result._symmetry_pending = not check_symmetric
     return result
