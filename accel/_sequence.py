@@ -149,7 +149,7 @@ def as_sequence(seq: Any, *, name: str = "seq") -> tuple[Any, Any]:
         raise ValueError(f"{name} must have shape (m,) or (m, n), got shape {tuple(seq.shape)}")
     if seq.shape[0] < 1 or (seq.ndim == 2 and seq.shape[1] < 1):
         raise ValueError(f"{name} must hold at least one term, got shape {tuple(seq.shape)}")
-    terms = as_float_array(xp, seq)
+    terms = as_float_array(xp, seq, name)
     if not all_finite(xp, terms):
         raise ValueError(f"{name} must be finite, got NaN or inf among its terms")
     return xp, terms

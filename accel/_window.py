@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import all_finite, as_term, namespace, settle
+from ._backend import all_finite, as_term, namespace, result_float_dtype, settle
 from ._result import Accelerator, AccelResult
 
 __all__ = ["Windowed"]
@@ -56,6 +56,8 @@ class Windowed(Accelerator):
 
         Raises
         ------
+        TypeError
+            A first term that is not numeric, or of NumPy's extended precision.
         ValueError
             NaN or inf in ``term`` (refused now, not at the next :meth:`result`),
             or a shape or dtype other than the first term's.
@@ -64,7 +66,9 @@ class Windowed(Accelerator):
         if term.ndim > 1:
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
                              f"{tuple(term.shape)}")
-        if self._terms:
+        if not self._terms:
+            result_float_dtype(xp, term, "term")  # a dtype result() could not transform
+        else:
             first = self._terms[0]
             if tuple(term.shape) != tuple(first.shape) or term.dtype != first.dtype:
                 raise ValueError(f"term must match the first term pushed (shape "

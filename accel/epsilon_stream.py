@@ -165,7 +165,7 @@ class EpsilonAccelerator(Accelerator):
             raise ValueError(f"term must be a scalar (0-d) or a vector (1-d), got shape "
                              f"{tuple(term.shape)}")
         if self._dtype is None or term.dtype != self._dtype:
-            term = as_float_array(xp, term)
+            term = as_float_array(xp, term, "term")
         if self._shape is None:
             self._shape, self._dtype = tuple(term.shape), term.dtype
             # Per-dtype constants, hoisted out of the per-term loop.

@@ -44,7 +44,7 @@ def _validate_vector(v: Any, name: str) -> tuple[Any, Any]:
         raise ValueError(f"{name} must have at least one axis, got a 0-d array")
     if v.shape[-1] < 1:
         raise ValueError(f"{name} must not be empty, got shape {tuple(v.shape)}")
-    v = as_float_array(xp, v)
+    v = as_float_array(xp, v, name)
     if not bool(xp.all(xp.isfinite(v))):  # decision: refuse bad input
         raise ValueError(f"{name} must be finite, got NaN or inf")
     return xp, v
@@ -122,7 +122,7 @@ def elementwise_inverse(v: Any) -> Any:
     array([ 0.5 , -0.25])
     """
     xp = namespace(v)
-    v = as_float_array(xp, v)
+    v = as_float_array(xp, v, "v")
     if not bool(xp.all(xp.isfinite(v))):  # decision: refuse bad input
         raise ValueError("v must be finite, got NaN or inf")
     if bool(xp.any(v == 0)):  # decision: refuse a non-invertible input

@@ -58,10 +58,7 @@ def as_vector(g, name: str = "g"):
         raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(g.shape)}")
     if g.shape[0] == 0:
         raise ValueError(f"{name} must not be empty")
-    try:
-        g = as_float_array(xp, g)
-    except TypeError:
-        raise TypeError(f"{name} must be numeric, got dtype {g.dtype}") from None
+    g = as_float_array(xp, g, name)
     g = placed(xp, g)  # before the check: its kernel then serves the solvers' vectors too
     if not all_finite(xp, g):
         raise ValueError(f"{name} contains NaN or inf")

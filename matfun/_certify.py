@@ -131,9 +131,13 @@ def dense_certificate(array: Any) -> tuple[float, float, float, int]:
     ``sign`` is +1 (-1) when every eigenvalue is proven positive (negative), else 0.
 
     The matrix is first divided by a power of two near ``max|H|`` (exact), so the
-    squares inside the norms cannot overflow at any magnitude.
+    squares inside the norms cannot overflow at any magnitude. A half-precision matrix
+    is decomposed in float32, which holds it exactly (linear algebra libraries have no
+    half-precision ``eigh``); the bound then counts float32's rounding.
     """
     xp = namespace(array)
+    if xp.finfo(real_dtype(xp, array)).bits < 32:
+        array = xp.astype(array, xp.float32)
     size = array.shape[0]
     largest = to_float(max_abs(xp, array))  # decision: the rescaling factor
     if largest == 0.0:

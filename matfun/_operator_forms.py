@@ -49,9 +49,7 @@ def vector_length(v: Any) -> int:
         raise ValueError(f"like must be a 1-D vector, got shape {tuple(v.shape)}")
     if v.shape[0] == 0:
         raise ValueError("like must not be empty")
-    if not namespace(v).isdtype(v.dtype, ("real floating", "complex floating", "integral",
-                                          "bool")):
-        raise TypeError(f"like must be numeric, got dtype {v.dtype}")
+    result_float_dtype(namespace(v), v, "like")  # numeric, and not extended precision
     return int(v.shape[0])
 
 

@@ -46,10 +46,7 @@ def parameters(params: Any) -> Any:
         raise ValueError(f"params must be a 1-D vector, got shape {tuple(params.shape)}")
     if params.shape[0] == 0:
         raise ValueError("params must not be empty")
-    try:
-        params = as_float_array(xp, params)
-    except TypeError:
-        raise TypeError(f"params must be numeric, got dtype {params.dtype}") from None
+    params = as_float_array(xp, params, "params")
     if xp.isdtype(params.dtype, "complex floating"):
         raise TypeError(f"params must be real (the objective is a real function of real "
                         f"parameters), got dtype {params.dtype}")

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import accel
 from accel._result import Status
 from accel._sequence import (
     as_sequence,
@@ -114,3 +115,24 @@ def test_erratic_sequence_gives_no_licence_to_a_wild_estimate():
     result = richardson(terms, order=11, full_output=True)
     assert abs(float(result.estimate) - terms[-1]) > 10
     assert result.status is Status.NOT_ACCELERATING
+
+
+EXTENDED = [kind for kind in (np.longdouble, np.clongdouble)
+            if np.finfo(kind).eps < np.finfo(np.float64).eps]
+
+
+@pytest.mark.skipif(not EXTENDED, reason="long double is float64 on this platform")
+@pytest.mark.parametrize("kind", EXTENDED, ids=lambda kind: np.dtype(kind).name)
+@pytest.mark.parametrize("method", accel.methods())
+def test_extended_precision_is_refused_by_name_in_batch_and_stream(method, kind):
+    # It was accepted: Pade, MPE and RRE then stopped with NumPy's "array type float128
+    # is unsupported in linalg", and the other methods' error estimates assumed a
+    # precision their float64 constants do not have. Refused up front, naming the input.
+    terms = np.cumsum(1.0 / np.arange(1, 13) ** 2).astype(kind)
+    pattern = r"has dtype \w+, NumPy's extended precision, which is not supported"
+    with pytest.raises(TypeError, match="seq " + pattern):
+        getattr(accel, method)(terms)
+    with pytest.raises(TypeError, match="term " + pattern):
+        accel.accelerator(method).push(terms[0])
+    with pytest.raises(TypeError, match="term must be numeric, got dtype <U1"):
+        accel.accelerator(method).push(np.array("a"))

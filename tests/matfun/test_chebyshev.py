@@ -13,6 +13,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from matfun.chebyshev import ChebyshevIntervalError, chebyshev_coefficients, chebyshev_inv_sqrt
 from matfun.errors import ResultRangeError
+from matfun.spectrum import certified_interval
 from tests._helpers import to_numpy
 
 
@@ -322,3 +323,23 @@ def test_krylov_certified_solve_on_every_backend(xp):
                                  full_output=True)
     assert info.lo_source == "krylov" and info.converged
     assert relative_error(x, 1 / np.abs(values)) <= 1e-8
+
+
+def test_a_half_precision_matrix_is_certified_and_expanded():
+    # The dense certificate called eigh on the float16 matrix, and NumPy's linear
+    # algebra has no float16: "array type float16 is unsupported in linalg". It now
+    # decomposes in float32 (which holds the matrix exactly); the interval must still
+    # contain |lambda| of the float16 matrix itself, and the answer match its oracle.
+    rng = np.random.default_rng(7)
+    q, _ = np.linalg.qr(rng.standard_normal((20, 20)))
+    H = (q * (np.linspace(1, 4, 20) * np.where(np.arange(20) % 2, 1, -1))) @ q.T
+    H16 = ((H + H.T) / 2).astype(np.float16)
+    g16 = rng.standard_normal(20).astype(np.float16)
+    w, V = np.linalg.eigh(H16.astype(np.float64))
+    interval = certified_interval(H16, like=g16)
+    assert interval.lower <= np.min(np.abs(w)) and np.max(np.abs(w)) <= interval.upper
+    x = chebyshev_inv_sqrt(H16, g16, rtol=1e-2)
+    exact = V @ ((V.T @ g16.astype(np.float64)) / np.abs(w))
+    assert x.dtype == np.float16
+    # float16 keeps about 3 digits: the answer's own rounding is 2^-11 relative.
+    assert np.linalg.norm(x - exact) <= 20 * 2.0**-11 * np.linalg.norm(exact)
