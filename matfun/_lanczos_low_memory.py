@@ -48,7 +48,7 @@ import numpy as np
 
 from ._backend import inner, is_complex, namespace, real_dtype, settle, to_float
 from ._lanczos import refuse_autograd, residual_norm, unit_start
-from ._symmetry import check_transposed
+from ._symmetry import check_coupling
 from ._validation import magnitude_unit
 from .errors import IrreproducibleOperatorError
 from .operators import Operator
@@ -136,7 +136,8 @@ class LowMemoryProcess:
                 forward, backward = complex(forward), complex(backward).conjugate()
             else:
                 forward, backward = to_float(forward), to_float(backward)
-            check_transposed(forward, backward, self._size_of_t, self.eps, self.op.name, k)
+            check_coupling(forward, backward, self._size_of_t, self.eps, self.op.name, k,
+                           against="q_k^T H q_{k-1}")
         self._backward = inner(xp, w, product) / beta if beta > 0 else None
 
     @property

@@ -12,7 +12,7 @@ extra matvecs. Two identities of a symmetric ``H`` serve:
   computed anyway. The plain recurrence of ``memory="low"`` keeps only local
   orthogonality, and the identity's error there grew past the threshold on
   symmetric operators (measured: 66 of 400 near-breakdown cases refused), so it
-  compares the two products themselves (:func:`check_transposed`):
+  compares the two products themselves (:func:`check_coupling` again):
   ``q_{k-1}^H (H q_k) = conj(q_k^H (H q_{k-1}))``, two inner products a step.
 * **Squares** (:func:`check_square`, the series and Chebyshev, which apply
   ``H (H v)``): ``v^H H (H v) = (H v)^H (H v) = ||H v||^2``. Checked once per solve,
@@ -36,7 +36,7 @@ from typing import Any
 
 from ._backend import inner, is_complex, namespace, norm, real_dtype, to_float
 
-__all__ = ["SLACK", "check_coupling", "check_square", "check_transposed"]
+__all__ = ["SLACK", "check_coupling", "check_square"]
 
 # A gap above SLACK * sqrt(eps) times the size of the quantities compared means the
 # operator is not symmetric. Generous: a dense matrix that passes as_operator's
@@ -46,36 +46,24 @@ SLACK = 100.0
 _SUFFIX = "every function of this library assumes a symmetric operator"
 
 
-def check_coupling(coupling: complex, beta: float, size: float, eps: float, name: str,
-                   k: int) -> None:
-    """``ValueError`` when ``q_{k-1}^H (H q_k) / s`` is not ``beta_{k-1}``.
+def check_coupling(coupling: complex, expected: complex, size: float, eps: float, name: str,
+                   k: int, *, against: str = "beta_{k-1}") -> None:
+    """``ValueError`` when ``q_{k-1}^H (H q_k) / s`` is not ``expected``.
 
-    ``size`` is ``||T||`` (of ``H / s``). With full reorthogonalisation the basis is
-    orthonormal to ``O(eps)`` and the identity holds to about ``eps ||T||``.
+    ``size`` is ``||T||`` (of ``H / s``). Full memory compares with ``beta_{k-1}``: the
+    reorthogonalised basis is orthonormal to ``O(eps)``, and the identity holds to about
+    ``eps ||T||``. The low-memory mode compares with ``conj(q_k^H (H q_{k-1}) / s)``
+    (``against`` names it): inner products of vectors of norm about 1 (``||q_j|| = 1``
+    to rounding in the plain recurrence too) with products of norm at most about
+    ``||T||``, whose gap rounding keeps near ``n eps ||T||`` whatever the orthogonality
+    of the basis.
     """
-    gap = abs(coupling - beta)
+    gap = abs(coupling - expected)
     if gap > SLACK * math.sqrt(eps) * size:
         raise ValueError(f"{name} is not symmetric (Hermitian): at Lanczos step {k + 1}, "
-                         f"q_{{k-1}}^T H q_k differs from beta_{{k-1}} by {gap:.3g} against "
+                         f"q_{{k-1}}^T H q_k differs from {against} by {gap:.3g} against "
                          f"||T|| ~ {size:.3g} (rounding would leave about {eps * size:.1g}); "
                          f"{_SUFFIX}")
-
-
-def check_transposed(forward: complex, backward: complex, size: float, eps: float,
-                     name: str, k: int) -> None:
-    """``ValueError`` when ``q_{k-1}^H (H q_k) / s`` is not ``conj(q_k^H (H q_{k-1}) / s)``.
-
-    ``backward`` is given conjugated. Both are inner products of vectors of norm about 1
-    (``||q_j|| = 1`` to rounding in the plain recurrence too) with products of norm at
-    most about ``||T||``: rounding leaves a gap of about ``n eps ||T||``, whatever the
-    orthogonality of the basis.
-    """
-    gap = abs(forward - backward)
-    if gap > SLACK * math.sqrt(eps) * size:
-        raise ValueError(f"{name} is not symmetric (Hermitian): at Lanczos step {k + 1}, "
-                         f"q_{{k-1}}^T H q_k differs from q_k^T H q_{{k-1}} by {gap:.3g} "
-                         f"against ||T|| ~ {size:.3g} (rounding would leave about "
-                         f"{eps * size:.1g}); {_SUFFIX}")
 
 
 def check_square(v: Any, inner_product: Any, outer_product: Any, name: str) -> None:
