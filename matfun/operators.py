@@ -327,7 +327,12 @@ def as_operator(
         (Lanczos from every step's coefficients, the series and Chebyshev once, from
         their first ``H (H v)``: see :func:`square`). These are necessary conditions
         on the vectors of the solve, with a threshold of ``100 sqrt(eps)`` relative:
-        a small asymmetry, or one invisible from those vectors, passes.
+        a small asymmetry, or one invisible from those vectors, passes. The Neumann
+        and binomial series of ``H`` itself are not checked: a pair of their products
+        gives no test that rounding cannot fool when ``g`` is near an eigenvector of
+        a tiny eigenvalue. For a nonsymmetric ``H`` their sums still tend to the
+        same functions (``neumann_series`` to ``H^{-1} g``), but their error
+        estimates assume symmetry.
 
     Returns
     -------
