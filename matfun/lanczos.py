@@ -331,9 +331,10 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     fast = 1e-3 * rtol if bounds is None and memory == "full" and \
         function is FUNCTIONS["inv_abs"] else 0.0
 
-    def check(screen: tuple[float, float, float] | None = None,
-              steps: int | None = None, bound: bool = True) -> Check:
-        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, bound)
+    def check(screen: tuple[float, float, float] | None = None, steps: int | None = None,
+              bound: bool = True, probe: Any = None, iterate: Any = None) -> Check:
+        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, bound,
+                        probe, iterate)
 
     def probe(steps: int, coefficients: np.ndarray) -> tuple[float, int] | None:
         # The lag screen (matfun._lanczos_probe): a sure miss of the lagged change.
@@ -348,9 +349,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
         screen = stopping.reference_screen(target) if screened else None
         spurious, known = stopping.probes.get(steps, (math.inf, None))
         if screen is not None and known is not None and spurious / screen[0] <= screen[2]:
-            return evaluate(process, function, bounds, homogeneous, None, steps, fast, False,
-                            iterate=known)
-        return evaluate(process, function, bounds, homogeneous, screen, steps, fast, False)
+            return check(None, steps, False, iterate=known)
+        return check(screen, steps, False)
 
     # Without bounds no stop comes before MIN_STEPS (the lag's reference is computed
     # on demand), so no check either.
@@ -359,9 +359,8 @@ def lanczos_apply(op: Any, g: Any, f: Any, *, rtol: float = 1e-8, atol: float = 
     while process.steps < limit and process.step():
         if process.breakdown or process.steps < next_check:
             continue
-        latest = evaluate(process, function, bounds, homogeneous,
-                          cadence.screen(target, process.steps, fast > 0), None, fast, True,
-                          probe if fast > 0 else None)
+        latest = check(cadence.screen(target, process.steps, fast > 0),
+                       probe=probe if fast > 0 else None)
         check_ritz_values(latest, bounds, process)
         target = relative_target(latest, rtol, atol, process, function)
         if stopping.update(latest, target, earlier):
