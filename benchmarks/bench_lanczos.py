@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this working tree's matfun, when run as a script
 
 import matfun  # noqa: E402
+from matfun._lanczos_frame import _FULL_EXTRA_VECTORS, _LOW_VECTORS  # noqa: E402
 
 
 def dense_indefinite(n: int, kappa: float, seed: int = 0) -> np.ndarray:
@@ -172,7 +173,8 @@ def memory_rows(large: bool) -> list[dict]:
             first_pass = info.matvecs - (info.steps if memory == "low" else 0)
             rows.append({"operator": f"{kind} n={n}, kappa={kappa:g}", "memory": memory,
                          "matvecs": info.matvecs, "first_pass": first_pass,
-                         "vectors": info.steps + 5 if memory == "full" else 6,
+                         "vectors": (info.steps + 1 + _FULL_EXTRA_VECTORS if memory == "full"
+                                     else _LOW_VECTORS),
                          "seconds": seconds, "converged": info.converged, "error": error,
                          "against": "eigh" if kind == "dense" else "other mode"})
     return rows
